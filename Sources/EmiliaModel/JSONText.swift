@@ -1,0 +1,35 @@
+/// Small helpers to write JSON text by hand on hot paths, where an encoder would cost more than the work.
+public enum JSONText {
+    /// `text` as a quoted, escaped JSON string.
+    public static func quoted(_ text: String) -> String {
+        var output = "\""
+        output.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case "\u{2028}": output += "\\u2028"
+            case "\u{2029}": output += "\\u2029"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    output.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return output + "\""
+    }
+
+    /// The warnings as a JSON array of `{code, field, message}` objects.
+    public static func warnings(_ warnings: [ValidationWarning]) -> String {
+        if warnings.isEmpty { return "[]" }
+        return "[" + warnings.map {
+            "{\"code\":\(quoted($0.code.rawValue)),\"field\":\(quoted($0.field)),\"message\":\(quoted($0.message))}"
+        }.joined(separator: ",") + "]"
+    }
+}

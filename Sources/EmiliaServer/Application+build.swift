@@ -1,0 +1,49 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import Logging
+
+/// The version `/health` reports.
+public let emiliaVersion = "0.1.0"
+
+/// Builds the whole Emilia server: the store in `configuration.dataDirectory`, its writer service, every route.
+///
+/// `emilia serve` and the tests call this same function. `onServerRunning` receives the bound port.
+public func buildApplication(
+    configuration: ServerConfiguration,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    let metrics = ServerMetrics()
+    let store = try SQLiteEventStore(
+        directory: configuration.dataDirectory, logger: logger, tokenCacheLifetime: configuration.tokenCacheLifetime,
+        maximumPendingWrites: configuration.maximumPendingWrites,
+        commitObserver: { size, duration in metrics.recordCommit(batchSize: size, duration: duration) })
+    let router = buildRouter(store: store, configuration: configuration, metrics: metrics)
+    var http = HTTP1Channel.Configuration()
+    http.idleTimeout = .seconds(75)
+    return Application(
+        router: router,
+        server: .http1(configuration: http),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Emilia"),
+        services: [store.writerService],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger)
+}
+
+/// Every route of the server on one router.
+func buildRouter(store: any EventStore, configuration: ServerConfiguration, metrics: ServerMetrics) -> Router<EmiliaRequestContext> {
+    let router = Router(context: EmiliaRequestContext.self)
+    router.add(middleware: EdgeMiddleware(metrics: metrics))
+    IngestController(
+        store: store, configuration: configuration,
+        rateLimiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
+        metrics: metrics
+    ).addRoutes(to: router)
+    OperationsController(store: store, metrics: metrics).addRoutes(to: router)
+    let admin = router.group("api/v1").add(middleware: AdminAuthMiddleware(adminKey: configuration.adminKey))
+    AdminController(store: store, configuration: configuration).addRoutes(to: admin)
+    return router
+}

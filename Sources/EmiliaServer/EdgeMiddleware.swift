@@ -1,0 +1,59 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+/// The outermost middleware: request ids, one place where errors become JSON answers, access logs, metrics.
+///
+/// Logs carry the route template (`/webhooks/v1/pos/{token}`), never the path with its token, and never bodies.
+struct EdgeMiddleware: RouterMiddleware {
+    typealias Context = EmiliaRequestContext
+    let metrics: ServerMetrics
+
+    static let requestIDHeader = HTTPField.Name("X-Request-ID")!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var context = context
+        if let sent = request.headers[Self.requestIDHeader], Self.isAcceptableRequestID(sent) {
+            context.requestID = sent
+            context.requestIDWasSent = true
+        } else {
+            context.requestID = UUID().uuidString.lowercased()
+        }
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            response = try Self.jsonResponse(for: error, request: request, context: context)
+        } catch {
+            context.logger.error("Unhandled error", metadata: ["error_type": "\(type(of: error))"])
+            response = try APIError(.internalServerError, "Internal server error").response(from: request, context: context)
+        }
+        response.headers[Self.requestIDHeader] = context.requestID
+        let route = context.endpointPath ?? "unmatched"
+        metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code)
+        if route.hasPrefix("/webhooks/") { metrics.recordIngest(duration: ContinuousClock.now - started) }
+        if response.status.code >= 500 || context.logger.logLevel <= .debug {
+            context.logger.log(level: response.status.code >= 500 ? .warning : .debug, "Request answered", metadata: [
+                "method": .string(request.method.rawValue), "route": .string(route),
+                "status": .stringConvertible(response.status.code),
+            ])
+        }
+        return response
+    }
+
+    /// Hummingbird's own errors (404 for unknown routes, …) answered as `{"detail": …}` JSON too.
+    static func jsonResponse(for error: any HTTPResponseError, request: Request, context: Context) throws -> Response {
+        if let apiError = error as? APIError { return try apiError.response(from: request, context: context) }
+        var detail = error.status.reasonPhrase
+        if let httpError = error as? HTTPError, let message = httpError.body { detail = message }
+        return try APIError(error.status, detail).response(from: request, context: context)
+    }
+
+    /// Up to 200 visible ASCII characters: anything else is replaced by a generated id.
+    static func isAcceptableRequestID(_ value: String) -> Bool {
+        !value.isEmpty && value.utf8.count <= 200 && value.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F }
+    }
+}

@@ -1,0 +1,17 @@
+import Hummingbird
+
+/// The per-request context: Hummingbird's core storage plus the request id every log line carries.
+public struct EmiliaRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// `X-Request-ID` as sent, or one generated for this request.
+    public var requestID: String = ""
+    /// True when the client sent its own `X-Request-ID` (it then serves as a dedup key).
+    public var requestIDWasSent = false
+
+    public init(source: Source) {
+        self.coreContext = .init(source: source)
+    }
+
+    /// Ingest reads bodies itself (streaming, with its own limit); decoding JSON elsewhere stays small.
+    public var maxUploadSize: Int { 1024 * 1024 }
+}

@@ -1,0 +1,33 @@
+import Foundation
+
+/// Everything `emilia serve` can be told, with the documented defaults.
+public struct ServerConfiguration: Sendable {
+    /// The address to bind (`EMILIA_HOST`); loopback by default.
+    public var host = "127.0.0.1"
+    /// The port (`EMILIA_PORT`); 0 picks a free one.
+    public var port = 8080
+    /// Where the SQLite file and the generated admin key live (`EMILIA_DATA_DIR`).
+    public var dataDirectory = URL(fileURLWithPath: "emilia-data")
+    /// The admin API key (`EMILIA_ADMIN_KEY`). Never empty; see `AdminKey`.
+    public var adminKey: String
+    /// The largest accepted body: 10 MiB.
+    public var maximumBodyBytes = 10 * 1024 * 1024
+    /// Sustained requests per second per token (both envs together).
+    public var rateLimitPerSecond = 100.0
+    /// The burst a token may send at once.
+    public var rateLimitBurst = 200.0
+    /// The zone given to new tokens that name none (`EMILIA_DEFAULT_TIMEZONE`).
+    public var defaultTimeZone = "America/Sao_Paulo"
+    /// How long a rotated-out token keeps working.
+    public var rotationGrace: Duration = .seconds(24 * 3600)
+    /// How long a client may take to send its body before 408.
+    public var bodyTimeout: Duration = .seconds(30)
+    /// How long a token look-up is remembered (deactivation in another process takes effect within it).
+    public var tokenCacheLifetime: Duration = .seconds(1)
+    /// The most writes waiting for a commit before ingest answers 503.
+    public var maximumPendingWrites = 50_000
+
+    public init(adminKey: String) {
+        self.adminKey = adminKey
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Prometheus
+import Synchronization
+
+/// The Prometheus metrics `/metrics` shows: requests by route and status, ingest latency, commit batches,
+/// rejections by reason.
+public final class ServerMetrics: Sendable {
+    /// The registry, emitted as Prometheus text.
+    public let registry = PrometheusCollectorRegistry()
+    private let ingestLatency: DurationHistogram
+    private let commitBatchSize: ValueHistogram
+    private let commitDuration: DurationHistogram
+    private let counters = Mutex<[String: Counter]>([:])
+
+    public init() {
+        ingestLatency = registry.makeDurationHistogram(
+            name: "emilia_ingest_duration_seconds",
+            buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                      .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)],
+            help: "Time from request to answer for webhook posts")
+        commitBatchSize = registry.makeValueHistogram(
+            name: "emilia_commit_batch_size", buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
+            help: "Writes committed in one transaction")
+        commitDuration = registry.makeDurationHistogram(
+            name: "emilia_commit_duration_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                      .milliseconds(50), .milliseconds(100), .milliseconds(500)],
+            help: "Time to commit one transaction (fsync included)")
+    }
+
+    /// Counts one answered request.
+    func recordRequest(route: String, method: String, status: Int) {
+        counter(name: "emilia_http_requests_total",
+                labels: [("route", route), ("method", method), ("status", String(status))],
+                help: "HTTP requests by route, method and status").increment()
+    }
+
+    /// Records how long a webhook post took.
+    func recordIngest(duration: Duration) { ingestLatency.record(duration) }
+
+    /// Counts a refused webhook post by its reason (`rate_limited`, `invalid_json`, …).
+    func recordRejection(reason: String) {
+        counter(name: "emilia_rejections_total", labels: [("reason", reason)], help: "Refused webhook posts by reason")
+            .increment()
+    }
+
+    /// Records one group commit.
+    func recordCommit(batchSize: Int, duration: Duration) {
+        commitBatchSize.record(Double(batchSize))
+        commitDuration.record(duration)
+    }
+
+    /// The metrics in Prometheus text format.
+    func render() -> [UInt8] { registry.emitToBuffer() }
+
+    private func counter(name: String, labels: [(String, String)], help: String) -> Counter {
+        let key = name + labels.map { "|\($0.1)" }.joined()
+        return counters.withLock { counters in
+            if let existing = counters[key] { return existing }
+            let created = registry.makeCounter(name: name, labels: labels, help: help)
+            counters[key] = created
+            return created
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import EmiliaModel
+import Foundation
+
+/// Everything the server needs from storage: one narrow async protocol, implemented by SQLite (and,
+/// for several nodes, PostgreSQL), tested by one conformance suite.
+public protocol EventStore: Sendable {
+    /// The active token with this clear value (a rotated-out value works until its grace period ends).
+    func activeToken(matching clearToken: String) async throws -> TokenRecord?
+    /// Stores the event durably (or finds its earlier copy by dedup key) and answers once committed.
+    func append(_ event: IncomingEvent) async throws -> AppendReceipt
+    /// Records a refused request; may be batched with other writes, never blocks the caller on disk.
+    func recordRejection(_ rejection: Rejection)
+
+    func createToken(name: String, timeZone: String) async throws -> IssuedToken
+    func listTokens() async throws -> [TokenRecord]
+    func token(id: String) async throws -> TokenRecord?
+    func setTokenStatus(id: String, _ status: TokenStatus) async throws -> TokenRecord
+    /// Issues a new token value; the old one keeps working for `grace`.
+    func rotateToken(id: String, grace: Duration) async throws -> IssuedToken
+
+    func event(id: String) async throws -> StoredEvent?
+    func rawBody(eventID: String) async throws -> Data?
+    func rejections(tokenID: String, limit: Int) async throws -> [Rejection]
+
+    /// Throws when storage cannot serve reads and writes.
+    func checkHealth() async throws
+}

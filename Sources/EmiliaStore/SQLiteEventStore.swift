@@ -1,0 +1,176 @@
+import EmiliaModel
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+
+/// The event log in one SQLite file (WAL, `synchronous=FULL`): the default, single-node store.
+///
+/// Writes of events go through one group-commit writer (`writerService`, which the server runs);
+/// token administration writes directly, so the CLI can manage tokens while a server runs.
+public final class SQLiteEventStore: EventStore {
+    /// The file name inside the data directory.
+    public static let fileName = "emilia.sqlite3"
+
+    private let database: DatabasePool
+    private let writer: GroupCommitWriter
+    private let tokenCache: TokenCache
+    private let now: @Sendable () -> Date
+
+    /// The service that commits events; the server runs it beside the HTTP server.
+    public var writerService: any Service { writer }
+
+    /// Opens (creating and migrating when needed) the store in `directory`.
+    public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1),
+                maximumPendingWrites: Int = 50_000, now: @escaping @Sendable () -> Date = { Date() },
+                commitObserver: @escaping CommitObserver = { _, _ in }) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let path = directory.appendingPathComponent(Self.fileName).path
+        database = try DatabasePool(path: path, configuration: configuration)
+        try SQLiteSchema.migrator.migrate(database)
+        self.now = now
+        tokenCache = TokenCache(lifetime: tokenCacheLifetime)
+        writer = GroupCommitWriter(database: database, logger: logger, maximumPending: maximumPendingWrites,
+                                   now: now, observer: commitObserver)
+    }
+
+    public func activeToken(matching clearToken: String) async throws -> TokenRecord? {
+        let hash = TokenSecrets.hash(clearToken)
+        let instant = now()
+        if let cached = tokenCache.lookup(hash, at: instant) { return cached.record }
+        let record = try await database.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT t.* FROM token_secrets s JOIN tokens t ON t.id = s.token_id
+                WHERE s.hash = ? AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > ?)
+                """, arguments: [hash, instant.timeIntervalSince1970]).map(Self.token(from:))
+        }
+        tokenCache.store(hash, record: record, at: instant)
+        return record
+    }
+
+    public func append(_ event: IncomingEvent) async throws -> AppendReceipt {
+        try await writer.append(event)
+    }
+
+    public func recordRejection(_ rejection: Rejection) {
+        writer.record(rejection)
+    }
+
+    public func createToken(name: String, timeZone: String) async throws -> IssuedToken {
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw StoreError(.invalidInput, "unknown time zone '\(timeZone)': use an IANA name such as America/Sao_Paulo")
+        }
+        let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmedName.isEmpty, trimmedName.count <= 200 else {
+            throw StoreError(.invalidInput, "a token needs a name of 1 to 200 characters")
+        }
+        let token = TokenSecrets.makeToken()
+        let record = TokenRecord(id: UUID().uuidString.lowercased(), name: trimmedName, timeZone: timeZone,
+                                 status: .active, prefix: TokenSecrets.prefix(token), createdAt: now(), tableStyle: nil)
+        try await database.write { db in
+            try db.execute(sql: """
+                INSERT INTO tokens (id, name, time_zone, status, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [record.id, record.name, record.timeZone, record.status.rawValue, record.prefix,
+                                 record.createdAt.timeIntervalSince1970])
+            try db.execute(sql: "INSERT INTO token_secrets (hash, token_id, created_at) VALUES (?, ?, ?)",
+                           arguments: [TokenSecrets.hash(token), record.id, record.createdAt.timeIntervalSince1970])
+        }
+        return IssuedToken(record: record, token: token)
+    }
+
+    public func listTokens() async throws -> [TokenRecord] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").map(Self.token(from:))
+        }
+    }
+
+    public func token(id: String) async throws -> TokenRecord? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id.lowercased()]).map(Self.token(from:))
+        }
+    }
+
+    public func setTokenStatus(id: String, _ status: TokenStatus) async throws -> TokenRecord {
+        let record = try await database.write { db -> TokenRecord? in
+            try db.execute(sql: "UPDATE tokens SET status = ? WHERE id = ?", arguments: [status.rawValue, id.lowercased()])
+            return try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id.lowercased()]).map(Self.token(from:))
+        }
+        guard let record else { throw StoreError(.notFound, "no token with id \(id)") }
+        tokenCache.removeAll()
+        return record
+    }
+
+    public func rotateToken(id: String, grace: Duration) async throws -> IssuedToken {
+        let token = TokenSecrets.makeToken()
+        let instant = now()
+        let graceEnd = instant.addingTimeInterval(Double(grace.components.seconds))
+        let record = try await database.write { db -> TokenRecord? in
+            guard try Row.fetchOne(db, sql: "SELECT id FROM tokens WHERE id = ?", arguments: [id.lowercased()]) != nil else {
+                return nil
+            }
+            try db.execute(sql: """
+                UPDATE token_secrets SET expires_at = ? WHERE token_id = ? AND (expires_at IS NULL OR expires_at > ?)
+                """, arguments: [graceEnd.timeIntervalSince1970, id.lowercased(), graceEnd.timeIntervalSince1970])
+            try db.execute(sql: "INSERT INTO token_secrets (hash, token_id, created_at) VALUES (?, ?, ?)",
+                           arguments: [TokenSecrets.hash(token), id.lowercased(), instant.timeIntervalSince1970])
+            try db.execute(sql: "UPDATE tokens SET prefix = ? WHERE id = ?", arguments: [TokenSecrets.prefix(token), id.lowercased()])
+            return try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id.lowercased()]).map(Self.token(from:))
+        }
+        guard let record else { throw StoreError(.notFound, "no token with id \(id)") }
+        tokenCache.removeAll()
+        return IssuedToken(record: record, token: token)
+    }
+
+    public func event(id: String) async throws -> StoredEvent? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at, request_id,
+                       content_type, warnings, length(body) AS body_size
+                FROM events WHERE id = ?
+                """, arguments: [id.lowercased()]).map(Self.event(from:))
+        }
+    }
+
+    public func rawBody(eventID: String) async throws -> Data? {
+        try await database.read { db in
+            try Data.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [eventID.lowercased()])
+        }
+    }
+
+    public func rejections(tokenID: String, limit: Int) async throws -> [Rejection] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM rejections WHERE token_id = ? ORDER BY id DESC LIMIT ?",
+                             arguments: [tokenID.lowercased(), limit]).map { row in
+                Rejection(tokenID: row["token_id"], environment: (row["env"] as String?).flatMap(DeploymentEnvironment.init(rawValue:)),
+                          at: Date(timeIntervalSince1970: row["at"]), status: row["status"], reason: row["reason"],
+                          bodyPrefix: row["body"], requestID: row["request_id"])
+            }
+        }
+    }
+
+    public func checkHealth() async throws {
+        _ = try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+    }
+
+    static func token(from row: Row) -> TokenRecord {
+        TokenRecord(id: row["id"], name: row["name"], timeZone: row["time_zone"],
+                    status: TokenStatus(rawValue: row["status"]) ?? .inactive, prefix: row["prefix"],
+                    createdAt: Date(timeIntervalSince1970: row["created_at"]), tableStyle: row["table_style"])
+    }
+
+    static func event(from row: Row) -> StoredEvent {
+        let warningsText: String = row["warnings"]
+        let warnings = (try? JSONDecoder().decode([ValidationWarning].self, from: Data(warningsText.utf8))) ?? []
+        return StoredEvent(
+            id: row["id"], tokenID: row["token_id"], environment: DeploymentEnvironment(rawValue: row["env"]) ?? .prod,
+            receivedAt: Date(timeIntervalSince1970: row["received_at"]), eventType: row["event_type"],
+            orderID: row["order_id"], tableNumber: row["table_number"],
+            occurredAt: (row["occurred_at"] as Double?).map(Date.init(timeIntervalSince1970:)), isTest: row["is_test"],
+            requestID: row["request_id"], contentType: row["content_type"], bodySize: row["body_size"], warnings: warnings)
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+/// The `emilia` command: the server, token administration, and the integrator's tools.
+@main
+struct Emilia: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Emilia: POS webhook ingestion, table sessions and restaurant analytics.",
+        subcommands: [ServeCommand.self, TokenCommand.self])
+}

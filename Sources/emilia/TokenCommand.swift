@@ -1,0 +1,123 @@
+import ArgumentParser
+import EmiliaStore
+import Foundation
+import Logging
+
+/// `emilia token …`: manage restaurant tokens on a data directory, also while a server runs on it.
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Create, list, deactivate, reactivate and rotate webhook tokens.",
+        subcommands: [Create.self, List.self, Deactivate.self, Reactivate.self, Rotate.self])
+
+    struct StoreOptions: ParsableArguments {
+        @Option(help: "The server's data directory (EMILIA_DATA_DIR).") var dataDir: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func openStore() throws -> SQLiteEventStore {
+            let path = dataDir ?? ProcessInfo.processInfo.environment["EMILIA_DATA_DIR"] ?? "emilia-data"
+            return try SQLiteEventStore(directory: URL(fileURLWithPath: path), logger: Logger(label: "emilia.token"))
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; it is shown once.")
+        @Option(help: "The restaurant's name.") var name: String
+        @Option(help: "The restaurant's IANA time zone.") var timezone = "America/Sao_Paulo"
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            let issued = try await withStoreErrors { try await options.openStore().createToken(name: name, timeZone: timezone) }
+            TokenOutput.print(issued.record, token: issued.token, json: options.json)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens (prefixes only).")
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            let tokens = try await withStoreErrors { try await options.openStore().listTokens() }
+            TokenOutput.printList(tokens, json: options.json)
+        }
+    }
+
+    struct Deactivate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop a token from posting (within a second).")
+        @Argument(help: "The token's id.") var id: String
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            let record = try await withStoreErrors { try await options.openStore().setTokenStatus(id: id, .inactive) }
+            TokenOutput.print(record, token: nil, json: options.json)
+        }
+    }
+
+    struct Reactivate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Let a deactivated token post again.")
+        @Argument(help: "The token's id.") var id: String
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            let record = try await withStoreErrors { try await options.openStore().setTokenStatus(id: id, .active) }
+            TokenOutput.print(record, token: nil, json: options.json)
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Issue a new token value; the old one works for the grace period.")
+        @Argument(help: "The token's id.") var id: String
+        @Option(help: "Hours the old value keeps working.") var graceHours = 24
+        @OptionGroup var options: StoreOptions
+
+        func run() async throws {
+            let issued = try await withStoreErrors {
+                try await options.openStore().rotateToken(id: id, grace: .seconds(graceHours * 3600))
+            }
+            TokenOutput.print(issued.record, token: issued.token, json: options.json)
+        }
+    }
+}
+
+/// Turns store errors into a clean message and exit code 1.
+func withStoreErrors<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as StoreError {
+        throw ValidationError(error.message)
+    }
+}
+
+enum TokenOutput {
+    static func fields(_ record: TokenRecord, token: String?) -> [String: String] {
+        var fields = ["id": record.id, "name": record.name, "timezone": record.timeZone, "status": record.status.rawValue,
+                      "prefix": record.prefix]
+        if let token { fields["token"] = token }
+        return fields
+    }
+
+    static func print(_ record: TokenRecord, token: String?, json: Bool) {
+        if json {
+            Swift.print(encode(fields(record, token: token)))
+            return
+        }
+        Swift.print("\(record.name)  id=\(record.id)  prefix=\(record.prefix)  timezone=\(record.timeZone)  status=\(record.status.rawValue)")
+        if let token {
+            Swift.print("token: \(token)\n(shown once: store it now; Emilia keeps only its hash)")
+            Swift.print("webhook: POST /webhooks/v1/pos/\(token)?env=dev")
+        }
+    }
+
+    static func printList(_ records: [TokenRecord], json: Bool) {
+        if json {
+            Swift.print("[" + records.map { encode(fields($0, token: nil)) }.joined(separator: ",") + "]")
+            return
+        }
+        if records.isEmpty { Swift.print("No tokens yet: emilia token create --name NAME") }
+        for record in records { print(record, token: nil, json: false) }
+    }
+
+    static func encode(_ fields: [String: String]) -> String {
+        let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
