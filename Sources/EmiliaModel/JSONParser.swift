@@ -5,6 +5,11 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     /// Zero-based offset of the byte where the problem was found.
     public var offset: Int
 
+    public init(reason: String, offset: Int) {
+        self.reason = reason
+        self.offset = offset
+    }
+
     public var description: String { "\(reason) at byte \(offset)" }
 }
 
@@ -179,11 +184,10 @@ private struct Reader {
         var output: [UInt8] = []
         output.reserveCapacity(end - start)
         var position = start
-        func fail(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(reason: reason, offset: position) }
         while position < end {
             let byte = bytes[position]
             guard byte == UInt8(ascii: "\\") else { output.append(byte); position += 1; continue }
-            guard position + 1 < end else { throw fail("invalid escape") }
+            guard position + 1 < end else { throw JSONSyntaxError(reason: "invalid escape", offset: position) }
             let escaped = bytes[position + 1]
             position += 2
             switch escaped {
@@ -196,9 +200,10 @@ private struct Reader {
             case UInt8(ascii: "r"): output.append(0x0D)
             case UInt8(ascii: "t"): output.append(0x09)
             case UInt8(ascii: "u"):
-                position -= 2
-                guard var scalar = hex4(at: position + 2, end: end) else { throw fail("invalid \\u escape") }
-                position += 6
+                let escapeStart = position - 2
+                func fail(_ reason: String) -> JSONSyntaxError { JSONSyntaxError(reason: reason, offset: escapeStart) }
+                guard var scalar = hex4(at: position, end: end) else { throw fail("invalid \\u escape") }
+                position += 4
                 if (0xD800...0xDBFF).contains(scalar) {
                     guard position + 1 < end, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u"),
                           let low = hex4(at: position + 2, end: end), (0xDC00...0xDFFF).contains(low)

@@ -19,6 +19,7 @@ public func buildApplication(
     let metrics = ServerMetrics()
     let store = try SQLiteEventStore(
         directory: configuration.dataDirectory, logger: logger, tokenCacheLifetime: configuration.tokenCacheLifetime,
+        busyTimeout: configuration.storageBusyTimeout,
         maximumPendingWrites: configuration.maximumPendingWrites,
         commitObserver: { size, duration in metrics.recordCommit(batchSize: size, duration: duration) })
     let router = buildRouter(store: store, configuration: configuration, metrics: metrics)

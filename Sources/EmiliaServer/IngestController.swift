@@ -62,7 +62,7 @@ struct IngestController: Sendable {
             throw reject(.tooManyRequests, "Rate limit exceeded: \(Int(configuration.rateLimitPerSecond)) requests/s per token",
                          reason: "rate_limited", env: environment, headers: [.retryAfter: String(wait)])
         }
-        let tooLarge = "Payload too large. Max size: \(configuration.maximumBodyBytes / (1024 * 1024))MB"
+        let tooLarge = "Payload too large. Max size: \(Self.sizeText(configuration.maximumBodyBytes))"
         if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maximumBodyBytes {
             throw reject(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
         }
@@ -120,6 +120,11 @@ struct IngestController: Sendable {
         let answer = "{\"status\":\"received\",\"event_id\":\"\(receipt.eventID)\",\"received_at\":\"\(Timestamp.formatUTC(receipt.receivedAt))\",\"env\":\"\(environment.rawValue)\",\"duplicate\":\(receipt.duplicate),\"warnings\":\(receipt.warningsJSON)}"
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// `10MB` for 10 MiB, `64KB` for 64 KiB.
+    static func sizeText(_ bytes: Int) -> String {
+        bytes % (1024 * 1024) == 0 ? "\(bytes / (1024 * 1024))MB" : "\(bytes / 1024)KB"
     }
 
     static func isJSONContentType(_ value: String) -> Bool {

@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var bodyTimeout: Duration = .seconds(30)
     /// How long a token look-up is remembered (deactivation in another process takes effect within it).
     public var tokenCacheLifetime: Duration = .seconds(1)
+    /// How long a write waits for a lock held by another process before it fails (then ingest answers 503).
+    public var storageBusyTimeout: Duration = .seconds(5)
     /// The most writes waiting for a commit before ingest answers 503.
     public var maximumPendingWrites = 50_000
 

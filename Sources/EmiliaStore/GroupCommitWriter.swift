@@ -21,6 +21,7 @@ final class GroupCommitWriter: Service {
     private struct State: ~Copyable {
         var pending: [WriteItem] = []
         var isClosed = false
+        var lastCommitFailed = false
     }
 
     private let database: DatabasePool
@@ -41,6 +42,9 @@ final class GroupCommitWriter: Service {
         self.observer = observer
         (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
+
+    /// True when the most recent commit failed (health reports storage down until one succeeds).
+    var lastCommitFailed: Bool { state.withLock { $0.lastCommitFailed } }
 
     /// Queues the event and waits for its commit.
     func append(_ event: IncomingEvent) async throws -> AppendReceipt {
@@ -108,10 +112,12 @@ final class GroupCommitWriter: Service {
                 return receipts
             }
             outcome = .success(receipts)
+            state.withLock { $0.lastCommitFailed = false }
             observer(batch.count, ContinuousClock.now - started)
         } catch {
             logger.error("Commit failed", metadata: ["error": "\(error)", "batch": "\(batch.count)"])
             outcome = .failure(StoreError(.unavailable, "the commit failed"))
+            state.withLock { $0.lastCommitFailed = true }
         }
         var receiptIndex = 0
         for item in batch {

@@ -21,12 +21,12 @@ public final class SQLiteEventStore: EventStore {
     public var writerService: any Service { writer }
 
     /// Opens (creating and migrating when needed) the store in `directory`.
-    public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1),
+    public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
                 maximumPendingWrites: Int = 50_000, now: @escaping @Sendable () -> Date = { Date() },
                 commitObserver: @escaping CommitObserver = { _, _ in }) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
@@ -155,6 +155,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func checkHealth() async throws {
         _ = try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        if writer.lastCommitFailed { throw StoreError(.unavailable, "the last commit failed") }
     }
 
     static func token(from row: Row) -> TokenRecord {

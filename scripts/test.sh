@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs Emilia's whole test suite from a clean checkout: installs what the tests need when it is
+# missing (Debian packages), builds everything once, then runs every suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+[ -f /usr/include/sqlite3.h ] || need_packages+=(libsqlite3-dev)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  echo "Installing: ${need_packages[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
+fi
+
+swift build --build-tests
+swift test --skip-build "$@"
