@@ -44,6 +44,12 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
         metrics: metrics
     ).addRoutes(to: router)
     OperationsController(store: store, metrics: metrics).addRoutes(to: router)
+    if configuration.enableNoOpRoute {
+        router.post("/noop/webhooks/v1/pos/:token") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: configuration.maximumBodyBytes)
+            return OperationsController.json(.ok, #"{"status":"received","event_id":"00000000-0000-7000-8000-000000000000","duplicate":false,"warnings":[]}"#)
+        }
+    }
     let admin = router.group("api/v1").add(middleware: AdminAuthMiddleware(adminKey: configuration.adminKey))
     AdminController(store: store, configuration: configuration).addRoutes(to: admin)
     return router

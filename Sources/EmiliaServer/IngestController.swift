@@ -105,10 +105,11 @@ struct IngestController: Sendable {
         if token.tableStyle == nil, !report.summary.kind.isTest, let table = report.summary.tableNumber {
             styleToLearn = TableNamingStyle(tableName: table)?.pattern
         }
-        let event = IncomingEvent(
+        var event = IncomingEvent(
             tokenID: token.id, environment: environment, deduplicationKey: deduplicationKey, body: bodyData,
             summary: report.summary, warnings: report.warnings, requestID: context.requestID,
             contentType: contentType, tableStyleToLearn: styleToLearn)
+        event.timeZone = token.timeZone
 
         let receipt: AppendReceipt
         do {

@@ -29,6 +29,10 @@ public struct ServerConfiguration: Sendable {
     /// The most writes waiting for a commit before ingest answers 503.
     public var maximumPendingWrites = 50_000
 
+    /// Benchmarks only: adds `POST /noop/webhooks/v1/pos/{token}`, which reads the body and answers a fixed
+    /// 200 without validating or storing (the framework's ceiling on this machine). Off by default.
+    public var enableNoOpRoute = false
+
     public init(adminKey: String) {
         self.adminKey = adminKey
     }

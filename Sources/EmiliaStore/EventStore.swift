@@ -22,6 +22,17 @@ public protocol EventStore: Sendable {
     func rawBody(eventID: String) async throws -> Data?
     func rejections(tokenID: String, limit: Int) async throws -> [Rejection]
 
+    /// The sessions of a restaurant's local day (`YYYY-MM-DD`), by opening time.
+    func sessions(tokenID: String, environment: DeploymentEnvironment, localDate: String) async throws -> [TableSession]
+    /// One session by its order id.
+    func session(tokenID: String, environment: DeploymentEnvironment, orderID: String) async throws -> TableSession?
+    /// Event and rejection counts over [from, to).
+    func dataQuality(tokenID: String, environment: DeploymentEnvironment, from: Date, to: Date) async throws -> DataQuality
+    /// A page of the event log, newest first.
+    func events(_ query: EventQuery) async throws -> EventPage
+    /// Re-folds every session from the event log; `progress(done, total)` is called as it goes.
+    func rebuildSessions(progress: @Sendable (Int, Int) -> Void) async throws -> Int
+
     /// Throws when storage cannot serve reads and writes.
     func checkHealth() async throws
 }

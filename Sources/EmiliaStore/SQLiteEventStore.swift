@@ -12,7 +12,7 @@ public final class SQLiteEventStore: EventStore {
     /// The file name inside the data directory.
     public static let fileName = "emilia.sqlite3"
 
-    private let database: DatabasePool
+    let database: DatabasePool
     private let writer: GroupCommitWriter
     private let tokenCache: TokenCache
     private let now: @Sendable () -> Date
@@ -128,11 +128,8 @@ public final class SQLiteEventStore: EventStore {
 
     public func event(id: String) async throws -> StoredEvent? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at, request_id,
-                       content_type, warnings, length(body) AS body_size
-                FROM events WHERE id = ?
-                """, arguments: [id.lowercased()]).map(Self.event(from:))
+            try Row.fetchOne(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE id = ?",
+                             arguments: [id.lowercased()]).map(Self.event(from:))
         }
     }
 
@@ -164,6 +161,11 @@ public final class SQLiteEventStore: EventStore {
                     createdAt: Date(timeIntervalSince1970: row["created_at"]), tableStyle: row["table_style"])
     }
 
+    static let eventColumns = """
+        id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at, request_id,
+        content_type, warnings, length(body) AS body_size
+        """
+
     static func event(from row: Row) -> StoredEvent {
         let warningsText: String = row["warnings"]
         let warnings = (try? JSONDecoder().decode([ValidationWarning].self, from: Data(warningsText.utf8))) ?? []
@@ -172,6 +174,7 @@ public final class SQLiteEventStore: EventStore {
             receivedAt: Date(timeIntervalSince1970: row["received_at"]), eventType: row["event_type"],
             orderID: row["order_id"], tableNumber: row["table_number"],
             occurredAt: (row["occurred_at"] as Double?).map(Date.init(timeIntervalSince1970:)), isTest: row["is_test"],
-            requestID: row["request_id"], contentType: row["content_type"], bodySize: row["body_size"], warnings: warnings)
+            requestID: row["request_id"], contentType: row["content_type"], bodySize: row["body_size"], warnings: warnings,
+            body: row.hasColumn("body") ? row["body"] : nil)
     }
 }

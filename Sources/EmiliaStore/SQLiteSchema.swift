@@ -53,6 +53,26 @@ enum SQLiteSchema {
                 CREATE INDEX rejections_token ON rejections(token_id, at);
                 """)
         }
+        migrator.registerMigration("v2-sessions") { db in
+            try db.execute(sql: """
+                CREATE INDEX events_order ON events(token_id, env, order_id);
+                CREATE INDEX events_log ON events(token_id, env, id);
+                CREATE INDEX events_received ON events(token_id, env, received_at);
+                CREATE TABLE sessions (
+                    token_id TEXT NOT NULL,
+                    env TEXT NOT NULL,
+                    order_id TEXT NOT NULL,
+                    local_date TEXT,
+                    table_number TEXT,
+                    status TEXT NOT NULL,
+                    opened_at REAL,
+                    closed_at REAL,
+                    data BLOB NOT NULL,
+                    PRIMARY KEY (token_id, env, order_id)
+                ) WITHOUT ROWID;
+                CREATE INDEX sessions_day ON sessions(token_id, env, local_date);
+                """)
+        }
         return migrator
     }
 }

@@ -51,6 +51,8 @@ public struct IncomingEvent: Sendable {
     public var contentType: String?
     /// The table style to remember for this token when it has none yet.
     public var tableStyleToLearn: String?
+    /// The token's IANA zone, to fold the event's session.
+    public var timeZone: String = "UTC"
 
     public init(tokenID: String, environment: DeploymentEnvironment, deduplicationKey: String, body: Data,
                 summary: EventSummary, warnings: [ValidationWarning], requestID: String?, contentType: String?,
@@ -92,6 +94,8 @@ public struct StoredEvent: Sendable, Hashable {
     public var contentType: String?
     public var bodySize: Int
     public var warnings: [ValidationWarning]
+    /// The raw bytes, when the query asked for them.
+    public var body: Data?
 }
 
 /// A refused request of a known token: why, and the start of what was sent.

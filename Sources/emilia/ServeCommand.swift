@@ -13,6 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Directory for the SQLite file and generated admin key (EMILIA_DATA_DIR).") var dataDir: String?
     @Option(help: "Sustained requests per second per token (EMILIA_RATE_LIMIT).") var rateLimit: Double?
     @Option(help: "Burst of requests per token (EMILIA_RATE_BURST).") var rateBurst: Double?
+    @Flag(help: .hidden) var benchNoopRoute = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error (EMILIA_LOG_LEVEL).") var logLevel: String?
 
     func run() async throws {
@@ -29,6 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.dataDirectory = dataDirectory
         configuration.rateLimitPerSecond = rateLimit ?? environment["EMILIA_RATE_LIMIT"].flatMap(Double.init) ?? configuration.rateLimitPerSecond
         configuration.rateLimitBurst = rateBurst ?? environment["EMILIA_RATE_BURST"].flatMap(Double.init) ?? configuration.rateLimitBurst
+        configuration.enableNoOpRoute = benchNoopRoute
         configuration.defaultTimeZone = environment["EMILIA_DEFAULT_TIMEZONE"] ?? configuration.defaultTimeZone
 
         if adminKey.generated, let file = adminKey.file {

@@ -1,0 +1,132 @@
+import Foundation
+
+/// The analytics of one restaurant's day, computed from its table sessions (test events never reach them).
+public struct DayAnalytics: Sendable, Hashable {
+    public struct TableTurnover: Sendable, Hashable {
+        public var tableNumber: String
+        public var sessions: Int
+        /// Seconds the table was occupied by closed sessions.
+        public var occupiedSeconds: Int
+    }
+
+    public struct Turnover: Sendable, Hashable {
+        public var sessionsClosed: Int
+        public var sessionsOpen: Int
+        public var medianDurationSeconds: Int?
+        public var meanDurationSeconds: Int?
+        public var perTable: [TableTurnover]
+    }
+
+    public struct StaffPerformance: Sendable, Hashable {
+        public var employeeID: String
+        public var name: String?
+        public var sessionsOpened: Int
+        public var sessionsClosed: Int
+        public var itemLines: Int
+        public var itemsQuantity: Money
+        /// Sum of the items this person took.
+        public var sales: Money
+        /// Tips of the checks this person closed.
+        public var tips: Money
+    }
+
+    public struct HourRevenue: Sendable, Hashable {
+        /// The local hour the checks closed, 0–23.
+        public var hour: Int
+        public var revenue: Money
+        public var sessions: Int
+    }
+
+    public struct ServiceTiming: Sendable, Hashable {
+        public var medianFirstItemSeconds: Int?
+        public var medianRoundGapSeconds: Int?
+    }
+
+    public var turnover: Turnover
+    public var staff: [StaffPerformance]
+    public var revenueByHour: [HourRevenue]
+    public var revenueTotal: Money
+    /// Revenue per closed check.
+    public var averageTicket: Money?
+    public var serviceTiming: ServiceTiming
+
+    /// Computes the day's figures; `timeZone` places closing times in local hours.
+    public init(sessions: [TableSession], timeZone: TimeZone) {
+        let closed = sessions.filter { $0.status == .closed }
+        let durations = closed.compactMap(\.durationSeconds).filter { $0 >= 0 }
+        var tables: [String: TableTurnover] = [:]
+        for session in sessions {
+            let name = session.tableNumber ?? "(no table)"
+            var entry = tables[name] ?? TableTurnover(tableNumber: name, sessions: 0, occupiedSeconds: 0)
+            entry.sessions += 1
+            entry.occupiedSeconds += max(0, session.durationSeconds ?? 0)
+            tables[name] = entry
+        }
+        turnover = Turnover(
+            sessionsClosed: closed.count, sessionsOpen: sessions.count - closed.count,
+            medianDurationSeconds: Self.median(durations),
+            meanDurationSeconds: durations.isEmpty ? nil : Int((Double(durations.reduce(0, +)) / Double(durations.count)).rounded()),
+            perTable: tables.values.sorted { Self.tableOrder($0.tableNumber, $1.tableNumber) })
+
+        staff = Self.staffPerformance(sessions)
+
+        var hours: [Int: HourRevenue] = [:]
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        for session in closed {
+            guard let closedAt = session.closedAt else { continue }
+            let hour = calendar.component(.hour, from: closedAt)
+            var entry = hours[hour] ?? HourRevenue(hour: hour, revenue: .zero, sessions: 0)
+            entry.revenue += session.revenue
+            entry.sessions += 1
+            hours[hour] = entry
+        }
+        revenueByHour = hours.values.sorted { $0.hour < $1.hour }
+        revenueTotal = closed.reduce(.zero) { $0 + $1.revenue }
+        averageTicket = closed.isEmpty ? nil : Money(units: revenueTotal.units / Int64(closed.count))
+        serviceTiming = ServiceTiming(
+            medianFirstItemSeconds: Self.median(sessions.compactMap(\.firstItemSeconds).filter { $0 >= 0 }),
+            medianRoundGapSeconds: Self.median(sessions.flatMap(\.roundGapsSeconds)))
+    }
+
+    private static func staffPerformance(_ sessions: [TableSession]) -> [StaffPerformance] {
+        var people: [String: StaffPerformance] = [:]
+        func touch(_ id: String, _ name: String?, _ change: (inout StaffPerformance) -> Void) {
+            var entry = people[id] ?? StaffPerformance(employeeID: id, name: nil, sessionsOpened: 0, sessionsClosed: 0,
+                                                       itemLines: 0, itemsQuantity: .zero, sales: .zero, tips: .zero)
+            if entry.name == nil { entry.name = name }
+            change(&entry)
+            people[id] = entry
+        }
+        for session in sessions {
+            if let opener = session.openedBy { touch(opener.id, opener.name) { $0.sessionsOpened += 1 } }
+            if session.status == .closed, let closer = session.closedBy {
+                touch(closer.id, closer.name) {
+                    $0.sessionsClosed += 1
+                    $0.tips += session.totals?.tip ?? .zero
+                }
+            }
+            for item in session.items {
+                guard let employee = item.employeeID else { continue }
+                touch(employee, nil) {
+                    $0.itemLines += 1
+                    $0.itemsQuantity += item.quantity
+                    $0.sales += item.amount
+                }
+            }
+        }
+        return people.values.sorted { $0.sales != $1.sales ? $0.sales > $1.sales : $0.employeeID < $1.employeeID }
+    }
+
+    /// The median (the lower middle for an even count), or nil when empty.
+    static func median(_ values: [Int]) -> Int? {
+        guard !values.isEmpty else { return nil }
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+
+    /// "Mesa 2" before "Mesa 10".
+    static func tableOrder(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.compare(rhs, options: [.numeric, .caseInsensitive]) == .orderedAscending
+    }
+}

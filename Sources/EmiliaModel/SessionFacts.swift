@@ -1,0 +1,66 @@
+import Foundation
+
+/// What one stored event says about its table session, read from its payload.
+public struct SessionFacts: Sendable, Hashable {
+    public var eventID: String
+    public var kind: EventKind
+    public var orderID: String
+    /// When the event happened (`timestamp`), else when it was received.
+    public var occurredAt: Date
+    public var sessionStart: Date?
+    public var sessionEnd: Date?
+    public var tableNumber: String?
+    public var openedBy: StaffMember?
+    public var closedBy: StaffMember?
+    public var guests: Int?
+    public var items: [ItemLine]
+    public var totals: CheckTotals?
+
+    /// Reads a session event; nil for tests, unknown events, non-objects and events without `order_id`.
+    public init?(eventID: String, receivedAt: Date, document: JSONValue, timeZone: TimeZone) {
+        guard document.isObject else { return nil }
+        let kind = EventKind(rawValue: document["event"]?.stringValue ?? "")
+        guard kind.isSessionEvent, let orderID = document["order_id"]?.textValue, !orderID.isEmpty else { return nil }
+        func time(_ value: JSONValue?) -> Date? {
+            value?.stringValue.flatMap(Timestamp.init).map { $0.instant(in: timeZone) }
+        }
+        self.eventID = eventID
+        self.kind = kind
+        self.orderID = orderID
+        occurredAt = time(document["timestamp"]) ?? receivedAt
+        sessionStart = time(document["session_start"])
+        sessionEnd = time(document["session_end"])
+        tableNumber = (document["table_number"] ?? document["table"])?.textValue
+        let server = document["server"]
+        openedBy = Self.staff(document["opened_by"]) ?? Self.staff(server?["opened_by"])
+            ?? (kind == .sessionOpened ? Self.staff(server) : nil)
+        closedBy = Self.staff(document["closed_by"]) ?? Self.staff(server?["closed_by"])
+        guests = document["guests"]?.intValue
+        let defaultTime = kind == .sessionOpened ? time(document["timestamp"]) : nil
+        items = (document["items"]?.arrayValue ?? []).compactMap { item in
+            guard item.isObject else { return nil }
+            return ItemLine(
+                orderedAt: time(item["timestamp"]) ?? defaultTime,
+                employeeID: item["employee_id"]?.textValue ?? (kind == .sessionOpened ? openedByID(document) : nil),
+                name: item["name"]?.textValue ?? "(unnamed)",
+                quantity: item["quantity"]?.decimalValue ?? Money(1),
+                price: item["price"]?.decimalValue ?? .zero)
+        }
+        if let totals = document["totals"], totals.isObject {
+            self.totals = CheckTotals(subtotal: totals["subtotal"]?.decimalValue, tip: totals["tip"]?.decimalValue,
+                                      tax: totals["tax"]?.decimalValue, discount: totals["discount"]?.decimalValue,
+                                      total: totals["total"]?.decimalValue)
+        } else if let total = document["total"]?.decimalValue {
+            self.totals = CheckTotals(total: total)
+        }
+    }
+
+    static func staff(_ value: JSONValue?) -> StaffMember? {
+        guard let value, value.isObject, let id = value["id"]?.textValue else { return nil }
+        return StaffMember(id: id, name: value["name"]?.stringValue)
+    }
+}
+
+private func openedByID(_ document: JSONValue) -> String? {
+    (document["opened_by"] ?? document["server"])?["id"]?.textValue
+}

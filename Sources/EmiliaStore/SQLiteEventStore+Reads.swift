@@ -1,0 +1,95 @@
+import EmiliaModel
+import Foundation
+import GRDB
+
+// Sessions, analytics inputs and the event log, read from SQLite.
+extension SQLiteEventStore {
+    public func sessions(tokenID: String, environment: DeploymentEnvironment, localDate: String) async throws -> [TableSession] {
+        try await database.read { db in
+            try Data.fetchAll(db, sql: """
+                SELECT data FROM sessions WHERE token_id = ? AND env = ? AND local_date = ? ORDER BY opened_at, order_id
+                """, arguments: [tokenID.lowercased(), environment.rawValue, localDate]).map(SessionProjection.decode)
+        }
+    }
+
+    public func session(tokenID: String, environment: DeploymentEnvironment, orderID: String) async throws -> TableSession? {
+        try await database.read { db in
+            try Data.fetchOne(db, sql: "SELECT data FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?",
+                              arguments: [tokenID.lowercased(), environment.rawValue, orderID]).map(SessionProjection.decode)
+        }
+    }
+
+    public func dataQuality(tokenID: String, environment: DeploymentEnvironment, from: Date, to: Date) async throws -> DataQuality {
+        try await database.read { db in
+            var quality = DataQuality()
+            let arguments: StatementArguments = [tokenID.lowercased(), environment.rawValue, from.timeIntervalSince1970, to.timeIntervalSince1970]
+            quality.events = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM events WHERE token_id = ? AND env = ? AND received_at >= ? AND received_at < ?
+                """, arguments: arguments) ?? 0
+            let flagged = try Row.fetchAll(db, sql: """
+                SELECT id, warnings FROM events
+                WHERE token_id = ? AND env = ? AND received_at >= ? AND received_at < ? AND warning_count > 0
+                ORDER BY id DESC
+                """, arguments: arguments)
+            quality.eventsWithWarnings = flagged.count
+            for row in flagged {
+                let text: String = row["warnings"]
+                let warnings = (try? JSONDecoder().decode([ValidationWarning].self, from: Data(text.utf8))) ?? []
+                for code in Set(warnings.map(\.code.rawValue)) {
+                    quality.warnings[code, default: 0] += 1
+                    if quality.examples[code] == nil { quality.examples[code] = row["id"] }
+                }
+            }
+            for row in try Row.fetchAll(db, sql: """
+                SELECT status, count(*) AS n FROM rejections
+                WHERE token_id = ? AND (env = ? OR env IS NULL) AND at >= ? AND at < ? GROUP BY status
+                """, arguments: arguments) {
+                quality.rejections[row["status"]] = row["n"]
+            }
+            return quality
+        }
+    }
+
+    public func events(_ query: EventQuery) async throws -> EventPage {
+        try await database.read { db in
+            var conditions = ["token_id = ?", "env = ?"]
+            var arguments: StatementArguments = [query.tokenID.lowercased(), query.environment.rawValue]
+            if let type = query.eventType { conditions.append("event_type = ?"); arguments += [type] }
+            if let table = query.tableNumber { conditions.append("table_number = ?"); arguments += [table] }
+            if let order = query.orderID { conditions.append("order_id = ?"); arguments += [order] }
+            if let flagged = query.hasWarnings { conditions.append(flagged ? "warning_count > 0" : "warning_count = 0") }
+            if let since = query.since { conditions.append("received_at >= ?"); arguments += [since.timeIntervalSince1970] }
+            if let until = query.until { conditions.append("received_at < ?"); arguments += [until.timeIntervalSince1970] }
+            if let cursor = query.cursor {
+                conditions.append(query.ascending ? "id > ?" : "id < ?")
+                arguments += [cursor.lowercased()]
+            }
+            let limit = max(1, min(query.limit, 1000))
+            let columns = Self.eventColumns + (query.includeBodies ? ", body" : "")
+            let sql = "SELECT \(columns) FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY id \(query.ascending ? "ASC" : "DESC") LIMIT \(limit + 1)"
+            var events = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.event(from:))
+            let hasMore = events.count > limit
+            if hasMore { events.removeLast() }
+            return EventPage(events: events, nextCursor: hasMore ? events.last?.id : nil)
+        }
+    }
+
+    public func rebuildSessions(progress: @Sendable (Int, Int) -> Void) async throws -> Int {
+        let orders = try await database.read { db in try SessionProjection.allOrders(db: db) }
+        let batchSize = 500
+        var done = 0
+        progress(0, orders.count)
+        for start in stride(from: 0, to: orders.count, by: batchSize) {
+            let batch = Array(orders[start..<min(start + batchSize, orders.count)])
+            try await database.write { db in
+                for order in batch {
+                    try SessionProjection.refresh(db: db, tokenID: order.tokenID, environment: order.environment, orderID: order.orderID,
+                                                  timeZone: TimeZone(identifier: order.timeZone) ?? .gmt)
+                }
+            }
+            done += batch.count
+            progress(done, orders.count)
+        }
+        return orders.count
+    }
+}
