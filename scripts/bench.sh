@@ -16,9 +16,13 @@ cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
-echo "Building release…"
-swift build -c release --product emilia >/dev/null
-emilia="$root/.build/release/emilia"
+if [ -n "${EMILIA_BIN:-}" ]; then
+  emilia=$EMILIA_BIN   # a release binary built earlier
+else
+  echo "Building release…"
+  swift build -c release --product emilia >/dev/null
+  emilia="$root/.build/release/emilia"
+fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }

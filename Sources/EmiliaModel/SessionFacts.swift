@@ -21,8 +21,11 @@ public struct SessionFacts: Sendable, Hashable {
         guard document.isObject else { return nil }
         let kind = EventKind(rawValue: document["event"]?.stringValue ?? "")
         guard kind.isSessionEvent, let orderID = document["order_id"]?.textValue, !orderID.isEmpty else { return nil }
+        // Times are kept to the millisecond, the precision sessions are stored and shown with.
         func time(_ value: JSONValue?) -> Date? {
-            value?.stringValue.flatMap(Timestamp.init).map { $0.instant(in: timeZone) }
+            value?.stringValue.flatMap(Timestamp.init).map {
+                Date(timeIntervalSince1970: ($0.instant(in: timeZone).timeIntervalSince1970 * 1000).rounded() / 1000)
+            }
         }
         self.eventID = eventID
         self.kind = kind

@@ -3,9 +3,10 @@ import Foundation
 /// Folds a session's events into one `TableSession`. A pure function of the *set* of events: the
 /// result never depends on the order they arrived in, and a repeated event changes nothing.
 ///
+/// The fold is an accumulator whose `add` is commutative and idempotent, so the projection can keep the
+/// accumulator of each order and add one event at a time, and a rebuild from the log gives the same answer.
+///
 /// The rules:
-/// - Events are first put in a canonical order — by the time they happened, then open < items < complete,
-///   then event id — and a repeated event id counts once.
 /// - `opened_at`: the earliest `session_start` of any event; else the earliest `session_opened` timestamp;
 ///   else the earliest item time; else the earliest event time.
 /// - `closed_at`: the latest `session_end` of any event; else the latest `session_complete` timestamp.
@@ -13,82 +14,148 @@ import Foundation
 /// - Items: a line is identified by (name, time ordered, employee, quantity, unit price). Across events a line
 ///   counts as many times as the event that lists it most often, so the two lines an `items_added` sent and
 ///   `session_complete` repeats count once, while two identical lines in one event count twice.
-/// - Table, guests, totals: the value of the closing event when it has one, else of the latest event that has one.
-///   `opened_by` prefers the opening event, `closed_by` the closing one, each falling back to any event.
+/// - Table, guests, totals, `closed_by`: the value of the latest closing event that has one, else of the latest
+///   event that has one. `opened_by`: the earliest opening event's, else the earliest event's that has one.
+///   Ties on time go to the larger event id.
 public enum SessionFolding {
+    /// The session of a set of events, or nil when there are none.
     public static func fold(_ events: [SessionFacts]) -> TableSession? {
-        var seen = Set<String>()
-        let ordered = events.sorted(by: canonicalOrder).filter { seen.insert($0.eventID).inserted }
-        guard let first = ordered.first else { return nil }
-        let closing = ordered.filter { $0.kind == .sessionComplete }
-        let opening = ordered.filter { $0.kind == .sessionOpened }
-        // Preference for single values: closing events, then the rest latest first.
-        let preferred = closing.reversed() + ordered.filter { $0.kind != .sessionComplete }.reversed()
+        guard let first = events.first else { return nil }
+        var accumulator = SessionAccumulator(orderID: first.orderID)
+        for event in events { accumulator.add(event) }
+        return accumulator.session
+    }
+}
 
-        let items = mergeItems(ordered)
-        let openedAt = ordered.compactMap(\.sessionStart).min() ?? opening.map(\.occurredAt).min()
-            ?? items.compactMap(\.orderedAt).min() ?? ordered.map(\.occurredAt).min()
-        let closedAt = ordered.compactMap(\.sessionEnd).max() ?? closing.map(\.occurredAt).max()
+/// The running fold of one order's events (see `SessionFolding` for the rules).
+public struct SessionAccumulator: Sendable, Hashable, Codable {
+    /// How many event ids a session lists; a (broken) POS repeating one order id forever cannot grow it past this.
+    public static let maximumEventIDs = 1000
+
+    struct Rank: Sendable, Hashable, Codable, Comparable {
+        var priority: Int
+        var time: Double
+        var eventID: String
+
+        static func < (lhs: Rank, rhs: Rank) -> Bool {
+            (lhs.priority, lhs.time, lhs.eventID) < (rhs.priority, rhs.time, rhs.eventID)
+        }
+    }
+
+    struct Ranked<Value: Sendable & Hashable & Codable>: Sendable, Hashable, Codable {
+        var rank: Rank
+        var value: Value
+
+        static func best(_ current: Ranked?, _ candidate: Value?, rank: Rank) -> Ranked? {
+            guard let candidate else { return current }
+            guard let current, current.rank >= rank else { return Ranked(rank: rank, value: candidate) }
+            return current
+        }
+    }
+
+    struct ItemEntry: Sendable, Hashable, Codable {
+        var line: ItemLine
+        var count: Int
+    }
+
+    public private(set) var orderID: String
+    var earliestSessionStart: Date?
+    var latestSessionEnd: Date?
+    var earliestOpening: Date?
+    var latestClosing: Date?
+    var earliestEvent: Date?
+    var isClosed = false
+    var table: Ranked<String>?
+    var guests: Ranked<Int>?
+    var totals: Ranked<CheckTotals>?
+    var closedBy: Ranked<StaffMember>?
+    var openedBy: Ranked<StaffMember>?
+    var items: [ItemEntry] = []
+    var eventIDs: [String] = []
+
+    public init(orderID: String) {
+        self.orderID = orderID
+    }
+
+    /// Adds one event; adding the same event again changes nothing.
+    public mutating func add(_ event: SessionFacts) {
+        let time = event.occurredAt.timeIntervalSince1970
+        earliestSessionStart = min(earliestSessionStart, event.sessionStart)
+        latestSessionEnd = max(latestSessionEnd, event.sessionEnd)
+        earliestEvent = min(earliestEvent, event.occurredAt)
+        if event.kind == .sessionOpened { earliestOpening = min(earliestOpening, event.occurredAt) }
+        if event.kind == .sessionComplete {
+            isClosed = true
+            latestClosing = max(latestClosing, event.occurredAt)
+        }
+        let latest = Rank(priority: event.kind == .sessionComplete ? 1 : 0, time: time, eventID: event.eventID)
+        table = .best(table, event.tableNumber, rank: latest)
+        guests = .best(guests, event.guests, rank: latest)
+        totals = .best(totals, event.totals, rank: latest)
+        closedBy = .best(closedBy, event.closedBy, rank: latest)
+        openedBy = .best(openedBy, event.openedBy,
+                         rank: Rank(priority: event.kind == .sessionOpened ? 1 : 0, time: -time, eventID: event.eventID))
+        mergeItems(event.items)
+        if eventIDs.count < Self.maximumEventIDs || event.eventID < eventIDs.last! {
+            let index = eventIDs.partitioningIndex { $0 >= event.eventID }
+            if index == eventIDs.count || eventIDs[index] != event.eventID { eventIDs.insert(event.eventID, at: index) }
+            if eventIDs.count > Self.maximumEventIDs { eventIDs.removeLast() }
+        }
+    }
+
+    /// Max-multiplicity union: a line counts as often as the event that lists it most often.
+    private mutating func mergeItems(_ lines: [ItemLine]) {
+        var counts: [ItemLine: Int] = [:]
+        for line in lines { counts[line, default: 0] += 1 }
+        for (line, count) in counts {
+            if let index = items.firstIndex(where: { $0.line == line }) {
+                items[index].count = max(items[index].count, count)
+            } else {
+                items.append(ItemEntry(line: line, count: count))
+            }
+        }
+    }
+
+    /// The folded session.
+    public var session: TableSession {
+        let lines = items.flatMap { Array(repeating: $0.line, count: $0.count) }.sorted(by: Self.itemOrder)
+        let openedAt = earliestSessionStart ?? earliestOpening ?? lines.compactMap(\.orderedAt).min() ?? earliestEvent
         return TableSession(
-            orderID: first.orderID,
-            tableNumber: preferred.lazy.compactMap(\.tableNumber).first,
-            status: closing.isEmpty ? .open : .closed,
-            openedAt: openedAt,
-            closedAt: closing.isEmpty ? nil : closedAt,
-            guests: preferred.lazy.compactMap(\.guests).first,
-            openedBy: (opening + ordered).lazy.compactMap(\.openedBy).first,
-            closedBy: preferred.lazy.compactMap(\.closedBy).first,
-            items: items,
-            totals: preferred.lazy.compactMap(\.totals).first,
-            eventIDs: ordered.map(\.eventID).sorted())
+            orderID: orderID, tableNumber: table?.value, status: isClosed ? .closed : .open, openedAt: openedAt,
+            closedAt: isClosed ? (latestSessionEnd ?? latestClosing) : nil, guests: guests?.value,
+            openedBy: openedBy?.value, closedBy: closedBy?.value, items: lines, totals: totals?.value, eventIDs: eventIDs)
     }
 
-    static func canonicalOrder(_ lhs: SessionFacts, _ rhs: SessionFacts) -> Bool {
-        if lhs.occurredAt != rhs.occurredAt { return lhs.occurredAt < rhs.occurredAt }
-        if rank(lhs.kind) != rank(rhs.kind) { return rank(lhs.kind) < rank(rhs.kind) }
-        return lhs.eventID < rhs.eventID
+    static func itemOrder(_ lhs: ItemLine, _ rhs: ItemLine) -> Bool {
+        let left = lhs.orderedAt ?? .distantFuture, right = rhs.orderedAt ?? .distantFuture
+        if left != right { return left < right }
+        if lhs.name != rhs.name { return lhs.name < rhs.name }
+        if lhs.employeeID != rhs.employeeID { return (lhs.employeeID ?? "") < (rhs.employeeID ?? "") }
+        if lhs.price != rhs.price { return lhs.price < rhs.price }
+        return lhs.quantity < rhs.quantity
     }
+}
 
-    private static func rank(_ kind: EventKind) -> Int {
-        switch kind {
-        case .sessionOpened: return 0
-        case .itemsAdded: return 1
-        case .sessionComplete: return 2
-        case .test, .unknown: return 3
+private func min(_ current: Date?, _ candidate: Date?) -> Date? {
+    guard let candidate else { return current }
+    guard let current else { return candidate }
+    return Swift.min(current, candidate)
+}
+
+private func max(_ current: Date?, _ candidate: Date?) -> Date? {
+    guard let candidate else { return current }
+    guard let current else { return candidate }
+    return Swift.max(current, candidate)
+}
+
+extension Array {
+    /// The first index whose element satisfies `predicate`, for a collection partitioned by it (binary search).
+    func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if predicate(self[middle]) { high = middle } else { low = middle + 1 }
         }
-    }
-
-    private struct ItemKey: Hashable {
-        var name: String
-        var orderedAt: Date?
-        var employeeID: String?
-        var quantity: Money
-        var price: Money
-    }
-
-    /// Max-multiplicity union of the events' item lines, ordered by time then name.
-    static func mergeItems(_ events: [SessionFacts]) -> [ItemLine] {
-        var multiplicity: [ItemKey: (count: Int, line: ItemLine)] = [:]
-        for event in events {
-            var counts: [ItemKey: Int] = [:]
-            for line in event.items {
-                let key = ItemKey(name: line.name, orderedAt: line.orderedAt, employeeID: line.employeeID,
-                                  quantity: line.quantity, price: line.price)
-                counts[key, default: 0] += 1
-            }
-            for (key, count) in counts {
-                let line = event.items.first { $0.name == key.name && $0.orderedAt == key.orderedAt && $0.employeeID == key.employeeID
-                    && $0.quantity == key.quantity && $0.price == key.price }!
-                if count > multiplicity[key]?.count ?? 0 { multiplicity[key] = (count, line) }
-            }
-        }
-        return multiplicity.values.flatMap { Array(repeating: $0.line, count: $0.count) }.sorted { lhs, rhs in
-            let left = lhs.orderedAt ?? .distantFuture, right = rhs.orderedAt ?? .distantFuture
-            if left != right { return left < right }
-            if lhs.name != rhs.name { return lhs.name < rhs.name }
-            if lhs.employeeID != rhs.employeeID { return (lhs.employeeID ?? "") < (rhs.employeeID ?? "") }
-            if lhs.price != rhs.price { return lhs.price < rhs.price }
-            return lhs.quantity < rhs.quantity
-        }
+        return low
     }
 }

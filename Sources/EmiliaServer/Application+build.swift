@@ -52,5 +52,6 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
     }
     let admin = router.group("api/v1").add(middleware: AdminAuthMiddleware(adminKey: configuration.adminKey))
     AdminController(store: store, configuration: configuration).addRoutes(to: admin)
+    ReadAPIController(store: store).addRoutes(to: admin)
     return router
 }

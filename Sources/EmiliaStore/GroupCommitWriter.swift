@@ -109,7 +109,7 @@ final class GroupCommitWriter: Service {
             let receipts = try await database.write { [events, rejections] db in
                 let receipts = try events.map { try Self.insert($0.0, id: $0.1, receivedAt: receivedAt, db: db) }
                 for rejection in rejections { try Self.insert(rejection, db: db) }
-                try Self.refreshSessions(of: zip(events.map(\.0), receipts).filter { !$0.1.duplicate }.map(\.0), db: db)
+                try Self.updateSessions(with: zip(events.map(\.0), receipts).filter { !$0.1.duplicate }, db: db)
                 return receipts
             }
             outcome = .success(receipts)
@@ -160,23 +160,26 @@ final class GroupCommitWriter: Service {
         return AppendReceipt(eventID: id, receivedAt: receivedAt, duplicate: false, warningsJSON: warningsJSON)
     }
 
-    /// Re-folds each order touched by the batch once, in the batch's transaction.
-    private static func refreshSessions(of events: [IncomingEvent], db: Database) throws {
+    /// Adds the batch's new session events to their orders' sessions, one row write per order.
+    private static func updateSessions(with stored: [(IncomingEvent, AppendReceipt)], db: Database) throws {
         struct OrderKey: Hashable {
             var tokenID: String
             var environment: String
             var orderID: String
             var timeZone: String
         }
-        var orders = Set<OrderKey>()
-        for event in events where event.summary.kind.isSessionEvent {
+        var orders: [OrderKey: [SessionFacts]] = [:]
+        for (event, receipt) in stored where event.summary.kind.isSessionEvent {
             guard let orderID = event.summary.orderID, !orderID.isEmpty else { continue }
-            orders.insert(OrderKey(tokenID: event.tokenID, environment: event.environment.rawValue, orderID: orderID,
-                                   timeZone: event.timeZone))
+            let zone = TimeZone(identifier: event.timeZone) ?? .gmt
+            guard let facts = SessionProjection.facts(eventID: receipt.eventID, receivedAt: receipt.receivedAt,
+                                                      body: event.body, timeZone: zone) else { continue }
+            orders[OrderKey(tokenID: event.tokenID, environment: event.environment.rawValue, orderID: orderID,
+                            timeZone: event.timeZone), default: []].append(facts)
         }
-        for order in orders {
-            try SessionProjection.refresh(db: db, tokenID: order.tokenID, environment: order.environment, orderID: order.orderID,
-                                          timeZone: TimeZone(identifier: order.timeZone) ?? .gmt)
+        for (order, facts) in orders {
+            try SessionProjection.add(facts, db: db, tokenID: order.tokenID, environment: order.environment, orderID: order.orderID,
+                                      timeZone: TimeZone(identifier: order.timeZone) ?? .gmt)
         }
     }
 

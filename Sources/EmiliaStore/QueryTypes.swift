@@ -1,7 +1,8 @@
 import EmiliaModel
 import Foundation
 
-/// Counts that say how clean a restaurant's data is.
+/// Counts that say how clean a restaurant's data is. Events count on the day they happened (their `timestamp`,
+/// else when received); rejections on the day they were refused.
 public struct DataQuality: Sendable, Hashable {
     public var events: Int
     public var eventsWithWarnings: Int

@@ -24,11 +24,13 @@ extension SQLiteEventStore {
             var quality = DataQuality()
             let arguments: StatementArguments = [tokenID.lowercased(), environment.rawValue, from.timeIntervalSince1970, to.timeIntervalSince1970]
             quality.events = try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM events WHERE token_id = ? AND env = ? AND received_at >= ? AND received_at < ?
+                SELECT count(*) FROM events
+                WHERE token_id = ? AND env = ? AND COALESCE(occurred_at, received_at) >= ? AND COALESCE(occurred_at, received_at) < ?
                 """, arguments: arguments) ?? 0
             let flagged = try Row.fetchAll(db, sql: """
                 SELECT id, warnings FROM events
-                WHERE token_id = ? AND env = ? AND received_at >= ? AND received_at < ? AND warning_count > 0
+                WHERE token_id = ? AND env = ? AND COALESCE(occurred_at, received_at) >= ? AND COALESCE(occurred_at, received_at) < ?
+                  AND warning_count > 0
                 ORDER BY id DESC
                 """, arguments: arguments)
             quality.eventsWithWarnings = flagged.count
@@ -83,7 +85,7 @@ extension SQLiteEventStore {
             let batch = Array(orders[start..<min(start + batchSize, orders.count)])
             try await database.write { db in
                 for order in batch {
-                    try SessionProjection.refresh(db: db, tokenID: order.tokenID, environment: order.environment, orderID: order.orderID,
+                    try SessionProjection.rebuild(db: db, tokenID: order.tokenID, environment: order.environment, orderID: order.orderID,
                                                   timeZone: TimeZone(identifier: order.timeZone) ?? .gmt)
                 }
             }

@@ -57,7 +57,7 @@ enum SQLiteSchema {
             try db.execute(sql: """
                 CREATE INDEX events_order ON events(token_id, env, order_id);
                 CREATE INDEX events_log ON events(token_id, env, id);
-                CREATE INDEX events_received ON events(token_id, env, received_at);
+                CREATE INDEX events_day ON events(token_id, env, COALESCE(occurred_at, received_at));
                 CREATE TABLE sessions (
                     token_id TEXT NOT NULL,
                     env TEXT NOT NULL,
@@ -68,6 +68,7 @@ enum SQLiteSchema {
                     opened_at REAL,
                     closed_at REAL,
                     data BLOB NOT NULL,
+                    state BLOB NOT NULL,
                     PRIMARY KEY (token_id, env, order_id)
                 ) WITHOUT ROWID;
                 CREATE INDEX sessions_day ON sessions(token_id, env, local_date);

@@ -2,7 +2,10 @@ import EmiliaModel
 import Foundation
 import GRDB
 
-/// Keeps the `sessions` table equal to the fold of each order's events; runs inside the writer's transaction.
+/// Keeps the `sessions` table equal to the fold of each order's events, inside the writer's transaction.
+///
+/// Each row keeps the fold's accumulator (`state`), so a new event costs one read and one write of its own
+/// order's row, however many events the order already has. `data` is the session as the API shows it.
 enum SessionProjection {
     private static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
@@ -10,34 +13,55 @@ enum SessionProjection {
         return encoder
     }()
 
-    /// Re-folds one order's session from all its stored events and writes (or removes) its row.
-    static func refresh(db: Database, tokenID: String, environment: String, orderID: String, timeZone: TimeZone) throws {
+    /// The facts of a stored event, or nil when it is not part of a session.
+    static func facts(eventID: String, receivedAt: Date, body: Data, timeZone: TimeZone) -> SessionFacts? {
+        guard let document = try? JSONParser.parse(body) else { return nil }
+        return SessionFacts(eventID: eventID, receivedAt: receivedAt, document: document, timeZone: timeZone)
+    }
+
+    /// Adds events to their order's session and writes the row.
+    static func add(_ events: [SessionFacts], db: Database, tokenID: String, environment: String, orderID: String,
+                    timeZone: TimeZone) throws {
+        guard !events.isEmpty else { return }
+        let stored = try Data.fetchOne(
+            db.cachedStatement(sql: "SELECT state FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?"),
+            arguments: [tokenID, environment, orderID])
+        var accumulator = try stored.map { try JSONDecoder().decode(SessionAccumulator.self, from: $0) }
+            ?? SessionAccumulator(orderID: orderID)
+        for event in events { accumulator.add(event) }
+        try write(accumulator, db: db, tokenID: tokenID, environment: environment, timeZone: timeZone)
+    }
+
+    private static func write(_ accumulator: SessionAccumulator, db: Database, tokenID: String, environment: String,
+                              timeZone: TimeZone) throws {
+        let session = accumulator.session
+        let localDate = (session.openedAt ?? session.closedAt).map { LocalDay.of($0, in: timeZone) }
+        try db.cachedStatement(sql: """
+            INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, data, state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (token_id, env, order_id) DO UPDATE SET local_date = excluded.local_date,
+                table_number = excluded.table_number, status = excluded.status, opened_at = excluded.opened_at,
+                closed_at = excluded.closed_at, data = excluded.data, state = excluded.state
+            """).execute(arguments: [
+                tokenID, environment, accumulator.orderID, localDate, session.tableNumber, session.status.rawValue,
+                session.openedAt?.timeIntervalSince1970, session.closedAt?.timeIntervalSince1970,
+                try encoder.encode(session), try encoder.encode(accumulator),
+            ])
+    }
+
+    /// Re-folds one order from scratch out of all its stored events (for a rebuild after a change of rules).
+    static func rebuild(db: Database, tokenID: String, environment: String, orderID: String, timeZone: TimeZone) throws {
         let rows = try Row.fetchAll(
             db.cachedStatement(sql: "SELECT id, received_at, body FROM events WHERE token_id = ? AND env = ? AND order_id = ? AND is_test = 0"),
             arguments: [tokenID, environment, orderID])
-        let facts = rows.compactMap { row -> SessionFacts? in
-            let body: Data = row["body"]
-            guard let document = try? JSONParser.parse(body) else { return nil }
-            return SessionFacts(eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                                document: document, timeZone: timeZone)
+        let events = rows.compactMap { row in
+            facts(eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]), body: row["body"], timeZone: timeZone)
         }
-        guard let session = SessionFolding.fold(facts) else {
-            try db.execute(sql: "DELETE FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?",
-                           arguments: [tokenID, environment, orderID])
-            return
-        }
-        let localDate = (session.openedAt ?? session.closedAt).map { LocalDay.of($0, in: timeZone) }
-        try db.cachedStatement(sql: """
-            INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, data)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (token_id, env, order_id) DO UPDATE SET local_date = excluded.local_date,
-                table_number = excluded.table_number, status = excluded.status, opened_at = excluded.opened_at,
-                closed_at = excluded.closed_at, data = excluded.data
-            """).execute(arguments: [
-                tokenID, environment, orderID, localDate, session.tableNumber, session.status.rawValue,
-                session.openedAt?.timeIntervalSince1970, session.closedAt?.timeIntervalSince1970,
-                try encoder.encode(session),
-            ])
+        try db.execute(sql: "DELETE FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?",
+                       arguments: [tokenID, environment, orderID])
+        var accumulator = SessionAccumulator(orderID: orderID)
+        for event in events { accumulator.add(event) }
+        if !events.isEmpty { try write(accumulator, db: db, tokenID: tokenID, environment: environment, timeZone: timeZone) }
     }
 
     /// Every (token, env, order) that has events, with the token's zone.

@@ -1,0 +1,157 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ServiceLifecycle
+
+/// The read API under `/api/v1`: sessions, analytics, the event log, exports and the live stream.
+struct ReadAPIController: Sendable {
+    let store: any EventStore
+
+    func addRoutes(to group: RouterGroup<EmiliaRequestContext>) {
+        group.get("sessions", use: listSessions)
+        group.get("sessions/:order_id", use: showSession)
+        group.get("analytics", use: analytics)
+        group.get("events", use: listEvents)
+        group.get("export", use: export)
+        group.get("stream", use: stream)
+    }
+
+    @Sendable func listSessions(_ request: Request, context: EmiliaRequestContext) async throws -> SessionListResponse {
+        let scope = try await ReadScope.from(request, store: store)
+        let day = try scope.day(request)
+        return SessionListResponse(sessions: try await store.sessions(tokenID: scope.token.id, environment: scope.environment, localDate: day.date))
+    }
+
+    @Sendable func showSession(_ request: Request, context: EmiliaRequestContext) async throws -> TableSession {
+        let scope = try await ReadScope.from(request, store: store)
+        let orderID = try context.parameters.require("order_id")
+        guard let session = try await store.session(tokenID: scope.token.id, environment: scope.environment, orderID: orderID) else {
+            throw APIError(.notFound, "No session for order \(orderID) in \(scope.environment.rawValue)")
+        }
+        return session
+    }
+
+    @Sendable func analytics(_ request: Request, context: EmiliaRequestContext) async throws -> AnalyticsResponse {
+        let scope = try await ReadScope.from(request, store: store)
+        let day = try scope.day(request)
+        async let sessions = store.sessions(tokenID: scope.token.id, environment: scope.environment, localDate: day.date)
+        async let quality = store.dataQuality(tokenID: scope.token.id, environment: scope.environment, from: day.start, to: day.end)
+        return AnalyticsResponse(tokenID: scope.token.id, env: scope.environment, date: day.date, timezone: scope.token.timeZone,
+                                 analytics: DayAnalytics(sessions: try await sessions, timeZone: scope.timeZone),
+                                 quality: try await quality)
+    }
+
+    @Sendable func listEvents(_ request: Request, context: EmiliaRequestContext) async throws -> EventListResponse {
+        let scope = try await ReadScope.from(request, store: store)
+        let page = try await store.events(try scope.eventQuery(request, defaultLimit: 100))
+        return EventListResponse(events: page.events.map(EventResponse.init), nextCursor: page.nextCursor.map(EventCursor.encode))
+    }
+
+    /// NDJSON (default) or CSV of every matching event, oldest first, written page by page (never held whole).
+    @Sendable func export(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
+        let scope = try await ReadScope.from(request, store: store)
+        var query = try scope.eventQuery(request, defaultLimit: 500)
+        query.ascending = true
+        query.includeBodies = true
+        let format = request.uri.queryParameters.get("format") ?? "ndjson"
+        guard format == "ndjson" || format == "csv" else { throw APIError(.badRequest, "format must be ndjson or csv") }
+        let store = self.store
+        let firstPage = query
+        let body = ResponseBody { writer in
+            if format == "csv" { try await writer.write(ByteBuffer(string: ExportFormat.csvHeader)) }
+            var page = firstPage
+            while true {
+                let result = try await store.events(page)
+                var buffer = ByteBuffer()
+                for event in result.events {
+                    buffer.writeString(format == "csv" ? ExportFormat.csvLine(event) : ExportFormat.ndjsonLine(event))
+                }
+                if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                guard let next = result.nextCursor else { break }
+                page.cursor = next
+            }
+            try await writer.finish(nil)
+        }
+        let contentType = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson"
+        return Response(status: .ok, headers: [.contentType: contentType,
+                                               .contentDisposition: "attachment; filename=\"emilia-events.\(format)\""], body: body)
+    }
+
+    /// Server-Sent Events: every committed event of the token and env, within a second, resumable by id.
+    @Sendable func stream(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
+        let scope = try await ReadScope.from(request, store: store)
+        var query = EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 500, ascending: true)
+        let resumeFrom = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("cursor")
+        if let resumeFrom {
+            guard let id = EventCursor.decode(resumeFrom) else { throw APIError(.badRequest, "cursor is not one this API gave out") }
+            query.cursor = id
+        } else {
+            // Only what comes next: start after the newest event there is now.
+            query.cursor = try await store.events(EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 1)).events.first?.id
+        }
+        let store = self.store
+        let startQuery = query
+        let body = ResponseBody { writer in
+            var query = startQuery
+            var lastWrite = ContinuousClock.now
+            try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+            while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                let page = try await store.events(query)
+                if !page.events.isEmpty {
+                    var buffer = ByteBuffer()
+                    for event in page.events {
+                        buffer.writeString("id: \(EventCursor.encode(event.id))\nevent: event\ndata: \(ExportFormat.streamData(event))\n\n")
+                    }
+                    try await writer.write(buffer)
+                    query.cursor = page.events.last?.id
+                    lastWrite = ContinuousClock.now
+                    if page.nextCursor != nil { continue }
+                } else if ContinuousClock.now - lastWrite > .seconds(15) {
+                    try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                    lastWrite = ContinuousClock.now
+                }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+}
+
+/// How exported and streamed events are written.
+enum ExportFormat {
+    static let csvHeader = "event_id,received_at,env,event,order_id,table_number,warning_codes,payload\n"
+
+    /// One NDJSON line: the event's metadata and its original payload (newlines folded, which JSON allows).
+    static func ndjsonLine(_ event: StoredEvent) -> String {
+        streamData(event) + "\n"
+    }
+
+    /// The JSON object of an event with its payload, on one line.
+    static func streamData(_ event: StoredEvent) -> String {
+        var line = "{\"event_id\":\"\(event.id)\",\"token_id\":\"\(event.tokenID)\",\"env\":\"\(event.environment.rawValue)\""
+        line += ",\"received_at\":\"\(Timestamp.formatUTC(event.receivedAt))\",\"event\":\(JSONText.quoted(event.eventType))"
+        line += ",\"order_id\":\(event.orderID.map(JSONText.quoted) ?? "null"),\"table_number\":\(event.tableNumber.map(JSONText.quoted) ?? "null")"
+        line += ",\"warnings\":\(JSONText.warnings(event.warnings))"
+        if let body = event.body { line += ",\"payload\":" + singleLine(body) }
+        return line + "}"
+    }
+
+    static func csvLine(_ event: StoredEvent) -> String {
+        let fields = [event.id, Timestamp.formatUTC(event.receivedAt), event.environment.rawValue, event.eventType,
+                      event.orderID ?? "", event.tableNumber ?? "", event.warnings.map(\.code.rawValue).joined(separator: " "),
+                      event.body.map(singleLine) ?? ""]
+        return fields.map(csvField).joined(separator: ",") + "\n"
+    }
+
+    private static func singleLine(_ body: Data) -> String {
+        String(decoding: body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+    }
+
+    private static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

@@ -1,0 +1,80 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Hummingbird
+
+/// The query parameters the read API shares: a known token, an env, a local day.
+struct ReadScope: Sendable {
+    let token: TokenRecord
+    let environment: DeploymentEnvironment
+    let timeZone: TimeZone
+
+    /// Reads `token_id` (required, must exist) and `env` (prod by default).
+    static func from(_ request: Request, store: any EventStore) async throws -> ReadScope {
+        let query = request.uri.queryParameters
+        guard let tokenID = query.get("token_id"), !tokenID.isEmpty else { throw APIError(.badRequest, "token_id is required") }
+        guard let token = try await store.token(id: tokenID) else { throw APIError(.notFound, "No token with id \(tokenID)") }
+        var environment = DeploymentEnvironment.prod
+        if let value = query.get("env") {
+            guard let parsed = DeploymentEnvironment(queryValue: value) else {
+                throw APIError(.badRequest, "Unknown env '\(value)': use 'dev' or 'prod'")
+            }
+            environment = parsed
+        }
+        return ReadScope(token: token, environment: environment, timeZone: TimeZone(identifier: token.timeZone) ?? .gmt)
+    }
+
+    /// `date` as the restaurant's local day (today there by default), with its UTC bounds.
+    func day(_ request: Request, now: Date = Date()) throws -> (date: String, start: Date, end: Date) {
+        let date = request.uri.queryParameters.get("date") ?? LocalDay.of(now, in: timeZone)
+        guard let bounds = LocalDay.bounds(of: date, in: timeZone) else {
+            throw APIError(.badRequest, "date must be YYYY-MM-DD, got '\(date)'")
+        }
+        return (date, bounds.start, bounds.end)
+    }
+
+    /// The event filters of `/api/v1/events` and `/api/v1/export`.
+    func eventQuery(_ request: Request, defaultLimit: Int) throws -> EventQuery {
+        let query = request.uri.queryParameters
+        func time(_ name: String) throws -> Date? {
+            guard let text = query.get(name) else { return nil }
+            guard let stamp = Timestamp(text) else { throw APIError(.badRequest, "\(name) must be an RFC 3339 time, got '\(text)'") }
+            return stamp.instant(in: timeZone)
+        }
+        var hasWarnings: Bool?
+        if let flag = query.get("has_warnings") {
+            guard let parsed = Bool(flag.lowercased()) else { throw APIError(.badRequest, "has_warnings must be true or false") }
+            hasWarnings = parsed
+        }
+        var cursor: String?
+        if let text = query.get("cursor") {
+            guard let decoded = EventCursor.decode(text) else { throw APIError(.badRequest, "cursor is not one this API gave out") }
+            cursor = decoded
+        }
+        var limit = defaultLimit
+        if let text = query.get("limit") {
+            guard let parsed = Int(text), (1...1000).contains(parsed) else { throw APIError(.badRequest, "limit must be 1 to 1000") }
+            limit = parsed
+        }
+        return EventQuery(tokenID: token.id, environment: environment, eventType: query.get("event"),
+                          tableNumber: query.get("table"), orderID: query.get("order_id"), hasWarnings: hasWarnings,
+                          since: try time("since"), until: try time("until"), limit: limit, cursor: cursor)
+    }
+}
+
+/// Opaque cursors: the last event id, base64url-encoded so clients do not build them.
+enum EventCursor {
+    static func encode(_ id: String) -> String {
+        Data(("e:" + id).utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+    }
+
+    static func decode(_ text: String) -> String? {
+        var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while base64.count % 4 != 0 { base64 += "=" }
+        guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8),
+              decoded.hasPrefix("e:"), UUID(uuidString: String(decoded.dropFirst(2))) != nil
+        else { return nil }
+        return String(decoded.dropFirst(2))
+    }
+}

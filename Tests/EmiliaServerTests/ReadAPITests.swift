@@ -1,0 +1,165 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import Testing
+
+/// Posts the three fixtures of ORD-2025-0124 (in a scrambled order) and a few more sessions on 2025-11-24.
+private func seedDay(_ server: TestServer, token: String, env: String = "prod") async throws {
+    for file in ["session_complete.json", "session_opened.json", "items_added.json", "session_complete_minimal.json",
+                 "table_alias.json", "connection_test.json", "missing_table_number.json", "naive_timestamp.json"] {
+        let answer = try await server.post(token: token, env: env, body: try Fixture.data(file))
+        #expect(answer.status == 200)
+    }
+}
+
+@Suite("Read API: sessions, analytics, events, export, stream")
+struct ReadAPITests {
+    @Test func sessionsOfTheDayFoldWithinASecond() async throws {
+        try await TestServer.with { server in
+            let (id, token) = try await server.createToken()
+            try await seedDay(server, token: token)
+            let list = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=2025-11-24", admin: true)
+            #expect(list.status == 200)
+            let sessions = try list.json()["sessions"] as? [[String: Any]] ?? []
+            #expect(Set(sessions.compactMap { $0["order_id"] as? String }) == ["ORD-2025-0124", "ORD-2025-0125", "ORD-2025-0202", "ORD-123", "ORD-2025-0200"])
+            let one = try await server.request(.GET, "/api/v1/sessions/ORD-2025-0124?token_id=\(id)&env=prod", admin: true).json()
+            #expect(one["status"] as? String == "closed")
+            #expect(one["table_number"] as? String == "Mesa 8")
+            #expect((one["items"] as? [Any])?.count == 5)
+            #expect(one["duration_seconds"] as? Int == 6300)
+            #expect(one["first_item_seconds"] as? Int == 300)
+            #expect((one["totals"] as? [String: Any])?["subtotal"] as? Double == 413)
+            #expect((one["event_ids"] as? [Any])?.count == 3)
+            #expect((one["opened_by"] as? [String: Any])?["name"] as? String == "João Silva")
+            let alias = try await server.request(.GET, "/api/v1/sessions/ORD-2025-0202?token_id=\(id)&env=prod", admin: true).json()
+            #expect(alias["table_number"] as? String == "Mesa 5")
+            #expect(alias["status"] as? String == "open")
+            // Dev sees none of it.
+            let dev = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=dev&date=2025-11-24", admin: true)
+            #expect((try dev.json()["sessions"] as? [Any])?.isEmpty == true)
+            #expect(try await server.request(.GET, "/api/v1/sessions/ORD-2025-0124?token_id=\(id)&env=dev", admin: true).status == 404)
+            #expect(try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&date=24-11-2025", admin: true).status == 400)
+            #expect(try await server.request(.GET, "/api/v1/sessions?token_id=\(UUID().uuidString)", admin: true).status == 404)
+            #expect(try await server.request(.GET, "/api/v1/sessions?token_id=\(id)", admin: false).status == 401)
+        }
+    }
+
+    @Test func analyticsOfTheDay() async throws {
+        try await TestServer.with { server in
+            let (id, token) = try await server.createToken()
+            try await seedDay(server, token: token)
+            _ = try await server.post(token: token, env: "prod", body: Data("{".utf8))
+            let json = try await server.request(.GET, "/api/v1/analytics?token_id=\(id)&env=prod&date=2025-11-24", admin: true).json()
+            let turnover = try #require(json["turnover"] as? [String: Any])
+            #expect(turnover["sessions_closed"] as? Int == 3)
+            #expect(turnover["sessions_open"] as? Int == 2)
+            #expect(turnover["median_duration_seconds"] as? Int == 3300)
+            let staff = try #require(json["staff"] as? [[String: Any]])
+            let maria = try #require(staff.first { $0["employee_id"] as? String == "96" })
+            #expect(maria["tips"] as? Double == 53.69)
+            #expect(maria["sessions_closed"] as? Int == 1)
+            let hours = try #require(json["revenue_by_hour"] as? [[String: Any]])
+            #expect(hours.first { $0["hour"] as? Int == 20 }?["revenue"] as? Double == 507.99)
+            let quality = try #require(json["data_quality"] as? [String: Any])
+            let warnings = try #require(quality["warnings"] as? [String: Int])
+            #expect(warnings["missing_table_number"] == 1)
+            #expect(warnings["naive_timestamp"] == 1)
+            #expect(warnings["table_alias"] == 1)
+            #expect(quality["events"] as? Int == 8)
+            #expect(quality["events_with_warnings"] as? Int == 3)
+            // The refused post happened today (the fixtures are from 2025): it counts on today's page.
+            let today = try await server.request(.GET, "/api/v1/analytics?token_id=\(id)&env=prod", admin: true).json()
+            #expect(((today["data_quality"] as? [String: Any])?["rejections"] as? [String: Int])?["400"] == 1)
+            #expect((json["service_timing"] as? [String: Any])?["median_first_item_seconds"] as? Int == 300)
+        }
+    }
+
+    @Test func eventPagesHaveNoDuplicatesOrGaps() async throws {
+        try await TestServer.with { server in
+            let (id, token) = try await server.createToken()
+            var posted: [String] = []
+            for index in 0..<23 {
+                let table = index % 2 == 0 ? "Mesa 1" : "Mesa 2"
+                let body = #"{"event":"items_added","order_id":"O\#(index)","table_number":"\#(table)","timestamp":"2025-11-24T19:00:00-03:00","items":[]}"#
+                posted.append(try await server.post(token: token, body: Data(body.utf8)).json()["event_id"] as! String)
+            }
+            _ = try await server.post(token: token, body: try Fixture.data("naive_timestamp.json"))
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let path = "/api/v1/events?token_id=\(id)&env=dev&event=items_added&limit=5" + (cursor.map { "&cursor=\($0)" } ?? "")
+                let page = try await server.request(.GET, path, admin: true).json()
+                seen += (page["events"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                cursor = page["next_cursor"] as? String
+            } while cursor != nil
+            #expect(seen == posted.reversed())
+            let mesa1 = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&table=Mesa%201", admin: true).json()
+            #expect((mesa1["events"] as? [Any])?.count == 12)
+            let flagged = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&has_warnings=true", admin: true).json()
+            #expect((flagged["events"] as? [[String: Any]])?.first?["event"] as? String == "session_opened")
+            #expect(try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&cursor=bogus", admin: true).status == 400)
+            let future = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&since=2099-01-01T00:00:00Z", admin: true).json()
+            #expect((future["events"] as? [Any])?.isEmpty == true)
+        }
+    }
+
+    @Test func exportStreamsNDJSONAndCSV() async throws {
+        try await TestServer.with(configure: { $0.rateLimitPerSecond = 100_000; $0.rateLimitBurst = 100_000 }) { server in
+            let (id, token) = try await server.createToken()
+            for index in 0..<1200 {
+                _ = try await server.post(token: token, body: Data(#"{"event":"test","i":\#(index),"note":"a, \"b\""}"#.utf8))
+            }
+            _ = try await server.post(token: token, body: try Fixture.data("session_complete.json"))
+            let ndjson = try await server.request(.GET, "/api/v1/export?token_id=\(id)&env=dev", admin: true)
+            #expect(ndjson.headers["Content-Type"].first == "application/x-ndjson")
+            let lines = ndjson.text.split(separator: "\n")
+            #expect(lines.count == 1201)
+            let last = try #require(try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as? [String: Any])
+            #expect(last["event"] as? String == "session_complete")
+            #expect((last["payload"] as? [String: Any])?["order_id"] as? String == "ORD-2025-0124")
+            let first = try #require(try JSONSerialization.jsonObject(with: Data(lines.first!.utf8)) as? [String: Any])
+            #expect((first["payload"] as? [String: Any])?["i"] as? Int == 0)
+            let csv = try await server.request(.GET, "/api/v1/export?token_id=\(id)&env=dev&format=csv", admin: true)
+            let rows = csv.text.split(separator: "\n")
+            #expect(rows.first == "event_id,received_at,env,event,order_id,table_number,warning_codes,payload")
+            #expect(rows.count == 1202)
+            #expect(rows[1].hasSuffix(#",dev,test,,,,"{""event"":""test"",""i"":0,""note"":""a, \""b\""""}""#))
+            #expect(try await server.request(.GET, "/api/v1/export?token_id=\(id)&format=xml", admin: true).status == 400)
+        }
+    }
+
+    @Test func streamDeliversNewEventsAndResumes() async throws {
+        try await TestServer.with { server in
+            let (id, token) = try await server.createToken()
+            _ = try await server.post(token: token, body: Data(#"{"event":"test","n":"before"}"#.utf8))
+            var request = HTTPClientRequest(url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev")
+            request.headers.add(name: "Authorization", value: "Bearer \(TestServer.adminKey)")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            #expect(response.headers["Content-Type"].first == "text/event-stream")
+            var iterator = response.body.makeAsyncIterator()
+            var received = ""
+            let posted = try await server.post(token: token, body: Data(#"{"event":"test","n":"after"}"#.utf8)).json()["event_id"] as! String
+            _ = try await server.post(token: token, env: "prod", body: Data(#"{"event":"test","n":"prod"}"#.utf8))
+            let deadline = ContinuousClock.now + .seconds(5)
+            while !received.contains(posted), ContinuousClock.now < deadline, let chunk = try await iterator.next() {
+                received += String(buffer: chunk)
+            }
+            #expect(received.contains(posted))
+            #expect(!received.contains("before"))
+            #expect(!received.contains("\"prod\""))
+            let eventID = try #require(received.components(separatedBy: "\n").first { $0.hasPrefix("id: ") }).dropFirst(4)
+
+            // Resume from that id: only what came after it.
+            let third = try await server.post(token: token, body: Data(#"{"event":"test","n":"third"}"#.utf8)).json()["event_id"] as! String
+            var resume = HTTPClientRequest(url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev")
+            resume.headers.add(name: "Authorization", value: "Bearer \(TestServer.adminKey)")
+            resume.headers.add(name: "Last-Event-ID", value: String(eventID))
+            let resumed = try await HTTPClient.shared.execute(resume, timeout: .seconds(30))
+            var resumedIterator = resumed.body.makeAsyncIterator()
+            var text = ""
+            while !text.contains(third), let chunk = try await resumedIterator.next() { text += String(buffer: chunk) }
+            #expect(text.contains(third))
+            #expect(!text.contains(posted))
+        }
+    }
+}
