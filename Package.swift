@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "EmiliaModel", targets: ["EmiliaModel"]),
         .library(name: "EmiliaStore", targets: ["EmiliaStore"]),
         .library(name: "EmiliaServer", targets: ["EmiliaServer"]),
+        .library(name: "EmiliaClient", targets: ["EmiliaClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -24,6 +25,16 @@ let package = Package(
     ],
     targets: [
         .target(name: "EmiliaModel"),
+        .target(
+            name: "EmiliaClient",
+            dependencies: [
+                "EmiliaModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(
             name: "EmiliaStore",
             dependencies: [
@@ -53,6 +64,7 @@ let package = Package(
                 "EmiliaModel",
                 "EmiliaStore",
                 "EmiliaServer",
+                "EmiliaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

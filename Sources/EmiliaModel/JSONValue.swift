@@ -71,6 +71,19 @@ public enum JSONValue: Sendable, Equatable {
         return false
     }
 
+    /// Compact JSON text of this value.
+    public var text: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let flag): return flag ? "true" : "false"
+        case .number(let text): return text
+        case .string(let text): return JSONText.quoted(text)
+        case .array(let elements): return "[" + elements.map(\.text).joined(separator: ",") + "]"
+        case .object(let members):
+            return "{" + members.map { JSONText.quoted($0.key) + ":" + $0.value.text }.joined(separator: ",") + "}"
+        }
+    }
+
     /// True for `null`.
     public var isNull: Bool {
         if case .null = self { return true }

@@ -28,11 +28,11 @@ public enum SessionFolding {
 }
 
 /// The running fold of one order's events (see `SessionFolding` for the rules).
-public struct SessionAccumulator: Sendable, Hashable, Codable {
+public struct SessionAccumulator: Sendable, Hashable {
     /// How many event ids a session lists; a (broken) POS repeating one order id forever cannot grow it past this.
-    public static let maximumEventIDs = 1000
+    public static let maximumEventIDs = 200
 
-    struct Rank: Sendable, Hashable, Codable, Comparable {
+    struct Rank: Sendable, Hashable, Comparable {
         var priority: Int
         var time: Double
         var eventID: String
@@ -42,7 +42,7 @@ public struct SessionAccumulator: Sendable, Hashable, Codable {
         }
     }
 
-    struct Ranked<Value: Sendable & Hashable & Codable>: Sendable, Hashable, Codable {
+    struct Ranked<Value: Sendable & Hashable>: Sendable, Hashable {
         var rank: Rank
         var value: Value
 
@@ -53,7 +53,7 @@ public struct SessionAccumulator: Sendable, Hashable, Codable {
         }
     }
 
-    struct ItemEntry: Sendable, Hashable, Codable {
+    struct ItemEntry: Sendable, Hashable {
         var line: ItemLine
         var count: Int
     }

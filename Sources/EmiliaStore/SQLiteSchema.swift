@@ -67,7 +67,6 @@ enum SQLiteSchema {
                     status TEXT NOT NULL,
                     opened_at REAL,
                     closed_at REAL,
-                    data BLOB NOT NULL,
                     state BLOB NOT NULL,
                     PRIMARY KEY (token_id, env, order_id)
                 ) WITHOUT ROWID;

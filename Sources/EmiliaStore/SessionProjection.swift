@@ -5,14 +5,8 @@ import GRDB
 /// Keeps the `sessions` table equal to the fold of each order's events, inside the writer's transaction.
 ///
 /// Each row keeps the fold's accumulator (`state`), so a new event costs one read and one write of its own
-/// order's row, however many events the order already has. `data` is the session as the API shows it.
+/// order's row, however many events the order already has; reads turn the accumulator into the session.
 enum SessionProjection {
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
-
     /// The facts of a stored event, or nil when it is not part of a session.
     static func facts(eventID: String, receivedAt: Date, body: Data, timeZone: TimeZone) -> SessionFacts? {
         guard let document = try? JSONParser.parse(body) else { return nil }
@@ -26,8 +20,7 @@ enum SessionProjection {
         let stored = try Data.fetchOne(
             db.cachedStatement(sql: "SELECT state FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?"),
             arguments: [tokenID, environment, orderID])
-        var accumulator = try stored.map { try JSONDecoder().decode(SessionAccumulator.self, from: $0) }
-            ?? SessionAccumulator(orderID: orderID)
+        var accumulator = stored.flatMap(SessionAccumulator.init(storageText:)) ?? SessionAccumulator(orderID: orderID)
         for event in events { accumulator.add(event) }
         try write(accumulator, db: db, tokenID: tokenID, environment: environment, timeZone: timeZone)
     }
@@ -37,15 +30,15 @@ enum SessionProjection {
         let session = accumulator.session
         let localDate = (session.openedAt ?? session.closedAt).map { LocalDay.of($0, in: timeZone) }
         try db.cachedStatement(sql: """
-            INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, data, state)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, state)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (token_id, env, order_id) DO UPDATE SET local_date = excluded.local_date,
                 table_number = excluded.table_number, status = excluded.status, opened_at = excluded.opened_at,
-                closed_at = excluded.closed_at, data = excluded.data, state = excluded.state
+                closed_at = excluded.closed_at, state = excluded.state
             """).execute(arguments: [
                 tokenID, environment, accumulator.orderID, localDate, session.tableNumber, session.status.rawValue,
                 session.openedAt?.timeIntervalSince1970, session.closedAt?.timeIntervalSince1970,
-                try encoder.encode(session), try encoder.encode(accumulator),
+                Data(accumulator.storageText.utf8),
             ])
     }
 
@@ -72,7 +65,11 @@ enum SessionProjection {
             """).map { ($0["token_id"], $0["env"], $0["order_id"], $0["time_zone"]) }
     }
 
-    static func decode(_ data: Data) throws -> TableSession {
-        try JSONDecoder().decode(TableSession.self, from: data)
+    /// The session a stored accumulator folds to.
+    static func decode(_ state: Data) throws -> TableSession {
+        guard let accumulator = SessionAccumulator(storageText: state) else {
+            throw StoreError(.unavailable, "a stored session could not be read")
+        }
+        return accumulator.session
     }
 }

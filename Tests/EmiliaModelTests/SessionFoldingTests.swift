@@ -105,6 +105,23 @@ struct SessionFoldingTests {
         #expect(SessionFolding.fold([]) == nil)
     }
 
+    @Test func storedAccumulatorContinuesTheFoldExactly() throws {
+        let events = [try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
+                      try facts("session_complete.json", id: "e3")]
+        let expected = try #require(SessionFolding.fold(events))
+        var random = SeededGenerator(state: 7)
+        for _ in 0..<50 {
+            // Fold one event at a time through the stored form, in a random order: what the projection does.
+            var stored: Data?
+            for event in events.shuffled(using: &random) {
+                var accumulator = stored.flatMap(SessionAccumulator.init(storageText:)) ?? SessionAccumulator(orderID: event.orderID)
+                accumulator.add(event)
+                stored = Data(accumulator.storageText.utf8)
+            }
+            #expect(SessionAccumulator(storageText: try #require(stored))?.session == expected)
+        }
+    }
+
     @Test func sessionJSONRoundTrips() throws {
         let session = try #require(SessionFolding.fold([try facts("session_complete.json", id: "e3")]))
         let data = try JSONEncoder().encode(session)

@@ -1,12 +1,14 @@
 -- wrk script: POST a ~1.1 KB session_complete, rotating over the tokens in TOKENS_FILE (one per line),
 -- with a fresh Idempotency-Key per request so every request is a new event (no dedup shortcut).
 -- PATH_PREFIX (default /webhooks/v1/pos/) lets the same load hit the no-op baseline route.
+-- Every 4 requests share an order_id, as a real check's events do (opened, items, complete).
 local tokens = {}
 for line in io.lines(os.getenv("TOKENS_FILE")) do
   if #line > 0 then tokens[#tokens + 1] = line end
 end
 local prefix = os.getenv("PATH_PREFIX") or "/webhooks/v1/pos/"
-local body = [[{"event":"session_complete","order_id":"ORD-BENCH-0001","table_number":"Mesa 8","guests":4,
+local head = [[{"event":"session_complete","order_id":"ORD-BENCH-]]
+local body = [[","table_number":"Mesa 8","guests":4,
 "timestamp":"2025-11-24T20:15:00-03:00","session_start":"2025-11-24T18:30:00-03:00","session_end":"2025-11-24T20:15:00-03:00",
 "opened_by":{"id":72,"name":"Joao Silva"},"closed_by":{"id":96,"name":"Maria Santos"},
 "items":[{"timestamp":"2025-11-24T18:35:00-03:00","employee_id":72,"name":"Focaccia","quantity":1,"price":19.00},
@@ -21,5 +23,5 @@ request = function()
   n = n + 1
   local t = tokens[(n % #tokens) + 1]
   headers["Idempotency-Key"] = tostring(n) .. "-" .. tostring(math.random(1, 1000000000))
-  return wrk.format("POST", prefix .. t .. "?env=prod", headers, body)
+  return wrk.format("POST", prefix .. t .. "?env=prod", headers, head .. tostring(math.floor(n / 4)) .. body)
 end
