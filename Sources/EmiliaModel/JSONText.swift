@@ -2,8 +2,22 @@
 public enum JSONText {
     /// `text` as a quoted, escaped JSON string.
     public static func quoted(_ text: String) -> String {
-        var output = "\""
+        var output = ""
         output.reserveCapacity(text.utf8.count + 2)
+        appendQuoted(text, to: &output)
+        return output
+    }
+
+    /// Appends `text` as a quoted, escaped JSON string.
+    public static func appendQuoted(_ text: String, to output: inout String) {
+        // Fast path: nothing to escape.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
+            output += "\""
+            output += text
+            output += "\""
+            return
+        }
+        output += "\""
         for scalar in text.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""
@@ -22,7 +36,7 @@ public enum JSONText {
                 }
             }
         }
-        return output + "\""
+        output += "\""
     }
 
     /// The warnings as a JSON array of `{code, field, message}` objects.

@@ -73,14 +73,35 @@ public enum JSONValue: Sendable, Equatable {
 
     /// Compact JSON text of this value.
     public var text: String {
+        var output = ""
+        output.reserveCapacity(256)
+        write(into: &output)
+        return output
+    }
+
+    /// Appends the compact JSON text of this value.
+    public func write(into output: inout String) {
         switch self {
-        case .null: return "null"
-        case .bool(let flag): return flag ? "true" : "false"
-        case .number(let text): return text
-        case .string(let text): return JSONText.quoted(text)
-        case .array(let elements): return "[" + elements.map(\.text).joined(separator: ",") + "]"
+        case .null: output += "null"
+        case .bool(let flag): output += flag ? "true" : "false"
+        case .number(let text): output += text
+        case .string(let text): JSONText.appendQuoted(text, to: &output)
+        case .array(let elements):
+            output += "["
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output += "," }
+                element.write(into: &output)
+            }
+            output += "]"
         case .object(let members):
-            return "{" + members.map { JSONText.quoted($0.key) + ":" + $0.value.text }.joined(separator: ",") + "}"
+            output += "{"
+            for (index, member) in members.enumerated() {
+                if index > 0 { output += "," }
+                JSONText.appendQuoted(member.key, to: &output)
+                output += ":"
+                member.value.write(into: &output)
+            }
+            output += "}"
         }
     }
 

@@ -110,6 +110,7 @@ struct IngestController: Sendable {
             summary: report.summary, warnings: report.warnings, requestID: context.requestID,
             contentType: contentType, tableStyleToLearn: styleToLearn)
         event.timeZone = token.timeZone
+        event.document = document
 
         let receipt: AppendReceipt
         do {

@@ -172,8 +172,9 @@ final class GroupCommitWriter: Service {
         for (event, receipt) in stored where event.summary.kind.isSessionEvent {
             guard let orderID = event.summary.orderID, !orderID.isEmpty else { continue }
             let zone = TimeZone(identifier: event.timeZone) ?? .gmt
-            guard let facts = SessionProjection.facts(eventID: receipt.eventID, receivedAt: receipt.receivedAt,
-                                                      body: event.body, timeZone: zone) else { continue }
+            guard let document = event.document ?? (try? JSONParser.parse(event.body)),
+                  let facts = SessionFacts(eventID: receipt.eventID, receivedAt: receipt.receivedAt, document: document, timeZone: zone)
+            else { continue }
             orders[OrderKey(tokenID: event.tokenID, environment: event.environment.rawValue, orderID: orderID,
                             timeZone: event.timeZone), default: []].append(facts)
         }

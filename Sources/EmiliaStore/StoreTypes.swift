@@ -53,6 +53,8 @@ public struct IncomingEvent: Sendable {
     public var tableStyleToLearn: String?
     /// The token's IANA zone, to fold the event's session.
     public var timeZone: String = "UTC"
+    /// The body already parsed by ingest, so the writer does not parse it again (nil: parse `body`).
+    public var document: JSONValue?
 
     public init(tokenID: String, environment: DeploymentEnvironment, deduplicationKey: String, body: Data,
                 summary: EventSummary, warnings: [ValidationWarning], requestID: String?, contentType: String?,

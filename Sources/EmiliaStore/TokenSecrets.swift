@@ -16,9 +16,15 @@ public enum TokenSecrets {
 
     /// The hex SHA-256 of some bytes.
     public static func hexDigest(_ data: some DataProtocol) -> String {
-        SHA256.hash(data: data).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
+        return SHA256.hash(data: data).withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { output in
+                for (index, byte) in bytes.enumerated() {
+                    output[index * 2] = digits[Int(byte >> 4)]
+                    output[index * 2 + 1] = digits[Int(byte & 0x0F)]
+                }
+                return bytes.count * 2
+            }
+        }
     }
 }
