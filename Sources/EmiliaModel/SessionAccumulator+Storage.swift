@@ -1,8 +1,8 @@
 import Foundation
 
 // A compact JSON form of the accumulator for the projection's `state` column, written and read without
-// Foundation's Codable (the projection updates it on every ingested session event). Times are seconds since
-// 1970 with milliseconds; money is in ten-thousandths.
+// Foundation's Codable (the projection updates it on every ingested session event). Times are whole
+// milliseconds since 1970; money is in ten-thousandths.
 extension SessionAccumulator {
     /// The stored form.
     public var storageText: String { storageValue.text }
@@ -59,12 +59,12 @@ extension SessionAccumulator {
     }
 
     private static func number(_ date: Date) -> JSONValue {
-        .number(String(format: "%.3f", date.timeIntervalSince1970))
+        .number(String(Int64((date.timeIntervalSince1970 * 1000).rounded())))
     }
 
     private static func date(_ value: JSONValue) -> Date? {
-        guard case .number(let text) = value, let seconds = Double(text) else { return nil }
-        return Date(timeIntervalSince1970: seconds)
+        guard case .number(let text) = value, let milliseconds = Int64(text) else { return nil }
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 
     private static func rankedValue<Value>(_ ranked: Ranked<Value>, _ value: JSONValue) -> JSONValue {

@@ -5,5 +5,5 @@ import ArgumentParser
 struct Emilia: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Emilia: POS webhook ingestion, table sessions and restaurant analytics.",
-        subcommands: [ServeCommand.self, TokenCommand.self, ProjectionCommand.self])
+        subcommands: [ServeCommand.self, TokenCommand.self, ProjectionCommand.self, SeedCommand.self])
 }

@@ -1,0 +1,90 @@
+import ArgumentParser
+import EmiliaClient
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `emilia seed`: fills a data directory with generated history (restaurants, days of service) through the
+/// real store and group-commit writer — for benchmarks and for trying the dashboard on a full database.
+struct SeedCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seed", abstract: "Fill a data directory with generated restaurants and days of service.")
+
+    @Option(help: "The data directory (EMILIA_DATA_DIR).") var dataDir: String?
+    @Option(help: "How many restaurants (tokens) to create.") var restaurants = 5
+    @Option(help: "How many past days of service per restaurant.") var days = 7
+    @Option(help: "About how many table sessions per restaurant and day.") var sessionsPerDay = 60
+    @Option(help: "Environment to write into: prod or dev.") var env = "prod"
+    @Option(help: "Random seed: the same seed gives the same history.") var seed: UInt64 = 1
+
+    func run() async throws {
+        guard let environment = DeploymentEnvironment(queryValue: env) else { throw ValidationError("env must be dev or prod") }
+        let path = dataDir ?? ProcessInfo.processInfo.environment["EMILIA_DATA_DIR"] ?? "emilia-data"
+        let logger = Logger(label: "emilia.seed")
+        let store = try SQLiteEventStore(directory: URL(fileURLWithPath: path), logger: logger)
+        var random = SeededRandom(seed: seed)
+        let zone = TimeZone(identifier: "America/Sao_Paulo")!
+        var plans: [(TokenRecord, ServiceNightGenerator)] = []
+        for index in 0..<restaurants {
+            let name = "Restaurante \(index + 1)"
+            let issued = try await store.createToken(name: name, timeZone: zone.identifier)
+            plans.append((issued.record, ServiceNightGenerator(restaurant: .make(name: name, timeZone: zone, random: &random))))
+        }
+        let today = Date()
+        let dayNames = (1...max(1, days)).reversed().map { LocalDay.of(today.addingTimeInterval(-86_400 * Double($0)), in: zone) }
+        let bar = ProgressBar(label: "Seeding")
+        let group = ServiceGroup(services: [store.writerService], logger: logger)
+        var total = 0
+        try await withThrowingTaskGroup(of: Void.self) { services in
+            services.addTask { try await group.run() }
+            for (planIndex, (token, generator)) in plans.enumerated() {
+                var events: [IncomingEvent] = []
+                for day in dayNames {
+                    for session in generator.sessions(on: day, count: sessionsPerDay, orderPrefix: "\(day)", random: &random) {
+                        for (index, payload) in session.payloads.enumerated() {
+                            events.append(Self.incoming(payload, token: token, environment: environment, zone: zone,
+                                                        key: "seed:\(session.orderID):\(index)"))
+                        }
+                    }
+                }
+                try await Self.append(events, to: store)
+                total += events.count
+                bar.update(done: planIndex + 1, total: plans.count)
+            }
+            await group.triggerGracefulShutdown()
+            try await services.waitForAll()
+        }
+        Console.line("Seeded \(total) events for \(plans.count) restaurants over \(dayNames.count) days in \(path).")
+    }
+
+    /// Appends with many writes in flight, so the writer commits them in large batches.
+    static func append(_ events: [IncomingEvent], to store: SQLiteEventStore) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { appends in
+            var inFlight = 0
+            for event in events {
+                if inFlight >= 2000 {
+                    try await appends.next()
+                    inFlight -= 1
+                }
+                appends.addTask { _ = try await store.append(event) }
+                inFlight += 1
+            }
+            try await appends.waitForAll()
+        }
+    }
+
+    static func incoming(_ payload: any WebhookPayload, token: TokenRecord, environment: DeploymentEnvironment,
+                         zone: TimeZone, key: String) -> IncomingEvent {
+        let body = payload.encoded(in: zone)
+        let document = (try? JSONParser.parse(body)) ?? .null
+        let report = PayloadValidator.validate(document, context: ValidationContext(timeZone: zone))
+        var event = IncomingEvent(tokenID: token.id, environment: environment, deduplicationKey: key, body: body,
+                                  summary: report.summary, warnings: report.warnings, requestID: nil,
+                                  contentType: "application/json")
+        event.timeZone = token.timeZone
+        event.document = document
+        return event
+    }
+}
