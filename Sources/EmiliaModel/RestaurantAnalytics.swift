@@ -43,6 +43,8 @@ public struct DayAnalytics: Sendable, Hashable {
     }
 
     public var turnover: Turnover
+    /// Durations of the closed checks, in seconds.
+    public var durations: [Int]
     public var staff: [StaffPerformance]
     public var revenueByHour: [HourRevenue]
     public var revenueTotal: Money
@@ -54,6 +56,7 @@ public struct DayAnalytics: Sendable, Hashable {
     public init(sessions: [TableSession], timeZone: TimeZone) {
         let closed = sessions.filter { $0.status == .closed }
         let durations = closed.compactMap(\.durationSeconds).filter { $0 >= 0 }
+        self.durations = durations
         var tables: [String: TableTurnover] = [:]
         for session in sessions {
             let name = session.tableNumber ?? "(no table)"
@@ -126,7 +129,7 @@ public struct DayAnalytics: Sendable, Hashable {
     }
 
     /// "Mesa 2" before "Mesa 10".
-    static func tableOrder(_ lhs: String, _ rhs: String) -> Bool {
+    public static func tableOrder(_ lhs: String, _ rhs: String) -> Bool {
         lhs.compare(rhs, options: [.numeric, .caseInsensitive]) == .orderedAscending
     }
 }

@@ -53,5 +53,7 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
     let admin = router.group("api/v1").add(middleware: AdminAuthMiddleware(adminKey: configuration.adminKey))
     AdminController(store: store, configuration: configuration).addRoutes(to: admin)
     ReadAPIController(store: store).addRoutes(to: admin)
+    DashboardController(store: store, auth: DashboardAuth(adminKey: configuration.adminKey), configuration: configuration)
+        .addRoutes(to: router)
     return router
 }

@@ -7,6 +7,8 @@ public struct EmiliaRequestContext: RequestContext {
     public var requestID: String = ""
     /// True when the client sent its own `X-Request-ID` (it then serves as a dedup key).
     public var requestIDWasSent = false
+    /// The signed-in dashboard session (its cookie value), set by the dashboard's sign-in middleware.
+    public var dashboardSession: String?
 
     public init(source: Source) {
         self.coreContext = .init(source: source)

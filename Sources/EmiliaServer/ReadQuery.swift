@@ -9,10 +9,12 @@ struct ReadScope: Sendable {
     let environment: DeploymentEnvironment
     let timeZone: TimeZone
 
-    /// Reads `token_id` (required, must exist) and `env` (prod by default).
-    static func from(_ request: Request, store: any EventStore) async throws -> ReadScope {
+    /// Reads `token_id` (required, must exist; the dashboard passes it from its path) and `env` (prod by default).
+    static func from(_ request: Request, store: any EventStore, tokenID pathTokenID: String? = nil) async throws -> ReadScope {
         let query = request.uri.queryParameters
-        guard let tokenID = query.get("token_id"), !tokenID.isEmpty else { throw APIError(.badRequest, "token_id is required") }
+        guard let tokenID = pathTokenID ?? query.get("token_id"), !tokenID.isEmpty else {
+            throw APIError(.badRequest, "token_id is required")
+        }
         guard let token = try await store.token(id: tokenID) else { throw APIError(.notFound, "No token with id \(tokenID)") }
         var environment = DeploymentEnvironment.prod
         if let value = query.get("env") {

@@ -30,6 +30,8 @@ public protocol EventStore: Sendable {
     func dataQuality(tokenID: String, environment: DeploymentEnvironment, from: Date, to: Date) async throws -> DataQuality
     /// A page of the event log, newest first.
     func events(_ query: EventQuery) async throws -> EventPage
+    /// When the token last posted, and how many events (and with warnings) it sent in [from, to).
+    func activity(tokenID: String, from: Date, to: Date) async throws -> TokenActivity
     /// Re-folds every session from the event log; `progress(done, total)` is called as it goes.
     func rebuildSessions(progress: @Sendable (Int, Int) -> Void) async throws -> Int
 

@@ -22,6 +22,19 @@ public struct DataQuality: Sendable, Hashable {
     }
 }
 
+/// A token's recent traffic, for the restaurant list.
+public struct TokenActivity: Sendable, Hashable {
+    public var lastEventAt: Date?
+    public var events: Int
+    public var eventsWithWarnings: Int
+
+    public init(lastEventAt: Date?, events: Int, eventsWithWarnings: Int) {
+        self.lastEventAt = lastEventAt
+        self.events = events
+        self.eventsWithWarnings = eventsWithWarnings
+    }
+}
+
 /// Filters and paging for the event log. Pages run newest first; `cursor` is the last id of the previous page.
 public struct EventQuery: Sendable, Hashable {
     public var tokenID: String

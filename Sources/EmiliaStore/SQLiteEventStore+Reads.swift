@@ -76,6 +76,23 @@ extension SQLiteEventStore {
         }
     }
 
+    public func activity(tokenID: String, from: Date, to: Date) async throws -> TokenActivity {
+        try await database.read { db in
+            let id = tokenID.lowercased()
+            // The newest id per env is the last event (ids are time-ordered), found through the log index.
+            let last = try ["prod", "dev"].compactMap { env in
+                try Double.fetchOne(db, sql: "SELECT received_at FROM events WHERE token_id = ? AND env = ? ORDER BY id DESC LIMIT 1",
+                                    arguments: [id, env])
+            }.max()
+            let counts = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS n, coalesce(sum(warning_count > 0), 0) AS flagged FROM events
+                WHERE token_id = ? AND env = 'prod' AND COALESCE(occurred_at, received_at) >= ? AND COALESCE(occurred_at, received_at) < ?
+                """, arguments: [id, from.timeIntervalSince1970, to.timeIntervalSince1970])
+            return TokenActivity(lastEventAt: last.map(Date.init(timeIntervalSince1970:)), events: counts?["n"] ?? 0,
+                                 eventsWithWarnings: counts?["flagged"] ?? 0)
+        }
+    }
+
     public func rebuildSessions(progress: @Sendable (Int, Int) -> Void) async throws -> Int {
         let orders = try await database.read { db in try SessionProjection.allOrders(db: db) }
         let batchSize = 500

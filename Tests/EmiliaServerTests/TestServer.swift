@@ -9,6 +9,12 @@ import ServiceLifecycle
 /// A real Emilia server on a free loopback port with a fresh data directory, for one test.
 struct TestServer: Sendable {
     static let adminKey = "test-admin-key-0123456789abcdef"
+    /// An HTTP client that does not follow redirects, so tests see the 303s themselves.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     let baseURL: String
     let dataDirectory: URL
@@ -94,7 +100,7 @@ extension TestServer {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if admin { request.headers.add(name: "Authorization", value: "Bearer \(Self.adminKey)") }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let response = try await Self.client.execute(request, timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 32 * 1024 * 1024)
         return HTTPAnswer(status: Int(response.status.code), headers: response.headers, body: Data(buffer: bytes))
     }

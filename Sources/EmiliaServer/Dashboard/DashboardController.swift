@@ -1,0 +1,68 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Hummingbird
+
+/// The dashboard for people: restaurants, a restaurant's day, an event, tokens. Sign-in and CSRF protect it.
+struct DashboardController: Sendable {
+    let store: any EventStore
+    let auth: DashboardAuth
+    let configuration: ServerConfiguration
+
+    func addRoutes(to router: Router<EmiliaRequestContext>) {
+        Assets.addRoutes(to: router)
+        SignInPages(auth: auth).addRoutes(to: router)
+        let pages = router.group().add(middleware: DashboardSignInMiddleware(auth: auth))
+        let day = RestaurantDayPage(store: store, auth: auth)
+        pages.get("/", use: restaurants)
+        pages.get("restaurants/:token_id") { request, context in try await day.render(request, context: context) }
+        pages.get("restaurants/:token_id/rows", use: liveRows)
+        pages.get("events/:id") { request, context in
+            try await EventDetailPage(store: store, auth: auth).render(request, context: context)
+        }
+        let tokens = TokensPage(store: store, auth: auth, configuration: configuration)
+        pages.get("tokens") { _, context in try await tokens.render(context: context, issued: nil, message: nil) }
+        pages.post("tokens") { request, context in try await tokens.create(request, context: context) }
+        pages.post("tokens/:id/:action") { request, context in try await tokens.change(request, context: context) }
+    }
+
+    @Sendable func restaurants(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
+        let tokens = try await store.listTokens()
+        var rows = ""
+        for token in tokens {
+            let zone = TimeZone(identifier: token.timeZone) ?? .gmt
+            let bounds = LocalDay.bounds(of: LocalDay.of(Date(), in: zone), in: zone)!
+            let activity = try await store.activity(tokenID: token.id, from: bounds.start, to: bounds.end)
+            let share = activity.events == 0 ? "—" : "\(activity.eventsWithWarnings * 100 / activity.events)%"
+            rows += """
+                <tr data-token-id="\(token.id)"><td><a href="/restaurants/\(token.id)">\(HTML.escape(token.name))</a></td>
+                <td><code>\(token.prefix)…</code></td><td><span class="badge \(token.status.rawValue)">\(token.status.rawValue)</span></td>
+                <td>\(activity.lastEventAt.map(Timestamp.formatUTC) ?? "never")</td><td class="num">\(activity.events)</td>
+                <td class="num">\(share)</td></tr>
+                """
+        }
+        let body = """
+            <h1>Restaurants</h1><div class="card"><table data-table="restaurants"><thead><tr><th>Name</th><th>Token</th><th>Status</th>
+            <th>Last event (UTC)</th><th class="num">Events today (prod)</th><th class="num">With warnings</th></tr></thead>
+            <tbody>\(rows.isEmpty ? "<tr><td colspan=\"6\" class=\"muted\">No restaurants yet: <a href=\"/tokens\">create a token</a>.</td></tr>" : rows)</tbody></table></div>
+            """
+        return HTML.page(title: "Restaurants", body: body, csrf: auth.csrfToken(for: context.dashboardSession ?? ""))
+    }
+
+    /// Event log rows newer than `after`, for the page's live refresh.
+    @Sendable func liveRows(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
+        let scope = try await ReadScope.from(request, store: store, tokenID: try context.parameters.require("token_id"))
+        var query = EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 100, ascending: true)
+        EventFilters(request).apply(to: &query)
+        if let after = request.uri.queryParameters.get("after"), UUID(uuidString: after) != nil {
+            query.cursor = after
+        } else {
+            query.ascending = false
+            query.limit = 50
+        }
+        let events = try await store.events(query).events
+        let newestFirst = query.ascending ? events.reversed() : events
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(string: newestFirst.map(RestaurantDayPage.row).joined())))
+    }
+}

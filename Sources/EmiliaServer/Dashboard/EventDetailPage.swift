@@ -1,0 +1,70 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Hummingbird
+
+/// `/events/{id}`: the raw payload pretty-printed, its warnings explained, the session it belongs to.
+struct EventDetailPage: Sendable {
+    let store: any EventStore
+    let auth: DashboardAuth
+
+    func render(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
+        let id = try context.parameters.require("id")
+        guard let event = try await store.event(id: id), let body = try await store.rawBody(eventID: id) else {
+            throw APIError(.notFound, "No event with id \(id)")
+        }
+        let token = try await store.token(id: event.tokenID)
+        let pretty = (try? JSONParser.parse(body)).map { PrettyJSON.format($0) } ?? String(decoding: body, as: UTF8.self)
+        let warnings = event.warnings.map { warning -> String in
+            """
+            <tr><td><code>\(warning.code.rawValue)</code></td><td><code>\(HTML.escape(warning.field))</code></td>
+            <td>\(HTML.escape(warning.message))<br><span class="muted">\(HTML.escape(warning.code.remedy))</span></td></tr>
+            """
+        }.joined()
+        var sessionHTML = "<p class=\"muted\">Not part of a table session (no order_id, a test, or an unknown event).</p>"
+        if let orderID = event.orderID, !event.isTest,
+           let session = try await store.session(tokenID: event.tokenID, environment: event.environment, orderID: orderID) {
+            let day = session.openedAt.map { LocalDay.of($0, in: TimeZone(identifier: token?.timeZone ?? "UTC") ?? .gmt) } ?? ""
+            sessionHTML = """
+                <p data-session="\(HTML.escape(session.orderID))">Order <strong>\(HTML.escape(session.orderID))</strong> on
+                \(HTML.escape(session.tableNumber ?? "no table")) — <span class="badge \(session.status.rawValue)">\(session.status.rawValue)</span>,
+                \(HTML.duration(session.durationSeconds)), \(session.items.count) item lines, total \(session.revenue),
+                \(session.eventIDs.count) events. <a href="/restaurants/\(event.tokenID)?env=\(event.environment.rawValue)&date=\(day)">See the day</a></p>
+                """
+        }
+        let page = """
+            <h1>Event <code>\(event.id)</code></h1>
+            <div class="card"><table><tbody>
+            <tr><th>Restaurant</th><td>\(HTML.escape(token?.name ?? event.tokenID))</td></tr>
+            <tr><th>Environment</th><td><span class="badge \(event.environment == .dev ? "warn" : "active")">\(event.environment.rawValue)</span></td></tr>
+            <tr><th>Event</th><td>\(HTML.escape(event.eventType))\(event.isTest ? " (test: kept out of analytics)" : "")</td></tr>
+            <tr><th>Received (UTC)</th><td>\(Timestamp.formatUTC(event.receivedAt))</td></tr>
+            <tr><th>Request id</th><td><code>\(HTML.escape(event.requestID ?? "—"))</code></td></tr>
+            <tr><th>Size</th><td>\(event.bodySize) bytes, Content-Type \(HTML.escape(event.contentType ?? "none"))</td></tr>
+            </tbody></table></div>
+            <h2>Warnings</h2><div class="card"><table data-table="event-warnings"><thead><tr><th>Code</th><th>Field</th><th>What and how to fix</th></tr></thead>
+            <tbody>\(warnings.isEmpty ? "<tr><td colspan=\"3\" class=\"muted\">No warnings.</td></tr>" : warnings)</tbody></table></div>
+            <h2>Session</h2><div class="card">\(sessionHTML)</div>
+            <h2>Payload, as received</h2><pre data-payload>\(HTML.escape(pretty))</pre>
+            """
+        return HTML.page(title: "Event", body: page, csrf: auth.csrfToken(for: context.dashboardSession ?? ""))
+    }
+}
+
+/// Indented JSON text, keys in the order they were sent and numbers as written.
+enum PrettyJSON {
+    static func format(_ value: JSONValue, indent: String = "") -> String {
+        let inner = indent + "  "
+        switch value {
+        case .array(let elements):
+            if elements.isEmpty { return "[]" }
+            return "[\n" + elements.map { inner + format($0, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
+        case .object(let members):
+            if members.isEmpty { return "{}" }
+            return "{\n" + members.map { inner + JSONText.quoted($0.key) + ": " + format($0.value, indent: inner) }
+                .joined(separator: ",\n") + "\n\(indent)}"
+        default:
+            return value.text
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Headless Chromium driven over the WebDriver protocol (Debian's `chromium` and `chromium-driver`).
+final class Browser: Sendable {
+    private let driver: EmiliaProcessHandle
+    private let endpoint: String
+    private let session: String
+
+    struct Failure: Error, CustomStringConvertible { let description: String }
+
+    /// Starts chromedriver on a free port and a headless browser session that looks up nothing outside 127.0.0.1.
+    static func launch() async throws -> Browser {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
+            throw Failure(description: "chromedriver is missing: apt-get install -y chromium chromium-driver (scripts/test.sh does this)")
+        }
+        let driver = try EmiliaProcessHandle(executable: "/usr/bin/chromedriver", arguments: ["--port=0"])
+        var port: String?
+        try await waitUntil(timeout: .seconds(20)) {
+            if let range = driver.output.range(of: #"on port \d+"#, options: .regularExpression) {
+                port = String(driver.output[range].dropFirst(8))
+            }
+            return port != nil
+        }
+        let endpoint = "http://127.0.0.1:\(port!)"
+        let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
+            "browserName": "chrome",
+            "goog:chromeOptions": [
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
+            ],
+        ]]]
+        let answer = try await call("POST", endpoint + "/session", capabilities)
+        guard let session = (answer["value"] as? [String: Any])?["sessionId"] as? String else {
+            driver.kill()
+            throw Failure(description: "no browser session: \(answer)")
+        }
+        return Browser(driver: driver, endpoint: endpoint, session: session)
+    }
+
+    private init(driver: EmiliaProcessHandle, endpoint: String, session: String) {
+        self.driver = driver
+        self.endpoint = endpoint
+        self.session = session
+    }
+
+    /// Ends the browser and the driver.
+    func quit() async {
+        _ = try? await Self.call("DELETE", "\(endpoint)/session/\(session)", nil)
+        driver.kill()
+    }
+
+    func go(_ url: String) async throws { _ = try await command("POST", "url", ["url": url]) }
+
+    var currentURL: String { get async throws { try await command("GET", "url", nil) as? String ?? "" } }
+
+    /// Element ids matching a CSS selector.
+    func findAll(_ css: String) async throws -> [String] {
+        let found = try await command("POST", "elements", ["using": "css selector", "value": css]) as? [[String: String]] ?? []
+        return found.compactMap { $0.values.first }
+    }
+
+    /// The first element matching a CSS selector (fails when there is none).
+    func find(_ css: String) async throws -> String {
+        guard let first = try await findAll(css).first else { throw Failure(description: "no element matches \(css)") }
+        return first
+    }
+
+    func click(_ element: String) async throws { _ = try await command("POST", "element/\(element)/click", [:]) }
+
+    func type(_ element: String, _ text: String) async throws {
+        _ = try await command("POST", "element/\(element)/value", ["text": text])
+    }
+
+    func text(_ element: String) async throws -> String { try await command("GET", "element/\(element)/text", nil) as? String ?? "" }
+
+    /// Runs JavaScript in the page and returns its result.
+    func execute(_ script: String) async throws -> Any? {
+        try await command("POST", "execute/sync", ["script": script, "args": []])
+    }
+
+    /// Saves a PNG of the window.
+    func screenshot(to path: String) async throws {
+        guard let base64 = try await command("GET", "screenshot", nil) as? String, let data = Data(base64Encoded: base64) else { return }
+        try data.write(to: URL(fileURLWithPath: path))
+    }
+
+    private func command(_ method: String, _ path: String, _ body: [String: Any]?) async throws -> Any? {
+        let answer = try await Self.call(method, "\(endpoint)/session/\(session)/\(path)", body)
+        if let value = answer["value"] as? [String: Any], let error = value["error"] as? String {
+            throw Failure(description: "\(path): \(error): \(value["message"] ?? "")")
+        }
+        return answer["value"]
+    }
+
+    private static func call(_ method: String, _ url: String, _ body: [String: Any]?) async throws -> [String: Any] {
+        var request = HTTPClientRequest(url: url)
+        request.method = .init(rawValue: method)
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let bytes = try await response.body.collect(upTo: 50 * 1024 * 1024)
+        return (try JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any]) ?? [:]
+    }
+}
+
+/// A child process whose standard output is collected (here: chromedriver, which prints its port).
+final class EmiliaProcessHandle: Sendable {
+    private let process: Process
+    private let lines = LogLines()
+
+    init(executable: String, arguments: [String]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let lines = self.lines
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
+        }
+        try process.run()
+    }
+
+    var output: String { lines.all.joined() }
+
+    /// SIGKILL to the driver's process group, so the browser it started goes too.
+    func kill() {
+        Foundation.kill(-process.processIdentifier, SIGKILL)
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
