@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 need_packages=()
 [ -f /usr/include/sqlite3.h ] || need_packages+=(libsqlite3-dev)
+# The dashboard's browser tests drive Debian's headless Chromium through chromedriver.
+[ -x /usr/bin/chromium ] || need_packages+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_packages+=(chromium-driver)
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "Installing: ${need_packages[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"

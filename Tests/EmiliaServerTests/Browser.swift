@@ -18,8 +18,8 @@ final class Browser: Sendable {
         let driver = try EmiliaProcessHandle(executable: "/usr/bin/chromedriver", arguments: ["--port=0"])
         var port: String?
         try await waitUntil(timeout: .seconds(20)) {
-            if let range = driver.output.range(of: #"on port \d+"#, options: .regularExpression) {
-                port = String(driver.output[range].dropFirst(8))
+            if let range = driver.output.range(of: #"successfully on port \d+"#, options: .regularExpression) {
+                port = String(driver.output[range].split(separator: " ").last!)
             }
             return port != nil
         }

@@ -23,6 +23,7 @@ enum Assets {
         nav form { margin-left: auto; }
         main { max-width: 1280px; margin: 0 auto; padding: 20px; }
         h1 { font-size: 1.5rem; margin: 0 0 12px; } h2 { font-size: 1.15rem; margin: 24px 0 8px; }
+        .card > h2:first-child { margin-top: 0; }
         .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 16px; margin-bottom: 16px; overflow-x: auto; }
         .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(380px, 1fr)); gap: 16px; }
         table { border-collapse: collapse; width: 100%; } th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
