@@ -5,5 +5,7 @@ import ArgumentParser
 struct Emilia: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Emilia: POS webhook ingestion, table sessions and restaurant analytics.",
-        subcommands: [ServeCommand.self, TokenCommand.self, ProjectionCommand.self, SeedCommand.self])
+        subcommands: [ServeCommand.self, TokenCommand.self, SendCommand.self, LintCommand.self, DiagnoseCommand.self,
+                      GenerateCommand.self, SimulateCommand.self, OutboxCommand.self, DemoCommand.self, ProjectionCommand.self,
+                      SeedCommand.self])
 }

@@ -1,0 +1,201 @@
+import AsyncHTTPClient
+import EmiliaModel
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// What the server answered for an accepted event.
+public struct Receipt: Sendable, Hashable {
+    public var eventID: String
+    public var duplicate: Bool
+    public var warnings: [ValidationWarning]
+    public var environment: String
+    /// Attempts it took.
+    public var attempts: Int
+}
+
+/// A send that did not end in a 200.
+public struct WebhookError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// The server answered with this status.
+        case status(Int)
+        /// No answer within the timeout.
+        case timeout
+        /// The connection failed or dropped.
+        case connection(String)
+        /// Checked before sending: it would be refused (e.g. over 10 MiB).
+        case rejectedBeforeSending
+        /// `promotedToProduction()` before a dev connection test passed.
+        case notTestedInDev
+    }
+
+    public var kind: Kind
+    /// The server's `detail`, or what went wrong.
+    public var detail: String
+    public var attempts: Int
+
+    /// True when another attempt later may succeed.
+    public var isRetryable: Bool {
+        switch kind {
+        case .status(let status): return RetryPolicy.isRetryable(status: status)
+        case .timeout, .connection: return true
+        case .rejectedBeforeSending, .notTestedInDev: return false
+        }
+    }
+
+    /// The server's `Retry-After`, when it sent one.
+    public var retryAfterSeconds: Int?
+
+    public var description: String {
+        switch kind {
+        case .status(let status): return "HTTP \(status): \(detail)"
+        case .timeout: return "timeout: \(detail)"
+        case .connection(let reason): return "connection error: \(reason)"
+        case .rejectedBeforeSending: return "not sent: \(detail)"
+        case .notTestedInDev: return detail
+        }
+    }
+}
+
+/// Sends webhooks to Emilia for one restaurant token: checks before sending, retries what is worth retrying
+/// with the same idempotency key, and reuses one HTTP client (and its connections) for every call.
+public final class WebhookClient: Sendable {
+    public let token: String
+    public let environment: DeploymentEnvironment
+    public let baseURL: String
+    public let timeZone: TimeZone
+    public let retryPolicy: RetryPolicy
+    public let timeout: Duration
+    let retry: RetryEnvironment
+    let http: HTTPClient
+    private let devTestPassed: Mutex<Bool>
+
+    /// - Parameters:
+    ///   - baseURL: e.g. `http://127.0.0.1:8080`.
+    ///   - timeZone: the restaurant's zone, for checks before sending.
+    public init(token: String, environment: DeploymentEnvironment = .dev, baseURL: String,
+                timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo")!, retryPolicy: RetryPolicy = RetryPolicy(),
+                timeout: Duration = .seconds(30), retry: RetryEnvironment = .live, http: HTTPClient = .shared) {
+        self.token = token
+        self.environment = environment
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.timeZone = timeZone
+        self.retryPolicy = retryPolicy
+        self.timeout = timeout
+        self.retry = retry
+        self.http = http
+        devTestPassed = Mutex(false)
+    }
+
+    /// The webhook URL this client posts to.
+    public var url: String { "\(baseURL)/webhooks/v1/pos/\(token)?env=\(environment.rawValue)" }
+
+    /// Sends a typed payload.
+    @discardableResult
+    public func send(_ payload: some WebhookPayload, idempotencyKey: String = UUID().uuidString) async throws -> Receipt {
+        try await send(json: payload.encoded(in: timeZone), idempotencyKey: idempotencyKey)
+    }
+
+    /// Sends raw JSON bytes, retrying per the policy with the same idempotency key every time.
+    @discardableResult
+    public func send(json body: Data, idempotencyKey: String = UUID().uuidString) async throws -> Receipt {
+        let check = PreflightCheck.run(body, timeZone: timeZone)
+        if let refusal = check.refusal { throw WebhookError(kind: .rejectedBeforeSending, detail: refusal, attempts: 0) }
+        var attempt = 1
+        while true {
+            do {
+                var receipt = try await sendOnce(body, idempotencyKey: idempotencyKey, attempt: attempt)
+                receipt.attempts = attempt
+                return receipt
+            } catch let error as WebhookError where error.isRetryable && attempt < retryPolicy.maximumAttempts {
+                try await retry.sleep(retryPolicy.delay(afterAttempt: attempt, random: retry.random(),
+                                                        retryAfterSeconds: error.retryAfterSeconds))
+                attempt += 1
+            }
+        }
+    }
+
+    /// One attempt, no retry (the outbox schedules its own).
+    public func sendOnce(_ body: Data, idempotencyKey: String, attempt: Int = 1) async throws -> Receipt {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
+        request.headers.add(name: "User-Agent", value: "EmiliaClient/1")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response: HTTPClientResponse
+        let answer: ByteBuffer
+        do {
+            response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
+                + timeout.components.attoseconds / 1_000_000_000))
+            answer = try await response.body.collect(upTo: 1024 * 1024)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw WebhookError(kind: .timeout, detail: "no answer within \(timeout)", attempts: attempt)
+        } catch let error as WebhookError {
+            throw error
+        } catch {
+            throw WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempt)
+        }
+        let json = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] ?? [:]
+        guard response.status == .ok else {
+            var error = WebhookError(kind: .status(Int(response.status.code)),
+                                     detail: json["detail"] as? String ?? response.status.reasonPhrase, attempts: attempt)
+            error.retryAfterSeconds = response.headers.first(name: "Retry-After").flatMap(Int.init)
+            throw error
+        }
+        let warnings = (json["warnings"] as? [[String: Any]] ?? []).compactMap { item -> ValidationWarning? in
+            guard let code = (item["code"] as? String).flatMap(WarningCode.init(rawValue:)) else { return nil }
+            return ValidationWarning(code: code, field: item["field"] as? String ?? "", message: item["message"] as? String ?? "")
+        }
+        return Receipt(eventID: json["event_id"] as? String ?? "", duplicate: json["duplicate"] as? Bool ?? false,
+                       warnings: warnings, environment: json["env"] as? String ?? environment.rawValue, attempts: attempt)
+    }
+
+    /// Posts a `connection_test` event; in dev, a pass allows `promotedToProduction()`.
+    @discardableResult
+    public func testConnection() async throws -> Receipt {
+        let now = Date()
+        let body = JSONValue.object([
+            ("event", .string("connection_test")),
+            ("timestamp", .string(Timestamp.format(now, offsetSeconds: timeZone.secondsFromGMT(for: now), utcAsZ: false))),
+        ]).text
+        let receipt = try await send(json: Data(body.utf8))
+        if environment == .dev { devTestPassed.withLock { $0 = true } }
+        return receipt
+    }
+
+    /// The same client for prod, allowed only after a dev connection test passed.
+    public func promotedToProduction() throws -> WebhookClient {
+        guard environment == .prod || devTestPassed.withLock({ $0 }) else {
+            throw WebhookError(kind: .notTestedInDev, detail: "run testConnection() in dev before sending to prod", attempts: 0)
+        }
+        return WebhookClient(token: token, environment: .prod, baseURL: baseURL, timeZone: timeZone, retryPolicy: retryPolicy,
+                             timeout: timeout, retry: retry, http: http)
+    }
+}
+
+/// The checks a client runs before sending: the same validator as the server, and the real encoded size.
+public enum PreflightCheck {
+    /// The server's limit.
+    public static let maximumBytes = 10 * 1024 * 1024
+
+    public struct Result: Sendable {
+        /// Why it must not be sent (too large, not JSON), or nil.
+        public var refusal: String?
+        /// What the server will warn about.
+        public var warnings: [ValidationWarning]
+    }
+
+    public static func run(_ body: Data, timeZone: TimeZone) -> Result {
+        guard body.count <= maximumBytes else {
+            return Result(refusal: "payload is \(body.count) bytes encoded; the limit is \(maximumBytes) (10 MiB)", warnings: [])
+        }
+        do {
+            let document = try JSONParser.parse(body)
+            return Result(refusal: nil, warnings: PayloadValidator.validate(document, context: ValidationContext(timeZone: timeZone)).warnings)
+        } catch {
+            return Result(refusal: "not JSON: \(error)", warnings: [])
+        }
+    }
+}

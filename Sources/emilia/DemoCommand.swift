@@ -1,0 +1,54 @@
+import ArgumentParser
+import EmiliaModel
+import EmiliaServer
+import EmiliaStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `emilia demo`: a server on a temporary data dir, a demo restaurant, a simulated night; then it keeps serving.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "demo", abstract: "See Emilia working in one command.")
+    @Option(help: "Port to listen on.") var port = 8080
+    @Option(help: "Sessions in the simulated night.") var sessions = 40
+
+    func run() async throws {
+        LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: .warning) }
+        let logger = Logger(label: "emilia.demo")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emilia-demo-\(UUID().uuidString.prefix(8))")
+        let adminKey = try AdminKey.resolve(explicit: nil, dataDirectory: directory).key
+        let store = try SQLiteEventStore(directory: directory, logger: logger)
+        let issued = try await store.createToken(name: "Cantina Demo", timeZone: "America/Sao_Paulo")
+        var configuration = ServerConfiguration(adminKey: adminKey)
+        configuration.port = port
+        configuration.dataDirectory = directory
+        configuration.rateLimitPerSecond = 1000
+        configuration.rateLimitBurst = 2000
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = try await buildApplication(configuration: configuration, logger: logger) { portContinuation.yield($0) }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let bound = await iterator.next() else { return }
+            let base = "http://127.0.0.1:\(bound)"
+            Console.line("Emilia demo: server on \(base), data in \(directory.path)")
+            Console.line("Simulating a night of \(sessions) table sessions for \"Cantina Demo\" through the outbox…")
+            let summary = try await Simulation(url: base, token: issued.token, environment: .prod, sessions: sessions,
+                                               outboxPath: directory.appendingPathComponent("demo-outbox.sqlite3").path,
+                                               realtime: false, seed: 7, showProgress: true).run()
+            let zone = TimeZone(identifier: "America/Sao_Paulo")!
+            Console.line("""
+                \(summary.counts.delivered) events delivered (\(summary.counts.dead) dead).
+
+                Dashboard:  \(base)/restaurants/\(issued.record.id)?env=prod&date=\(LocalDay.of(Date(), in: zone))
+                Admin key:  \(adminKey)
+                Token:      \(issued.token)
+
+                Sign in with the admin key. Ctrl-C stops the demo.
+                """)
+            try await tasks.waitForAll()
+        }
+    }
+}

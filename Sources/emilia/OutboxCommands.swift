@@ -1,0 +1,127 @@
+import ArgumentParser
+import EmiliaClient
+import EmiliaModel
+import Foundation
+
+/// `emilia simulate`: a restaurant's night of service sent through a durable outbox, with progress.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "simulate", abstract: "Send a simulated night of service through the outbox.")
+    @Option(help: "The server's base URL.") var url = "http://127.0.0.1:8080"
+    @Option(help: "The restaurant's webhook token.") var token: String
+    @Option(help: "How many table sessions.") var sessions = 30
+    @Option(help: "The outbox file.") var outbox = "emilia-outbox.sqlite3"
+    @Option(help: "dev or prod.") var env = "dev"
+    @Option(help: "max: enqueue at once; realtime: enqueue each event when it happens (the night starts now).") var speed = "max"
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Flag(help: "Print JSON; the last line is the summary.") var json = false
+
+    func run() async throws {
+        guard let environment = DeploymentEnvironment(queryValue: env) else { throw ValidationError("env must be dev or prod") }
+        guard speed == "max" || speed == "realtime" else { throw ValidationError("speed must be max or realtime") }
+        let summary = try await Simulation(url: url, token: token, environment: environment, sessions: sessions, outboxPath: outbox,
+                                           realtime: speed == "realtime", seed: seed, showProgress: !json).run()
+        if json {
+            Console.line(#"{"sessions": \#(summary.sessions), "enqueued": \#(summary.enqueued), "delivered": \#(summary.counts.delivered), "dead": \#(summary.counts.dead)}"#)
+        } else {
+            Console.line("\(summary.sessions) sessions, \(summary.enqueued) events enqueued: \(summary.counts.delivered) delivered, \(summary.counts.dead) dead.")
+        }
+    }
+}
+
+/// A simulated night pushed through an outbox and delivered, shared by `simulate` and `demo`.
+struct Simulation {
+    var url: String
+    var token: String
+    var environment: DeploymentEnvironment
+    var sessions: Int
+    var outboxPath: String
+    var realtime: Bool
+    var seed: UInt64
+    var showProgress: Bool
+
+    struct Summary {
+        var sessions: Int
+        var enqueued: Int
+        var counts: OutboxCounts
+    }
+
+    func run() async throws -> Summary {
+        let zone = TimeZone(identifier: "America/Sao_Paulo")!
+        var random = SeededRandom(seed: seed)
+        let restaurant = SimulatedRestaurant.make(name: "Simulated", timeZone: zone, random: &random)
+        let night = ServiceNightGenerator(restaurant: restaurant)
+            .sessions(on: LocalDay.of(Date(), in: zone), count: sessions, orderPrefix: "SIM-\(seed)-\(Int(Date().timeIntervalSince1970))", random: &random)
+        let box = try Outbox(path: URL(fileURLWithPath: outboxPath))
+        let destination = Outbox.Destination(baseURL: url, token: token, environment: environment)
+        try box.setDestination(destination)
+        let client = WebhookClient(token: token, environment: environment, baseURL: url, timeZone: zone)
+        let delivery = OutboxDelivery(outbox: box, client: client)
+        let already = try box.counts()
+        var enqueued = 0
+        let payloads = night.flatMap(\.payloads).map { ($0, Self.when($0)) }.sorted { $0.1 < $1.1 }
+        let start = Date(), nightStart = payloads.first?.1 ?? start
+        for (payload, at) in payloads {
+            if realtime {
+                let wait = at.timeIntervalSince(nightStart) - Date().timeIntervalSince(start)
+                if wait > 0 { _ = try await delivery.deliverDue(); try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+            }
+            try box.enqueue(payload, timeZone: zone)
+            enqueued += 1
+        }
+        let bar = ProgressBar(label: "Delivering")
+        let total = enqueued + already.pending
+        let counts = try await delivery.drain { counts in
+            if showProgress { bar.update(done: total - counts.pending, total: total) }
+        }
+        return Summary(sessions: night.count, enqueued: enqueued,
+                       counts: OutboxCounts(pending: counts.pending, delivered: counts.delivered - already.delivered,
+                                            dead: counts.dead - already.dead))
+    }
+
+    static func when(_ payload: any WebhookPayload) -> Date {
+        switch payload {
+        case let opened as SessionOpened: return opened.openedAt
+        case let items as ItemsAdded: return items.sentAt
+        case let complete as SessionComplete: return complete.closedAt
+        default: return Date()
+        }
+    }
+}
+
+/// `emilia outbox status|deliver`: what a (possibly crashed) process left in an outbox, and finishing it.
+struct OutboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "outbox", abstract: "Inspect or drain a durable outbox.",
+                                                    subcommands: [Status.self, Deliver.self])
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Counts of pending, delivered and dead messages.")
+        @Option(help: "The outbox file.") var outbox = "emilia-outbox.sqlite3"
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() throws {
+            let box = try Outbox(path: URL(fileURLWithPath: outbox))
+            let counts = try box.counts()
+            if json {
+                Console.line(#"{"pending": \#(counts.pending), "delivered": \#(counts.delivered), "dead": \#(counts.dead)}"#)
+                return
+            }
+            Console.line("pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
+            for message in try box.deadMessages(limit: 20) {
+                Console.line("dead #\(message.id) after \(message.attempts) attempt(s): \(message.lastError ?? "")")
+            }
+        }
+    }
+
+    struct Deliver: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Deliver everything pending, then exit.")
+        @Option(help: "The outbox file.") var outbox = "emilia-outbox.sqlite3"
+
+        func run() async throws {
+            let box = try Outbox(path: URL(fileURLWithPath: outbox))
+            guard let destination = try box.destination() else { throw ValidationError("this outbox has no destination yet") }
+            let client = WebhookClient(token: destination.token, environment: destination.environment, baseURL: destination.baseURL)
+            let counts = try await OutboxDelivery(outbox: box, client: client).drain()
+            Console.line("pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
+        }
+    }
+}
