@@ -47,6 +47,13 @@ public struct WebhookError: Error, Sendable, CustomStringConvertible {
     /// The server's `Retry-After`, when it sent one.
     public var retryAfterSeconds: Int?
 
+    public init(kind: Kind, detail: String, attempts: Int, retryAfterSeconds: Int? = nil) {
+        self.kind = kind
+        self.detail = detail
+        self.attempts = attempts
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
     public var description: String {
         switch kind {
         case .status(let status): return "HTTP \(status): \(detail)"
