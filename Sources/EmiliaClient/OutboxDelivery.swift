@@ -33,13 +33,17 @@ public struct OutboxDelivery: Service {
 
     /// Delivers until shut down, waking for due messages (polling at most every `idle`).
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                if try await deliverDue() == 0 {
-                    let wait = try outbox.nextDue().map { max(0.05, min(1, $0.timeIntervalSince(now()))) } ?? 0.2
-                    try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    if try await deliverDue() == 0 {
+                        let wait = try outbox.nextDue().map { max(0.05, min(1, $0.timeIntervalSince(now()))) } ?? 0.2
+                        try await Task.sleep(for: .milliseconds(Int(wait * 1000)))
+                    }
                 }
             }
+        } catch is CancellationError {
+            // Graceful shutdown: what is pending stays on disk for the next run.
         }
     }
 

@@ -29,7 +29,7 @@ public func buildApplication(
         router: router,
         server: .http1(configuration: http),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Emilia"),
-        services: [store.writerService],
+        services: store.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

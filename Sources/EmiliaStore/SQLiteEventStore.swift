@@ -17,8 +17,13 @@ public final class SQLiteEventStore: EventStore {
     private let tokenCache: TokenCache
     private let now: @Sendable () -> Date
 
+    private let checkpointer: WALCheckpointer
+
     /// The service that commits events; the server runs it beside the HTTP server.
     public var writerService: any Service { writer }
+
+    /// The services the server runs beside the HTTP server: the writer, and the WAL checkpointer.
+    public var services: [any Service] { [checkpointer, writer] }
 
     /// Opens (creating and migrating when needed) the store in `directory`.
     public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
@@ -29,9 +34,12 @@ public final class SQLiteEventStore: EventStore {
         configuration.busyMode = .timeout(Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Checkpoints run from WALCheckpointer's own connection, not inside the writer's commits.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         let path = directory.appendingPathComponent(Self.fileName).path
         database = try DatabasePool(path: path, configuration: configuration)
+        checkpointer = WALCheckpointer(path: path, interval: .milliseconds(500), logger: logger)
         try SQLiteSchema.migrator.migrate(database)
         self.now = now
         tokenCache = TokenCache(lifetime: tokenCacheLifetime)

@@ -35,7 +35,7 @@ struct SeedCommand: AsyncParsableCommand {
         let today = Date()
         let dayNames = (1...max(1, days)).reversed().map { LocalDay.of(today.addingTimeInterval(-86_400 * Double($0)), in: zone) }
         let bar = ProgressBar(label: "Seeding")
-        let group = ServiceGroup(services: [store.writerService], logger: logger)
+        let group = ServiceGroup(services: store.services, logger: logger)
         var total = 0
         try await withThrowingTaskGroup(of: Void.self) { services in
             services.addTask { try await group.run() }

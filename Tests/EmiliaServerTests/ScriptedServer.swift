@@ -44,7 +44,7 @@ final class ScriptedServer: Sendable {
                 return Response(status: .init(code: code), headers: headers,
                                 body: .init(byteBuffer: ByteBuffer(string: #"{"detail":"scripted \#(code)"}"#)))
             case .hang:
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: .seconds(6))
                 return Response(status: .ok)
             }
         }
