@@ -20,6 +20,7 @@ public func buildApplication(
     let store = try SQLiteEventStore(
         directory: configuration.dataDirectory, logger: logger, tokenCacheLifetime: configuration.tokenCacheLifetime,
         busyTimeout: configuration.storageBusyTimeout,
+        separateCheckpoints: configuration.separateCheckpoints,
         maximumPendingWrites: configuration.maximumPendingWrites,
         commitObserver: { size, duration in metrics.recordCommit(batchSize: size, duration: duration) })
     let router = buildRouter(store: store, configuration: configuration, metrics: metrics)

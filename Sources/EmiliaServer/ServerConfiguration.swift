@@ -26,6 +26,9 @@ public struct ServerConfiguration: Sendable {
     public var tokenCacheLifetime: Duration = .seconds(1)
     /// How long a write waits for a lock held by another process before it fails (then ingest answers 503).
     public var storageBusyTimeout: Duration = .seconds(5)
+    /// Checkpoint the SQLite WAL from a connection of its own, off the commit path (`EMILIA_SEPARATE_CHECKPOINTS=0`
+    /// turns it off, for comparison).
+    public var separateCheckpoints = true
     /// The most writes waiting for a commit before ingest answers 503.
     public var maximumPendingWrites = 50_000
 

@@ -17,16 +17,19 @@ public final class SQLiteEventStore: EventStore {
     private let tokenCache: TokenCache
     private let now: @Sendable () -> Date
 
-    private let checkpointer: WALCheckpointer
+    private let checkpointer: WALCheckpointer?
 
     /// The service that commits events; the server runs it beside the HTTP server.
     public var writerService: any Service { writer }
 
     /// The services the server runs beside the HTTP server: the writer, and the WAL checkpointer.
-    public var services: [any Service] { [checkpointer, writer] }
+    public var services: [any Service] { checkpointer.map { [$0, writer] } ?? [writer] }
 
     /// Opens (creating and migrating when needed) the store in `directory`.
+    /// - Parameter separateCheckpoints: checkpoint the WAL from a connection of its own (the default) instead of
+    ///   inside the writer's commits.
     public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
+                separateCheckpoints: Bool = true,
                 maximumPendingWrites: Int = 50_000, now: @escaping @Sendable () -> Date = { Date() },
                 commitObserver: @escaping CommitObserver = { _, _ in }) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -35,11 +38,11 @@ public final class SQLiteEventStore: EventStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Checkpoints run from WALCheckpointer's own connection, not inside the writer's commits.
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
+            if separateCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
         }
         let path = directory.appendingPathComponent(Self.fileName).path
         database = try DatabasePool(path: path, configuration: configuration)
-        checkpointer = WALCheckpointer(path: path, interval: .milliseconds(500), logger: logger)
+        checkpointer = separateCheckpoints ? WALCheckpointer(path: path, interval: .milliseconds(500), logger: logger) : nil
         try SQLiteSchema.migrator.migrate(database)
         self.now = now
         tokenCache = TokenCache(lifetime: tokenCacheLifetime)

@@ -31,6 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.rateLimitPerSecond = rateLimit ?? environment["EMILIA_RATE_LIMIT"].flatMap(Double.init) ?? configuration.rateLimitPerSecond
         configuration.rateLimitBurst = rateBurst ?? environment["EMILIA_RATE_BURST"].flatMap(Double.init) ?? configuration.rateLimitBurst
         configuration.enableNoOpRoute = benchNoopRoute
+        configuration.separateCheckpoints = environment["EMILIA_SEPARATE_CHECKPOINTS"] != "0"
         configuration.defaultTimeZone = environment["EMILIA_DEFAULT_TIMEZONE"] ?? configuration.defaultTimeZone
 
         if adminKey.generated, let file = adminKey.file {

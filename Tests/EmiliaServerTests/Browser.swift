@@ -4,7 +4,7 @@ import NIOCore
 
 /// Headless Chromium driven over the WebDriver protocol (Debian's `chromium` and `chromium-driver`).
 final class Browser: Sendable {
-    private let driver: EmiliaProcessHandle
+    private let driver: ChildProcess
     private let endpoint: String
     private let session: String
 
@@ -15,11 +15,11 @@ final class Browser: Sendable {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
             throw Failure(description: "chromedriver is missing: apt-get install -y chromium chromium-driver (scripts/test.sh does this)")
         }
-        let driver = try EmiliaProcessHandle(executable: "/usr/bin/chromedriver", arguments: ["--port=0"])
+        let driver = try ChildProcess(executable: URL(fileURLWithPath: "/usr/bin/chromedriver"), arguments: ["--port=0"])
         var port: String?
         try await waitUntil(timeout: .seconds(20)) {
-            if let range = driver.output.range(of: #"successfully on port \d+"#, options: .regularExpression) {
-                port = String(driver.output[range].split(separator: " ").last!)
+            if let range = driver.standardOutput.range(of: #"successfully on port \d+"#, options: .regularExpression) {
+                port = String(driver.standardOutput[range].split(separator: " ").last!)
             }
             return port != nil
         }
@@ -40,7 +40,7 @@ final class Browser: Sendable {
         return Browser(driver: driver, endpoint: endpoint, session: session)
     }
 
-    private init(driver: EmiliaProcessHandle, endpoint: String, session: String) {
+    private init(driver: ChildProcess, endpoint: String, session: String) {
         self.driver = driver
         self.endpoint = endpoint
         self.session = session
@@ -105,35 +105,5 @@ final class Browser: Sendable {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 50 * 1024 * 1024)
         return (try JSONSerialization.jsonObject(with: Data(buffer: bytes)) as? [String: Any]) ?? [:]
-    }
-}
-
-/// A child process whose standard output is collected (here: chromedriver, which prints its port).
-final class EmiliaProcessHandle: Sendable {
-    private let process: Process
-    private let lines = LogLines()
-
-    init(executable: String, arguments: [String]) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        let lines = self.lines
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
-        }
-        try process.run()
-    }
-
-    var output: String { lines.all.joined() }
-
-    /// SIGKILL to the driver's process group, so the browser it started goes too.
-    func kill() {
-        Foundation.kill(-process.processIdentifier, SIGKILL)
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
     }
 }

@@ -1,37 +1,51 @@
 import Foundation
-import Synchronization
+
+/// A child process whose standard output is collected as it comes.
+final class ChildProcess: Sendable {
+    let process: Process
+    private let lines = LogLines()
+
+    init(executable: URL, arguments: [String], environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        let lines = self.lines
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
+        }
+        try process.run()
+    }
+
+    /// Everything printed on standard output so far.
+    var standardOutput: String { lines.all.joined() }
+
+    /// SIGKILL (processes started from async tests may ignore SIGTERM): no chance to flush or clean up.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+}
 
 /// The `emilia` executable built beside the tests, run as a real child process.
-final class EmiliaProcess: Sendable {
-    static var executable: URL {
+typealias EmiliaProcess = ChildProcess
+
+extension ChildProcess {
+    static var emiliaExecutable: URL {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("emilia")
         if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         return root.appendingPathComponent(".build/debug/emilia")
     }
 
-    private let process: Process
-    private let output = LogLines()
-
     /// Starts `emilia ARGUMENTS` with extra environment variables.
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { output.append(String(decoding: data, as: UTF8.self)) }
-        }
-        try process.run()
+    convenience init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        try self.init(executable: Self.emiliaExecutable, arguments: arguments, environment: environment)
     }
-
-    /// Everything printed on standard output so far.
-    var standardOutput: String { output.all.joined() }
 
     /// Waits for the "listening on" line and returns the base URL.
     func waitForListening(timeout: Duration = .seconds(30)) async throws -> String {
@@ -46,15 +60,9 @@ final class EmiliaProcess: Sendable {
         return found
     }
 
-    /// SIGKILL: no chance to flush or clean up.
-    func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
     /// Runs `emilia ARGUMENTS` to completion and returns (exit code, standard output).
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
-        let child = try EmiliaProcess(arguments, environment: environment)
+        let child = try ChildProcess(arguments, environment: environment)
         try await waitUntil(timeout: .seconds(60)) { !child.process.isRunning }
         let status = child.process.terminationStatus
         // Let the pipe's last bytes arrive.
