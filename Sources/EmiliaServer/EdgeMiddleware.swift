@@ -49,7 +49,12 @@ struct EdgeMiddleware: RouterMiddleware {
         if let apiError = error as? APIError { return try apiError.response(from: request, context: context) }
         var detail = error.status.reasonPhrase
         if let httpError = error as? HTTPError, let message = httpError.body { detail = message }
-        return try APIError(error.status, detail).response(from: request, context: context)
+        var hint: String?
+        if error.status == .notFound, request.uri.path.hasPrefix("/webhook"),
+           request.headers[.authorization]?.lowercased().hasPrefix("bearer ") == true {
+            hint = "the token goes in the URL path, not in the Authorization header: POST /webhooks/v1/pos/{token}?env=dev"
+        }
+        return try APIError(error.status, detail, hint: hint).response(from: request, context: context)
     }
 
     /// Up to 200 visible ASCII characters: anything else is replaced by a generated id.

@@ -11,6 +11,8 @@ public final class ServerMetrics: Sendable {
     private let commitBatchSize: ValueHistogram
     private let commitDuration: DurationHistogram
     private let counters = Mutex<[String: Counter]>([:])
+    private let pendingWrites: Gauge
+    private let oldestUncommitted: Gauge
 
     public init() {
         ingestLatency = registry.makeDurationHistogram(
@@ -26,6 +28,16 @@ public final class ServerMetrics: Sendable {
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                       .milliseconds(50), .milliseconds(100), .milliseconds(500)],
             help: "Time to commit one transaction (fsync included)")
+        pendingWrites = registry.makeGauge(name: "emilia_pending_writes", help: "Writes queued for the next commit")
+        oldestUncommitted = registry.makeGauge(
+            name: "emilia_oldest_uncommitted_seconds", help: "Age of the oldest write not yet committed (0 when none)")
+    }
+
+    /// Sets the write backlog gauges (read at scrape time).
+    func recordBacklog(_ backlog: (count: Int, oldestAge: Duration?)) {
+        pendingWrites.set(to: Double(backlog.count))
+        let age = backlog.oldestAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0
+        oldestUncommitted.set(to: age)
     }
 
     /// Counts one answered request.

@@ -35,6 +35,9 @@ public protocol EventStore: Sendable {
     /// Re-folds every session from the event log; `progress(done, total)` is called as it goes.
     func rebuildSessions(progress: @Sendable (Int, Int) -> Void) async throws -> Int
 
+    /// Writes queued but not yet committed, and the age of the oldest (for `/metrics`).
+    func writeBacklog() -> (count: Int, oldestAge: Duration?)
+
     /// Throws when storage cannot serve reads and writes.
     func checkHealth() async throws
 }

@@ -22,6 +22,8 @@ final class GroupCommitWriter: Service {
         var pending: [WriteItem] = []
         var isClosed = false
         var lastCommitFailed = false
+        /// When the oldest write still waiting for a commit was queued.
+        var oldestPendingSince: ContinuousClock.Instant?
     }
 
     private let database: DatabasePool
@@ -43,6 +45,11 @@ final class GroupCommitWriter: Service {
         (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// How many writes wait for a commit, and for how long the oldest has.
+    var backlog: (count: Int, oldestAge: Duration?) {
+        state.withLock { state in (state.pending.count, state.oldestPendingSince.map { ContinuousClock.now - $0 }) }
+    }
+
     /// True when the most recent commit failed (health reports storage down until one succeeds).
     var lastCommitFailed: Bool { state.withLock { $0.lastCommitFailed } }
 
@@ -52,6 +59,7 @@ final class GroupCommitWriter: Service {
             let refusal: StoreError? = state.withLock { state in
                 if state.isClosed { return StoreError(.unavailable, "the writer is shut down") }
                 if state.pending.count >= maximumPending { return StoreError(.unavailable, "the write queue is full") }
+                if state.pending.isEmpty { state.oldestPendingSince = ContinuousClock.now }
                 state.pending.append(.event(event, continuation))
                 return nil
             }
@@ -63,6 +71,7 @@ final class GroupCommitWriter: Service {
     func record(_ rejection: Rejection) {
         let queued = state.withLock { state in
             guard !state.isClosed, state.pending.count < maximumPending else { return false }
+            if state.pending.isEmpty { state.oldestPendingSince = ContinuousClock.now }
             state.pending.append(.rejection(rejection))
             return true
         }
@@ -85,7 +94,10 @@ final class GroupCommitWriter: Service {
     private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {
         while true {
             let batch = state.withLock { state -> [WriteItem] in
-                defer { state.pending.removeAll(keepingCapacity: true) }
+                defer {
+                    state.pending.removeAll(keepingCapacity: true)
+                    state.oldestPendingSince = nil
+                }
                 return state.pending
             }
             if batch.isEmpty { return }

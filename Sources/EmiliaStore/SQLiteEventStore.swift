@@ -161,6 +161,8 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
+    public func writeBacklog() -> (count: Int, oldestAge: Duration?) { writer.backlog }
+
     public func checkHealth() async throws {
         _ = try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
         if writer.lastCommitFailed { throw StoreError(.unavailable, "the last commit failed") }

@@ -83,6 +83,7 @@ struct AdminAPITests {
             #expect(metrics.contains(#"emilia_rejections_total{reason="unknown_env"} 1"#))
             #expect(metrics.contains("emilia_ingest_duration_seconds_bucket"))
             #expect(metrics.contains("emilia_commit_batch_size_count"))
+            #expect(metrics.contains("emilia_oldest_uncommitted_seconds 0"))
         }
     }
 

@@ -48,6 +48,9 @@ struct IngestStatusTests {
             let missing = try await server.request(.POST, "/webhooks/v1/pos", body: body, headers: [("Authorization", "Bearer \(token)")])
             #expect(missing.status == 401)
             #expect((try missing.json()["hint"] as? String)?.contains("in the URL path") == true)
+            let wrongPath = try await server.request(.POST, "/webhook", body: body, headers: [("Authorization", "Bearer \(token)")])
+            #expect(wrongPath.status == 404)
+            #expect((try wrongPath.json()["hint"] as? String)?.contains("in the URL path") == true)
 
             let upperCase = try await server.post(token: token.uppercased(), body: body)
             #expect(upperCase.status == 200)
