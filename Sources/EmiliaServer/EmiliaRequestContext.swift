@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 /// The per-request context: Hummingbird's core storage plus the request id every log line carries.
@@ -12,6 +13,13 @@ public struct EmiliaRequestContext: RequestContext {
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+    }
+
+    /// JSON answers with sorted keys: the same data always reads the same.
+    public var responseEncoder: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
     }
 
     /// Ingest reads bodies itself (streaming, with its own limit); decoding JSON elsewhere stays small.
