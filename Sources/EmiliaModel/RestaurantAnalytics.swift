@@ -84,7 +84,8 @@ public struct DayAnalytics: Sendable, Hashable {
             entry.sessions += 1
             hours[hour] = entry
         }
-        revenueByHour = hours.values.sorted { $0.hour < $1.hour }
+        // In service order: a day's service runs from 06:00 to the small hours, so 00h–05h come last.
+        revenueByHour = hours.values.sorted { ($0.hour + 18) % 24 < ($1.hour + 18) % 24 }
         revenueTotal = closed.reduce(.zero) { $0 + $1.revenue }
         averageTicket = closed.isEmpty ? nil : Money(units: revenueTotal.units / Int64(closed.count))
         serviceTiming = ServiceTiming(

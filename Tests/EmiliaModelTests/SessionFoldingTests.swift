@@ -167,3 +167,18 @@ struct DayAnalyticsTests {
         #expect(LocalDay.bounds(of: "yesterday", in: saoPaulo) == nil)
     }
 }
+
+@Suite("Revenue by hour")
+struct RevenueByHourTests {
+    @Test func hoursAfterMidnightComeAfterTheEvening() throws {
+        let zone = TimeZone(identifier: "America/Sao_Paulo")!
+        func closed(_ id: String, _ end: String) throws -> TableSession {
+            let json = #"{"event":"session_complete","order_id":"\#(id)","table_number":"Mesa 1","session_start":"2025-11-24T20:00:00-03:00","session_end":"\#(end)","timestamp":"\#(end)","totals":{"total":10}}"#
+            let facts = try #require(SessionFacts(eventID: id, receivedAt: Date(), document: try JSONParser.parse(Array(json.utf8)), timeZone: zone))
+            return try #require(SessionFolding.fold([facts]))
+        }
+        let analytics = DayAnalytics(sessions: [try closed("a", "2025-11-25T00:30:00-03:00"), try closed("b", "2025-11-24T22:10:00-03:00"),
+                                                try closed("c", "2025-11-24T13:00:00-03:00")], timeZone: zone)
+        #expect(analytics.revenueByHour.map(\.hour) == [13, 22, 0])
+    }
+}

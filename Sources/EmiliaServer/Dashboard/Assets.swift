@@ -43,7 +43,7 @@ enum Assets {
         .env-switch a { padding: 4px 12px; border: 1px solid var(--line); border-radius: 6px; text-decoration: none; color: var(--ink); background: #fff; }
         .env-switch a.current { background: var(--ink); color: #fff; } .env-switch a.dev.current { background: var(--dev); border-color: var(--dev); }
         .env-banner { background: var(--dev); color: #fff; text-align: center; font-weight: 700; padding: 6px; letter-spacing: .04em; }
-        .chart { width: 100%; height: auto; } .chart .grid { stroke: #edf0f3; } .chart .axis, .chart .label, .chart .value { font-size: 11px; fill: var(--muted); }
+        .chart { width: 100%; height: auto; } .chart[data-chart=timeline] { min-width: 720px; } .chart .grid { stroke: #edf0f3; } .chart .axis, .chart .label, .chart .value { font-size: 11px; fill: var(--muted); }
         .chart .bar { fill: var(--accent); } .chart .session.closed { fill: var(--accent); } .chart .hatch { fill: var(--open); }
         .chart .session.open { fill: url(#hatch); stroke: var(--open); stroke-dasharray: 4 2; } .chart .empty { fill: var(--muted); font-size: 13px; }
         pre { background: #0f1720; color: #e6edf3; padding: 14px; border-radius: 8px; overflow-x: auto; font-size: 13px; }
