@@ -1,3 +1,4 @@
+import EmiliaModel
 import EmiliaStore
 import Foundation
 import Hummingbird
@@ -42,5 +43,3 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         }
     }
 }
-
-import EmiliaModel

@@ -66,7 +66,7 @@ struct ClientRetryTests {
     @Test func connectionErrorsAreRetried() async throws {
         let waits = RecordedWaits()
         do {
-            _ = try await client("http://127.0.0.1:9", waits: waits).send(json: body)
+            _ = try await client("http://127.0.0.1:9", waits: waits, timeout: .seconds(1)).send(json: body)
             Issue.record("expected a failure")
         } catch let error as WebhookError {
             #expect(error.isRetryable)
