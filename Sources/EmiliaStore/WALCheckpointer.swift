@@ -7,10 +7,12 @@ import ServiceLifecycle
 /// group-commit writer never pays for a checkpoint inside a commit (the writer's automatic checkpoints are off).
 ///
 /// PASSIVE checkpoints never wait for the writer or for readers; a busy moment only leaves more for the next one.
-struct WALCheckpointer: Service {
+struct WALCheckpointer: Service, CustomStringConvertible {
     let path: String
     let interval: Duration
     let logger: Logger
+
+    var description: String { "WALCheckpointer" }
 
     func run() async throws {
         var configuration = Configuration()

@@ -87,4 +87,45 @@ struct CrashRecoveryTests {
         let (unknownStatus, _) = try await EmiliaProcess.run(["token", "reactivate", UUID().uuidString, "--data-dir", directory.path])
         #expect(unknownStatus != 0)
     }
+
+    @Test func sigtermDrainsInFlightRequestsAndExitsCleanly() async throws {
+        let directory = TemporaryDirectory.make()
+        let (_, created) = try await EmiliaProcess.run(["token", "create", "--name", "Term", "--json", "--data-dir", directory.path])
+        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+        let environment = ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_RATE_LIMIT": "100000", "EMILIA_RATE_BURST": "100000"]
+        let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
+        let baseURL = try await server.waitForListening()
+        let acknowledged = LogLines()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    for index in 0..<2000 {
+                        var request = HTTPClientRequest(url: "\(baseURL)/webhooks/v1/pos/\(token)?env=prod")
+                        request.method = .POST
+                        request.body = .bytes(ByteBuffer(string: #"{"event":"test","w":\#(worker),"i":\#(index)}"#))
+                        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)) else { return }
+                        guard response.status == .ok, let body = try? await response.body.collect(upTo: 65536),
+                              let id = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String
+                        else { continue }
+                        acknowledged.append(id)
+                    }
+                }
+            }
+            group.addTask {
+                try await waitUntil(timeout: .seconds(60)) { acknowledged.all.count >= 100 }
+                kill(server.process.processIdentifier, SIGTERM)
+            }
+            try await group.waitForAll()
+        }
+        try await waitUntil(timeout: .seconds(30)) { !server.process.isRunning }
+        #expect(server.process.terminationStatus == 0)
+        let restarted = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
+        defer { restarted.kill() }
+        let newURL = try await restarted.waitForListening()
+        for id in acknowledged.all {
+            var request = HTTPClientRequest(url: "\(newURL)/api/v1/events/\(id)")
+            request.headers.add(name: "Authorization", value: "Bearer \(Self.adminKey)")
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status == .ok)
+        }
+    }
 }
