@@ -76,6 +76,18 @@ struct ClientRetryTests {
         #expect(waits.all.count == 2)
     }
 
+    @Test func droppedConnectionsAreRetried() async throws {
+        let waits = RecordedWaits()
+        do {
+            _ = try await DroppingServer.run { url in try await client(url, waits: waits, timeout: .seconds(2)).send(json: body) }
+            Issue.record("expected a failure")
+        } catch let error as WebhookError {
+            #expect(error.isRetryable)
+            #expect(error.attempts == 3)
+        }
+        #expect(waits.all.count == 2)
+    }
+
     @Test func oversizedPayloadsAreRefusedBeforeSending() async throws {
         let server = ScriptedServer([])
         let waits = RecordedWaits()

@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// A stand-in webhook endpoint that answers from a script (500, 429 with Retry-After, a hang, …) and records
@@ -70,4 +72,24 @@ final class RecordedWaits: Sendable {
     private let waits = Mutex<[Duration]>([])
     var all: [Duration] { waits.withLock { $0 } }
     func record(_ duration: Duration) { waits.withLock { $0.append(duration) } }
+}
+
+/// A TCP server that reads the request and closes the connection without answering.
+enum DroppingServer {
+    final class CloseOnRead: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Runs `body` with the server listening on a free loopback port.
+    static func run<T>(_ body: (String) async throws -> T) async throws -> T {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in channel.pipeline.addHandler(CloseOnRead()) }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { channel.close(promise: nil) }
+        return try await body("http://127.0.0.1:\(channel.localAddress!.port!)")
+    }
 }
