@@ -6,7 +6,7 @@ import ServiceLifecycle
 
 /// The event log in one SQLite file (WAL, `synchronous=FULL`): the default, single-node store.
 ///
-/// Writes of events go through one group-commit writer (`writerService`, which the server runs);
+/// Writes of events go through one group-commit writer (in `services`, which the server runs);
 /// token administration writes directly, so the CLI can manage tokens while a server runs.
 public final class SQLiteEventStore: EventStore {
     /// The file name inside the data directory.
@@ -18,9 +18,6 @@ public final class SQLiteEventStore: EventStore {
     private let now: @Sendable () -> Date
 
     private let checkpointer: WALCheckpointer?
-
-    /// The service that commits events; the server runs it beside the HTTP server.
-    public var writerService: any Service { writer }
 
     /// The services the server runs beside the HTTP server: the writer, and the WAL checkpointer.
     public var services: [any Service] { checkpointer.map { [$0, writer] } ?? [writer] }
