@@ -39,6 +39,18 @@ public enum JSONText {
         output += "\""
     }
 
+    /// Appends `text` as a quoted, escaped JSON string, in UTF-8 bytes.
+    public static func appendQuoted(_ text: String, to output: inout [UInt8]) {
+        let utf8 = text.utf8
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0xE2 }) {
+            output.append(UInt8(ascii: "\""))
+            output.append(contentsOf: utf8)
+            output.append(UInt8(ascii: "\""))
+            return
+        }
+        output.append(contentsOf: quoted(text).utf8)
+    }
+
     /// The warnings as a JSON array of `{code, field, message}` objects.
     public static func warnings(_ warnings: [ValidationWarning]) -> String {
         if warnings.isEmpty { return "[]" }
