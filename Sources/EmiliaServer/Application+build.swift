@@ -24,13 +24,17 @@ public func buildApplication(
         maximumPendingWrites: configuration.maximumPendingWrites,
         commitObserver: { size, duration in metrics.recordCommit(batchSize: size, duration: duration) })
     let router = buildRouter(store: store, configuration: configuration, metrics: metrics)
+    var services = store.services
+    if let retention = configuration.retention {
+        services.append(RetentionService(store: store, age: retention, logger: logger))
+    }
     var http = HTTP1Channel.Configuration()
     http.idleTimeout = .seconds(75)
     return Application(
         router: router,
         server: .http1(configuration: http),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Emilia"),
-        services: store.services,
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger)
 }

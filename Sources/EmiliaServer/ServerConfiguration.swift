@@ -29,6 +29,8 @@ public struct ServerConfiguration: Sendable {
     /// Checkpoint the SQLite WAL from a connection of its own, off the commit path (`EMILIA_SEPARATE_CHECKPOINTS=0`
     /// turns it off, for comparison).
     public var separateCheckpoints = true
+    /// How long events are kept (`EMILIA_RETENTION_DAYS`, default 90; nil keeps them forever). Never under 72 h.
+    public var retention: Duration? = .seconds(90 * 86_400)
     /// The most writes waiting for a commit before ingest answers 503.
     public var maximumPendingWrites = 50_000
 

@@ -93,6 +93,25 @@ extension SQLiteEventStore {
         }
     }
 
+    /// Deletes events and rejections received before `cutoff`, `batchSize` rows per transaction (so the writer
+    /// is never held long); returns how many events went.
+    public func deleteExpired(olderThan cutoff: Date, batchSize: Int) async throws -> Int {
+        var total = 0
+        while true {
+            let deleted = try await database.write { db in
+                try db.execute(sql: """
+                    DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE received_at < ? LIMIT ?)
+                    """, arguments: [cutoff.timeIntervalSince1970, batchSize])
+                let events = db.changesCount
+                try db.execute(sql: "DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE at < ? LIMIT ?)",
+                               arguments: [cutoff.timeIntervalSince1970, batchSize])
+                return (events, db.changesCount)
+            }
+            total += deleted.0
+            if deleted.0 < batchSize && deleted.1 < batchSize { return total }
+        }
+    }
+
     public func rebuildSessions(progress: @Sendable (Int, Int) -> Void) async throws -> Int {
         let orders = try await database.read { db in try SessionProjection.allOrders(db: db) }
         let batchSize = 500

@@ -73,6 +73,9 @@ enum SQLiteSchema {
                 CREATE INDEX sessions_day ON sessions(token_id, env, local_date);
                 """)
         }
+        migrator.registerMigration("v3-retention") { db in
+            try db.execute(sql: "CREATE INDEX events_received ON events(received_at)")
+        }
         return migrator
     }
 }

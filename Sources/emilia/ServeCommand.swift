@@ -31,6 +31,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.rateLimitPerSecond = rateLimit ?? environment["EMILIA_RATE_LIMIT"].flatMap(Double.init) ?? configuration.rateLimitPerSecond
         configuration.rateLimitBurst = rateBurst ?? environment["EMILIA_RATE_BURST"].flatMap(Double.init) ?? configuration.rateLimitBurst
         configuration.enableNoOpRoute = benchNoopRoute
+        if let days = environment["EMILIA_RETENTION_DAYS"].flatMap(Int.init) {
+            configuration.retention = days > 0 ? .seconds(days * 86_400) : nil
+        }
         configuration.separateCheckpoints = environment["EMILIA_SEPARATE_CHECKPOINTS"] != "0"
         configuration.defaultTimeZone = environment["EMILIA_DEFAULT_TIMEZONE"] ?? configuration.defaultTimeZone
 

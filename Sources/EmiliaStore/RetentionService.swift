@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Deletes events and rejections older than the retention age, in bounded batches, every `interval`.
+///
+/// Sessions stay (they are the restaurant's history); dedup keys live as long as their events, so the
+/// retention age is never below the 72 h that POS producers retry for.
+public struct RetentionService: Service, CustomStringConvertible {
+    /// The shortest retention accepted: POS producers retry for up to 72 h, and dedup must hold that long.
+    public static let minimumAge: Duration = .seconds(72 * 3600)
+
+    let store: SQLiteEventStore
+    /// How old an event may get.
+    public let age: Duration
+    let interval: Duration
+    let batchSize: Int
+    let logger: Logger
+
+    public var description: String { "RetentionService" }
+
+    public init(store: SQLiteEventStore, age: Duration, interval: Duration = .seconds(3600), batchSize: Int = 5000, logger: Logger) {
+        self.store = store
+        self.age = max(age, Self.minimumAge)
+        self.interval = interval
+        self.batchSize = batchSize
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    let deleted = try await store.deleteExpired(olderThan: Date().addingTimeInterval(-age.seconds), batchSize: batchSize)
+                    if deleted > 0 { logger.info("Retention deleted old events", metadata: ["events": "\(deleted)"]) }
+                    try await Task.sleep(for: interval)
+                }
+            }
+        } catch is CancellationError {}
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
