@@ -53,6 +53,9 @@ final class GroupCommitWriter: Service {
     /// True when the most recent commit failed (health reports storage down until one succeeds).
     var lastCommitFailed: Bool { state.withLock { $0.lastCommitFailed } }
 
+    /// Clears `lastCommitFailed` after a successful write probe.
+    func markHealthy() { state.withLock { $0.lastCommitFailed = false } }
+
     /// Queues the event and waits for its commit.
     func append(_ event: IncomingEvent) async throws -> AppendReceipt {
         try await withCheckedThrowingContinuation { continuation in

@@ -162,7 +162,18 @@ public final class SQLiteEventStore: EventStore {
 
     public func checkHealth() async throws {
         _ = try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
-        if writer.lastCommitFailed { throw StoreError(.unavailable, "the last commit failed") }
+        if writer.lastCommitFailed {
+            // Probe the write lock, so storage reads healthy again once it recovers, even with no traffic.
+            do {
+                try await database.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    try db.execute(sql: "ROLLBACK")
+                }
+            } catch {
+                throw StoreError(.unavailable, "the last commit failed and writes still fail")
+            }
+            writer.markHealthy()
+        }
     }
 
     static func token(from row: Row) -> TokenRecord {

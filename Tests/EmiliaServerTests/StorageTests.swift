@@ -82,6 +82,8 @@ struct StorageTests {
             let health = try await server.request(.GET, "/health")
             #expect(health.status == 503)
             try await blocker.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+            // Health recovers by itself once writes can happen again, before any new post.
+            #expect(try await server.request(.GET, "/health").status == 200)
             let accepted = try await server.post(token: token, body: Data(#"{"event":"test","n":9}"#.utf8))
             #expect(accepted.status == 200)
             #expect(try accepted.json()["duplicate"] as? Bool == false)
