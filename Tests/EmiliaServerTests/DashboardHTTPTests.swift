@@ -96,6 +96,7 @@ struct DashboardHTTPTests {
             let cookie = try await server.signIn()
             let home = try await server.page("/", cookie: cookie)
             #expect(home.status == 200)
+            #expect(home.headers["Content-Security-Policy"].first?.contains("frame-ancestors 'none'") == true)
             #expect(home.text.contains("Cantina &lt;Teste&gt;"))
             let day = try await server.page("/restaurants/\(id)?env=prod&date=2025-11-24", cookie: cookie).text
             #expect(day.components(separatedBy: "data-session=").count - 1 == 4)

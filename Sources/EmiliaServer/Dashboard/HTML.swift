@@ -47,9 +47,15 @@ enum HTML {
             \(body)
             </main><script src="/assets/emilia.js"></script></body></html>
             """
-        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(string: text)))
+        return Response(status: .ok, headers: securityHeaders, body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+
+    /// Pages load nothing from elsewhere, cannot be framed, and are not cached.
+    static let securityHeaders: HTTPFields = [
+        .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+        .contentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+        .xContentTypeOptions: "nosniff",
+    ]
 
     /// A 303 to `location`.
     static func redirect(_ location: String, headers: HTTPFields = [:]) -> Response {
