@@ -93,11 +93,19 @@ struct DashboardHTTPTests {
                 _ = try await server.post(token: token, env: "prod", body: try Fixture.data(file))
             }
             let eventID = try await server.post(token: token, env: "prod", body: try Fixture.data("naive_timestamp.json")).json()["event_id"] as! String
+            _ = try await server.post(token: token, env: "prod", body: Data(#"{"event":"connection_test"}"#.utf8))
             let cookie = try await server.signIn()
             let home = try await server.page("/", cookie: cookie)
             #expect(home.status == 200)
             #expect(home.headers["Content-Security-Policy"].first?.contains("frame-ancestors 'none'") == true)
             #expect(home.text.contains("Cantina &lt;Teste&gt;"))
+            // Name, prefix, status, last event, events today (the one without a timestamp is today's), share with warnings.
+            let row = try #require(home.text.components(separatedBy: "<tr data-token-id=\"\(id)\">").last?.components(separatedBy: "</tr>").first)
+            #expect(row.contains("<code>\(token.prefix(8))…</code>"))
+            #expect(row.contains(">active<"))
+            #expect(row.contains("<td class=\"num\">1</td>"))
+            #expect(row.contains("<td class=\"num\">0%</td>"))
+            #expect(!row.contains("never"))
             let day = try await server.page("/restaurants/\(id)?env=prod&date=2025-11-24", cookie: cookie).text
             #expect(day.components(separatedBy: "data-session=").count - 1 == 4)
             for chart in ["timeline", "revenue-by-hour", "durations", "staff-sales"] { #expect(day.contains("data-chart=\"\(chart)\"")) }
@@ -113,7 +121,9 @@ struct DashboardHTTPTests {
             #expect(event.contains("data-payload"))
             #expect(event.contains("ORD-2025-0200"))
             let rows = try await server.page("/restaurants/\(id)/rows?env=prod&after=\(eventID)", cookie: cookie)
-            #expect(rows.status == 200 && rows.text.isEmpty)
+            #expect(rows.status == 200)
+            #expect(rows.text.components(separatedBy: "<tr data-event-id=").count - 1 == 1, "only the event posted after it")
+            #expect(rows.text.contains("connection_test") && !rows.text.contains(eventID))
             #expect(try await server.page("/events/\(UUID().uuidString)", cookie: cookie).status == 404)
             #expect(try await server.page("/assets/emilia.css", cookie: "").status == 200)
         }

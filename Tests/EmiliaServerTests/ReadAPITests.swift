@@ -100,6 +100,12 @@ struct ReadAPITests {
             #expect(try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&cursor=bogus", admin: true).status == 400)
             let future = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&since=2099-01-01T00:00:00Z", admin: true).json()
             #expect((future["events"] as? [Any])?.isEmpty == true)
+            let past = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&until=2000-01-01T00:00:00Z", admin: true).json()
+            #expect((past["events"] as? [Any])?.isEmpty == true)
+            let window = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&since=2000-01-01T00:00:00Z&until=2099-01-01T00:00:00Z&limit=1000", admin: true).json()
+            #expect((window["events"] as? [Any])?.count == 24)
+            #expect(try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&until=yesterday", admin: true).status == 400)
+            #expect(try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&limit=0", admin: true).status == 400)
         }
     }
 
@@ -125,6 +131,8 @@ struct ReadAPITests {
             #expect(rows.count == 1202)
             #expect(rows[1].hasSuffix(#",dev,test,,,,"{""event"":""test"",""i"":0,""note"":""a, \""b\""""}""#))
             #expect(try await server.request(.GET, "/api/v1/export?token_id=\(id)&format=xml", admin: true).status == 400)
+            let none = try await server.request(.GET, "/api/v1/export?token_id=\(id)&env=dev&since=2099-01-01T00:00:00Z", admin: true)
+            #expect(none.status == 200 && none.text.isEmpty)
         }
     }
 
