@@ -59,14 +59,24 @@ struct Simulation {
         let already = try box.counts()
         var enqueued = 0
         let payloads = night.flatMap(\.payloads).map { ($0, Self.when($0)) }.sorted { $0.1 < $1.1 }
-        let start = Date(), nightStart = payloads.first?.1 ?? start
-        for (payload, at) in payloads {
-            if realtime {
-                let wait = at.timeIntervalSince(nightStart) - Date().timeIntervalSince(start)
-                if wait > 0 { _ = try await delivery.deliverDue(); try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+        if realtime {
+            // Each event is enqueued when it happens (the night starts now) while the delivery service sends.
+            let start = Date(), nightStart = payloads.first?.1 ?? start
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await delivery.run() }
+                for (payload, at) in payloads {
+                    let wait = at.timeIntervalSince(nightStart) - Date().timeIntervalSince(start)
+                    if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+                    try box.enqueue(payload, timeZone: zone)
+                    enqueued += 1
+                }
+                group.cancelAll()
             }
-            try box.enqueue(payload, timeZone: zone)
-            enqueued += 1
+        } else {
+            for (payload, _) in payloads {
+                try box.enqueue(payload, timeZone: zone)
+                enqueued += 1
+            }
         }
         let bar = ProgressBar(label: "Delivering")
         let total = enqueued + already.pending
