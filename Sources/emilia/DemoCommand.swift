@@ -37,7 +37,7 @@ struct DemoCommand: AsyncParsableCommand {
             Console.line("Simulating a night of \(sessions) table sessions for \"Cantina Demo\" through the outbox…")
             let summary = try await Simulation(url: base, token: issued.token, environment: .prod, sessions: sessions,
                                                outboxPath: directory.appendingPathComponent("demo-outbox.sqlite3").path,
-                                               realtime: false, seed: 7, showProgress: true).run()
+                                               timeScale: nil, seed: 7, showProgress: true).run()
             let zone = TimeZone(identifier: "America/Sao_Paulo")!
             Console.line("""
                 \(summary.counts.delivered) events delivered (\(summary.counts.dead) dead).

@@ -11,15 +11,25 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "How many table sessions.") var sessions = 30
     @Option(help: "The outbox file.") var outbox = "emilia-outbox.sqlite3"
     @Option(help: "dev or prod.") var env = "dev"
-    @Option(help: "max: enqueue at once; realtime: enqueue each event when it happens (the night starts now).") var speed = "max"
+    @Option(help: "max: enqueue at once; realtime: enqueue each event when it happens (the night starts now); Nx: realtime N times faster.")
+    var speed = "max"
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Flag(help: "Print JSON; the last line is the summary.") var json = false
 
     func run() async throws {
         guard let environment = DeploymentEnvironment(queryValue: env) else { throw ValidationError("env must be dev or prod") }
-        guard speed == "max" || speed == "realtime" else { throw ValidationError("speed must be max or realtime") }
+        let timeScale: Double?
+        switch speed {
+        case "max": timeScale = nil
+        case "realtime": timeScale = 1
+        default:
+            guard speed.hasSuffix("x"), let factor = Double(speed.dropLast()), factor >= 1 else {
+                throw ValidationError("speed must be max, realtime, or a speed-up such as 60x")
+            }
+            timeScale = factor
+        }
         let summary = try await Simulation(url: url, token: token, environment: environment, sessions: sessions, outboxPath: outbox,
-                                           realtime: speed == "realtime", seed: seed, showProgress: !json).run()
+                                           timeScale: timeScale, seed: seed, showProgress: !json).run()
         if json {
             Console.line(#"{"sessions": \#(summary.sessions), "enqueued": \#(summary.enqueued), "delivered": \#(summary.counts.delivered), "dead": \#(summary.counts.dead)}"#)
         } else {
@@ -35,7 +45,8 @@ struct Simulation {
     var environment: DeploymentEnvironment
     var sessions: Int
     var outboxPath: String
-    var realtime: Bool
+    /// nil: enqueue everything at once; otherwise how many times faster than real time events are enqueued.
+    var timeScale: Double?
     var seed: UInt64
     var showProgress: Bool
 
@@ -59,13 +70,13 @@ struct Simulation {
         let already = try box.counts()
         var enqueued = 0
         let payloads = night.flatMap(\.payloads).map { ($0, Self.when($0)) }.sorted { $0.1 < $1.1 }
-        if realtime {
+        if let timeScale {
             // Each event is enqueued when it happens (the night starts now) while the delivery service sends.
             let start = Date(), nightStart = payloads.first?.1 ?? start
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await delivery.run() }
                 for (payload, at) in payloads {
-                    let wait = at.timeIntervalSince(nightStart) - Date().timeIntervalSince(start)
+                    let wait = at.timeIntervalSince(nightStart) / timeScale - Date().timeIntervalSince(start)
                     if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
                     try box.enqueue(payload, timeZone: zone)
                     enqueued += 1

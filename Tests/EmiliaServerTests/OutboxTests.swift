@@ -147,6 +147,13 @@ struct CLITests {
             #expect(summary["dead"] == 0)
             let counts = try await EmiliaProcess.run(["outbox", "status", "--outbox", path, "--json"])
             #expect(counts.1.contains(#""pending": 0"#))
+            // Paced like real time, 20 000 times faster: a night of ~10 hours in about two seconds.
+            let paced = try await EmiliaProcess.run(["simulate", "--url", server.baseURL, "--token", token, "--sessions", "4",
+                                                     "--outbox", path + "-paced", "--speed", "20000x", "--json"])
+            #expect(paced.0 == 0)
+            let pacedSummary = try #require(try JSONSerialization.jsonObject(with: Data(paced.1.split(separator: "\n").last!.utf8)) as? [String: Int])
+            #expect(pacedSummary["delivered"] == pacedSummary["enqueued"] && pacedSummary["dead"] == 0)
+            #expect(try await EmiliaProcess.run(["simulate", "--url", server.baseURL, "--token", token, "--outbox", path, "--speed", "fast"]).0 != 0)
         }
         let demo = try EmiliaProcess(["demo", "--port", "0", "--sessions", "10"])
         defer { demo.kill() }
