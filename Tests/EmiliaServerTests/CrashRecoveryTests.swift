@@ -1,64 +1,84 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import Synchronization
 import Testing
 
 @Suite("A real emilia serve process")
 struct CrashRecoveryTests {
     static let adminKey = "crash-test-admin-key-0123456789"
+    static let environment = ["EMILIA_ADMIN_KEY": adminKey, "EMILIA_RATE_LIMIT": "100000", "EMILIA_RATE_BURST": "100000"]
 
-    @Test func everyEventAnswered200SurvivesSIGKILL() async throws {
+    /// A data directory with one token, and `emilia serve` running on it.
+    static func startServer() async throws -> (directory: URL, token: String, server: EmiliaProcess, baseURL: String) {
         let directory = TemporaryDirectory.make()
-        let (status, created) = try await EmiliaProcess.run(["token", "create", "--name", "Crash Bistro", "--json", "--data-dir", directory.path])
+        let (status, created) = try await EmiliaProcess.run(["token", "create", "--name", "Burst Bistro", "--json", "--data-dir", directory.path])
         #expect(status == 0)
         let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
-
-        let environment = ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_RATE_LIMIT": "100000", "EMILIA_RATE_BURST": "100000"]
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
-        let baseURL = try await server.waitForListening()
+        return (directory, token, server, try await server.waitForListening())
+    }
 
+    /// Posts from `workers` clients at once until the server stops answering; `stop` runs once `stopAfter` posts
+    /// were acknowledged. Returns the event ids that got a 200.
+    static func burst(_ baseURL: String, token: String, workers: Int, posts: Int, stopAfter: Int,
+                      stop: @escaping @Sendable () -> Void) async throws -> [String] {
         let acknowledged = LogLines()
-        let killed = LogLines()
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<8 {
+            for worker in 0..<workers {
                 group.addTask {
-                    for index in 0..<400 {
+                    for index in 0..<posts {
                         var request = HTTPClientRequest(url: "\(baseURL)/webhooks/v1/pos/\(token)?env=prod")
                         request.method = .POST
                         request.headers.add(name: "Content-Type", value: "application/json")
                         request.body = .bytes(ByteBuffer(string: #"{"event":"test","worker":\#(worker),"i":\#(index)}"#))
                         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)) else { return }
-                        guard response.status == .ok,
-                              let body = try? await response.body.collect(upTo: 65536),
-                              let json = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-                              let id = json["event_id"] as? String
+                        guard response.status == .ok, let body = try? await response.body.collect(upTo: 65536),
+                              let id = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String
                         else { continue }
                         acknowledged.append(id)
                     }
                 }
             }
             group.addTask {
-                try await waitUntil(timeout: .seconds(60)) { acknowledged.all.count >= 300 }
-                server.kill()
-                killed.append("killed")
+                try await waitUntil(timeout: .seconds(60)) { acknowledged.all.count >= stopAfter }
+                stop()
             }
             try await group.waitForAll()
         }
-        #expect(killed.all == ["killed"])
-        let ids = acknowledged.all
-        #expect(ids.count >= 300)
-        #expect(ids.count < 3200, "the server was killed before the burst ended")
+        return acknowledged.all
+    }
 
+    /// Restarts the server on `directory` and expects every id to be stored.
+    static func expectStored(_ ids: [String], in directory: URL) async throws {
         let restarted = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
         defer { restarted.kill() }
-        let newURL = try await restarted.waitForListening()
+        let baseURL = try await restarted.waitForListening()
         for id in ids {
-            var request = HTTPClientRequest(url: "\(newURL)/api/v1/events/\(id)")
-            request.headers.add(name: "Authorization", value: "Bearer \(Self.adminKey)")
+            var request = HTTPClientRequest(url: "\(baseURL)/api/v1/events/\(id)")
+            request.headers.add(name: "Authorization", value: "Bearer \(adminKey)")
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            #expect(response.status == .ok, "event \(id) was answered 200 but is gone after the crash")
+            #expect(response.status == .ok, "event \(id) was answered 200 but is gone after the restart")
         }
+    }
+
+    @Test func everyEventAnswered200SurvivesSIGKILL() async throws {
+        let (directory, token, server, baseURL) = try await Self.startServer()
+        let ids = try await Self.burst(baseURL, token: token, workers: 8, posts: 400, stopAfter: 300) { server.kill() }
+        #expect(!server.process.isRunning)
+        #expect(ids.count >= 300)
+        #expect(ids.count < 3200, "the server was killed before the burst ended")
+        try await Self.expectStored(ids, in: directory)
+    }
+
+    @Test func sigtermDrainsInFlightRequestsAndExitsCleanly() async throws {
+        let (directory, token, server, baseURL) = try await Self.startServer()
+        let ids = try await Self.burst(baseURL, token: token, workers: 4, posts: 2000, stopAfter: 100) {
+            kill(server.process.processIdentifier, SIGTERM)
+        }
+        try await waitUntil(timeout: .seconds(30)) { !server.process.isRunning }
+        #expect(server.process.terminationStatus == 0)
+        #expect(ids.count >= 100)
+        try await Self.expectStored(ids, in: directory)
     }
 
     @Test func cliTokenCommandsWorkWhileTheServerRuns() async throws {
@@ -86,46 +106,5 @@ struct CrashRecoveryTests {
         #expect(!listed.contains(token))
         let (unknownStatus, _) = try await EmiliaProcess.run(["token", "reactivate", UUID().uuidString, "--data-dir", directory.path])
         #expect(unknownStatus != 0)
-    }
-
-    @Test func sigtermDrainsInFlightRequestsAndExitsCleanly() async throws {
-        let directory = TemporaryDirectory.make()
-        let (_, created) = try await EmiliaProcess.run(["token", "create", "--name", "Term", "--json", "--data-dir", directory.path])
-        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
-        let environment = ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_RATE_LIMIT": "100000", "EMILIA_RATE_BURST": "100000"]
-        let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
-        let baseURL = try await server.waitForListening()
-        let acknowledged = LogLines()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<4 {
-                group.addTask {
-                    for index in 0..<2000 {
-                        var request = HTTPClientRequest(url: "\(baseURL)/webhooks/v1/pos/\(token)?env=prod")
-                        request.method = .POST
-                        request.body = .bytes(ByteBuffer(string: #"{"event":"test","w":\#(worker),"i":\#(index)}"#))
-                        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)) else { return }
-                        guard response.status == .ok, let body = try? await response.body.collect(upTo: 65536),
-                              let id = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String
-                        else { continue }
-                        acknowledged.append(id)
-                    }
-                }
-            }
-            group.addTask {
-                try await waitUntil(timeout: .seconds(60)) { acknowledged.all.count >= 100 }
-                kill(server.process.processIdentifier, SIGTERM)
-            }
-            try await group.waitForAll()
-        }
-        try await waitUntil(timeout: .seconds(30)) { !server.process.isRunning }
-        #expect(server.process.terminationStatus == 0)
-        let restarted = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
-        defer { restarted.kill() }
-        let newURL = try await restarted.waitForListening()
-        for id in acknowledged.all {
-            var request = HTTPClientRequest(url: "\(newURL)/api/v1/events/\(id)")
-            request.headers.add(name: "Authorization", value: "Bearer \(Self.adminKey)")
-            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status == .ok)
-        }
     }
 }
