@@ -16,6 +16,15 @@ public struct TimeOrderedIdentifierGenerator: Sendable {
         return next(now: now, using: &generator)
     }
 
+    /// A string that sorts (as lowercase text) after every id made before `instant` and before or at every id made
+    /// from then on: the first 13 characters of such an id, which spell its millisecond.
+    public static func lowerBound(at instant: Date) -> String {
+        let millisecond = UInt64(max(0, instant.timeIntervalSince1970 * 1000))
+        let hex = String(millisecond, radix: 16)
+        let digits = String(repeating: "0", count: max(0, 12 - hex.count)) + hex
+        return digits.prefix(8) + "-" + digits.suffix(4) + "-"
+    }
+
     /// The next id, with injected randomness (for tests).
     public mutating func next(now: Date, using random: inout some RandomNumberGenerator) -> UUID {
         var millisecond = UInt64(max(0, now.timeIntervalSince1970 * 1000))

@@ -97,11 +97,13 @@ extension SQLiteEventStore {
     /// is never held long); returns how many events went.
     public func deleteExpired(olderThan cutoff: Date, batchSize: Int) async throws -> Int {
         var total = 0
+        // Event ids are time-ordered: every event received before the cutoff sorts below this prefix.
+        let boundary = TimeOrderedIdentifierGenerator.lowerBound(at: cutoff)
         while true {
             let deleted = try await database.write { db in
                 try db.execute(sql: """
-                    DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE received_at < ? LIMIT ?)
-                    """, arguments: [cutoff.timeIntervalSince1970, batchSize])
+                    DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE id < ? ORDER BY id LIMIT ?)
+                    """, arguments: [boundary, batchSize])
                 let events = db.changesCount
                 try db.execute(sql: "DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE at < ? LIMIT ?)",
                                arguments: [cutoff.timeIntervalSince1970, batchSize])

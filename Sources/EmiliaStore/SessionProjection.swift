@@ -17,29 +17,42 @@ enum SessionProjection {
     static func add(_ events: [SessionFacts], db: Database, tokenID: String, environment: String, orderID: String,
                     timeZone: TimeZone) throws {
         guard !events.isEmpty else { return }
-        let stored = try Data.fetchOne(
-            db.cachedStatement(sql: "SELECT state FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?"),
+        let stored = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT id, local_date, state FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?"),
             arguments: [tokenID, environment, orderID])
-        var accumulator = stored.flatMap(SessionAccumulator.init(storageText:)) ?? SessionAccumulator(orderID: orderID)
+        var accumulator = stored.flatMap { SessionAccumulator(storageText: $0["state"]) } ?? SessionAccumulator(orderID: orderID)
         for event in events { accumulator.add(event) }
-        try write(accumulator, db: db, tokenID: tokenID, environment: environment, timeZone: timeZone)
+        let row = SessionRow(accumulator, timeZone: timeZone)
+        guard let stored else {
+            try insert(row, db: db, tokenID: tokenID, environment: environment, orderID: orderID)
+            return
+        }
+        // Leaving local_date out of the SET when it is unchanged spares the day index a page write.
+        let sameDay = (stored["local_date"] as String?) == row.localDate
+        try db.cachedStatement(sql: sameDay
+            ? "UPDATE sessions SET table_number = ?, status = ?, opened_at = ?, closed_at = ?, state = ? WHERE id = ?"
+            : "UPDATE sessions SET table_number = ?, status = ?, opened_at = ?, closed_at = ?, state = ?, local_date = ? WHERE id = ?"
+        ).execute(arguments: row.updateArguments + (sameDay ? [] : [row.localDate]) + [stored["id"] as Int64])
     }
 
-    private static func write(_ accumulator: SessionAccumulator, db: Database, tokenID: String, environment: String,
-                              timeZone: TimeZone) throws {
-        let session = accumulator.session
-        let localDate = (session.openedAt ?? session.closedAt).map { LocalDay.of($0, in: timeZone) }
+    /// The columns of a session row, from its accumulator.
+    private struct SessionRow {
+        var localDate: String?
+        var updateArguments: StatementArguments
+
+        init(_ accumulator: SessionAccumulator, timeZone: TimeZone) {
+            let session = accumulator.session
+            localDate = (session.openedAt ?? session.closedAt).map { LocalDay.of($0, in: timeZone) }
+            updateArguments = [session.tableNumber, session.status.rawValue, session.openedAt?.timeIntervalSince1970,
+                               session.closedAt?.timeIntervalSince1970, Data(accumulator.storageText.utf8)]
+        }
+    }
+
+    private static func insert(_ row: SessionRow, db: Database, tokenID: String, environment: String, orderID: String) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, state)
+            INSERT INTO sessions (table_number, status, opened_at, closed_at, state, local_date, token_id, env, order_id)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (token_id, env, order_id) DO UPDATE SET local_date = excluded.local_date,
-                table_number = excluded.table_number, status = excluded.status, opened_at = excluded.opened_at,
-                closed_at = excluded.closed_at, state = excluded.state
-            """).execute(arguments: [
-                tokenID, environment, accumulator.orderID, localDate, session.tableNumber, session.status.rawValue,
-                session.openedAt?.timeIntervalSince1970, session.closedAt?.timeIntervalSince1970,
-                Data(accumulator.storageText.utf8),
-            ])
+            """).execute(arguments: row.updateArguments + [row.localDate, tokenID, environment, orderID])
     }
 
     /// Re-folds one order from scratch out of all its stored events (for a rebuild after a change of rules).
@@ -54,7 +67,9 @@ enum SessionProjection {
                        arguments: [tokenID, environment, orderID])
         var accumulator = SessionAccumulator(orderID: orderID)
         for event in events { accumulator.add(event) }
-        if !events.isEmpty { try write(accumulator, db: db, tokenID: tokenID, environment: environment, timeZone: timeZone) }
+        if !events.isEmpty {
+            try insert(SessionRow(accumulator, timeZone: timeZone), db: db, tokenID: tokenID, environment: environment, orderID: orderID)
+        }
     }
 
     /// Every (token, env, order) that has events, with the token's zone.

@@ -103,6 +103,17 @@ struct ValueTests {
         #expect(ids.allSatisfy { $0[$0.index($0.startIndex, offsetBy: 14)] == "7" })
     }
 
+    @Test func theLowerBoundSplitsIdsAtAnInstant() {
+        var generator = TimeOrderedIdentifierGenerator()
+        let cutoff = Date(timeIntervalSince1970: 1_764_019_800.250)
+        let before = (1...300).reversed().map { generator.next(now: cutoff.addingTimeInterval(-Double($0) / 100)).uuidString.lowercased() }
+        let after = (0..<300).map { generator.next(now: cutoff.addingTimeInterval(Double($0) / 100)).uuidString.lowercased() }
+        let bound = TimeOrderedIdentifierGenerator.lowerBound(at: cutoff)
+        #expect(bound.count == 14)
+        #expect(before.allSatisfy { $0 < bound })
+        #expect(after.allSatisfy { $0 >= bound })
+    }
+
     @Test func tokenFormat() {
         #expect(TokenFormat.problem(with: "3F6C1B9E-8A3D-4C2B-9F1E-2D7A5B8C0E41") == nil)
         #expect(TokenFormat.problem(with: "3f6c1b9e-8a3") == "the token must be the full 36-character UUID; got 12 characters")

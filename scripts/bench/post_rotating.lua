@@ -1,7 +1,7 @@
 -- wrk script: POST a ~1.1 KB session_complete, rotating over the tokens in TOKENS_FILE (one per line),
--- with a fresh Idempotency-Key per request so every request is a new event (no dedup shortcut).
+-- with a fresh Idempotency-Key per request (unique across wrk threads too) so every request is a new event.
 -- PATH_PREFIX (default /webhooks/v1/pos/) lets the same load hit the no-op baseline route.
--- Every 4 requests share an order_id, as a real check's events do (opened, items, complete).
+-- Every 4 requests share an order_id and its restaurant's token, as a real check's events do.
 local tokens = {}
 for line in io.lines(os.getenv("TOKENS_FILE")) do
   if #line > 0 then tokens[#tokens + 1] = line end
@@ -18,10 +18,18 @@ local body = [[","table_number":"Mesa 8","guests":4,
 {"timestamp":"2025-11-24T19:48:00-03:00","employee_id":96,"name":"Pudim","quantity":2,"price":24.00}],
 "totals":{"subtotal":413.00,"tip":53.69,"tax":41.30,"total":507.99}}]]
 local headers = {["Content-Type"] = "application/json"}
+-- Each wrk thread gets its own number, so keys and order ids never repeat across threads.
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
 local n = 0
 request = function()
   n = n + 1
-  local t = tokens[(n % #tokens) + 1]
-  headers["Idempotency-Key"] = tostring(n) .. "-" .. tostring(math.random(1, 1000000000))
-  return wrk.format("POST", prefix .. t .. "?env=prod", headers, head .. tostring(math.floor(n / 4)) .. body)
+  local check = math.floor(n / 4)
+  local t = tokens[(check % #tokens) + 1]
+  local order = tostring(thread_id) .. "-" .. tostring(check)
+  headers["Idempotency-Key"] = tostring(thread_id) .. "-" .. tostring(n)
+  return wrk.format("POST", prefix .. t .. "?env=prod", headers, head .. order .. body)
 end

@@ -1,0 +1,48 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import GRDB
+import Logging
+import ServiceLifecycle
+import Testing
+
+@Suite("Upgrading a data dir written by an earlier version")
+struct MigrationTests {
+    /// `stores/v3-one-session.sql`: the dump of a data dir written by schema v3 (one token, the three fixture events of
+    /// order ORD-2025-0124 folded into one closed session). Its clear token is this one.
+    static let clearToken = "f683f424-8b86-41c2-ad38-006509f393f0"
+
+    @Test func aVersion3StoreKeepsItsTokensEventsAndSessions() async throws {
+        let directory = TemporaryDirectory.make()
+        let dump = try String(decoding: Fixture.data("stores/v3-one-session.sql"), as: UTF8.self)
+        try await DatabaseQueue(path: directory.appendingPathComponent(SQLiteEventStore.fileName).path).writeWithoutTransaction { db in
+            try db.execute(sql: dump)
+        }
+
+        let store = try SQLiteEventStore(directory: directory, logger: Logger(label: "test"))
+        let token = try #require(try await store.activeToken(matching: Self.clearToken))
+        let session = try #require(try await store.session(tokenID: token.id, environment: .prod, orderID: "ORD-2025-0124"))
+        #expect(session.status == .closed)
+        #expect(try await store.sessions(tokenID: token.id, environment: .prod, localDate: "2025-11-24").map(\.orderID) == ["ORD-2025-0124"])
+        let page = try await store.events(EventQuery(tokenID: token.id, environment: .prod))
+        #expect(page.events.count == 3)
+
+        // The upgraded session row still takes new events for its order, and new orders get rows of their own.
+        let group = ServiceGroup(services: store.services, logger: Logger(label: "test"))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let opened = Data(#"{"event":"session_opened","order_id":"ORD-2025-0125","table_number":"Mesa 9","timestamp":"2025-11-24T21:00:00-03:00"}"#.utf8)
+            var event = IncomingEvent(
+                tokenID: token.id, environment: .prod, deduplicationKey: "key:new", body: opened,
+                summary: PayloadValidator.validate(try JSONParser.parse(opened), context: ValidationContext(timeZone: .gmt)).summary,
+                warnings: [], requestID: nil, contentType: "application/json")
+            event.timeZone = token.timeZone
+            #expect(try await store.append(event).duplicate == false)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        let day = try await store.sessions(tokenID: token.id, environment: .prod, localDate: "2025-11-24")
+        #expect(day.map(\.orderID) == ["ORD-2025-0124", "ORD-2025-0125"])
+        #expect(day.last?.status == .open)
+    }
+}
