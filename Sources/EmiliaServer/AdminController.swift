@@ -24,6 +24,8 @@ struct AdminController: Sendable {
         let input: CreateTokenRequest
         do {
             input = try await request.decode(as: CreateTokenRequest.self, context: context)
+        } catch let timedOut as BodyDeadlineHandler.BodyTimedOut {
+            throw timedOut
         } catch {
             throw APIError(.badRequest, "Expected a JSON body {\"name\": \"...\", \"timezone\": \"America/Sao_Paulo\"}")
         }

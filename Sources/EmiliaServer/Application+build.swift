@@ -28,8 +28,9 @@ public func buildApplication(
     if let retention = configuration.retention {
         services.append(RetentionService(store: store, age: retention, logger: logger))
     }
-    var http = HTTP1Channel.Configuration()
-    http.idleTimeout = .seconds(75)
+    let bodyTimeout = configuration.bodyTimeout
+    let http = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout)], idleTimeout: .seconds(75))
     return Application(
         router: router,
         server: .http1(configuration: http),

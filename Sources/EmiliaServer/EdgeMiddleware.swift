@@ -47,6 +47,7 @@ struct EdgeMiddleware: RouterMiddleware {
     /// Hummingbird's own errors (404 for unknown routes, …) answered as `{"detail": …}` JSON too.
     static func jsonResponse(for error: any HTTPResponseError, request: Request, context: Context) throws -> Response {
         if let apiError = error as? APIError { return try apiError.response(from: request, context: context) }
+        if let timedOut = error as? BodyDeadlineHandler.BodyTimedOut { return try timedOut.response(from: request, context: context) }
         var detail = error.status.reasonPhrase
         if let httpError = error as? HTTPError, let message = httpError.body { detail = message }
         var hint: String?

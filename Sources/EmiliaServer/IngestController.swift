@@ -68,12 +68,12 @@ struct IngestController: Sendable {
         }
 
         let body: ByteBuffer
-        switch try await BodyReader.read(request.body, limit: configuration.maximumBodyBytes, timeout: configuration.bodyTimeout) {
+        switch try await BodyReader.read(request.body, limit: configuration.maximumBodyBytes) {
         case .complete(let buffer): body = buffer
         case .tooLarge: throw reject(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
         case .timedOut:
-            throw reject(.requestTimeout, "Request body not received within \(configuration.bodyTimeout.components.seconds) s",
-                         reason: "timeout", env: environment)
+            let timedOut = BodyDeadlineHandler.BodyTimedOut(timeout: configuration.bodyTimeout)
+            throw reject(.requestTimeout, timedOut.detail, reason: "timeout", env: environment, headers: timedOut.headers)
         }
 
         let document: JSONValue

@@ -158,18 +158,36 @@ struct IngestStatusTests {
 
     @Test func slowBodyGets408() async throws {
         try await TestServer.with(configure: { $0.bodyTimeout = .milliseconds(300) }) { server in
-            let (_, token) = try await server.createToken()
-            var request = HTTPClientRequest(url: "\(server.baseURL)/webhooks/v1/pos/\(token)?env=dev")
-            request.method = .POST
-            let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
-            continuation.yield(ByteBuffer(string: "{\"event\":"))
-            request.body = .stream(stream, length: .known(100))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-            continuation.finish()
-            #expect(response.status.code == 408)
-            let body = try await response.body.collect(upTo: 4096)
-            #expect(String(buffer: body).contains("not received within"))
+            let (id, token) = try await server.createToken()
+            let response = try await Self.postStalledBody(to: "\(server.baseURL)/webhooks/v1/pos/\(token)?env=dev")
+            #expect(response.status == 408)
+            #expect(response.text.contains("not received within"))
+            let rejections = try await server.request(.GET, "/api/v1/rejections?token_id=\(id)", admin: true)
+            let statuses = (try rejections.json()["rejections"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? Int }
+            #expect(statuses == [408])
+
+            // The same deadline guards every route that reads a body, with the same JSON answer.
+            let admin = try await Self.postStalledBody(to: "\(server.baseURL)/api/v1/tokens", headers: [("Authorization", "Bearer \(TestServer.adminKey)")])
+            #expect(admin.status == 408)
+            #expect(try admin.json()["detail"] as? String == "Request body not received within 300 ms")
+
+            // A body that arrives in time is unaffected by the timer of the request before it.
+            #expect(try await server.post(token: token, body: Data(#"{"event":"test"}"#.utf8)).status == 200)
         }
+    }
+
+    /// Sends the first bytes of a 100-byte body, then nothing, and returns the server's answer.
+    private static func postStalledBody(to url: String, headers: [(String, String)] = []) async throws -> HTTPAnswer {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
+        continuation.yield(ByteBuffer(string: "{\"event\":"))
+        request.body = .stream(stream, length: .known(100))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        continuation.finish()
+        let body = try await response.body.collect(upTo: 4096)
+        return HTTPAnswer(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
     }
 
     @Test func requestIDIsEchoedOrGenerated() async throws {
