@@ -24,7 +24,15 @@ final class GroupCommitWriter: Service {
         var lastCommitFailed = false
         /// When the oldest write still waiting for a commit was queued.
         var oldestPendingSince: ContinuousClock.Instant?
+        /// Committed session events not yet folded into `sessions`, and the reads waiting for them.
+        var unfolded = 0
+        var foldWaiters: [CheckedContinuation<Void, Never>] = []
+        var isStopped = false
     }
+
+    /// How long committed session events may wait to be folded while writes keep coming, and how many.
+    static let foldInterval: Duration = .milliseconds(100)
+    static let foldBatch = 4096
 
     private let database: DatabasePool
     private let logger: Logger
@@ -56,6 +64,18 @@ final class GroupCommitWriter: Service {
     /// Clears `lastCommitFailed` after a successful write probe.
     func markHealthy() { state.withLock { $0.lastCommitFailed = false } }
 
+    /// Returns once every session event committed so far is folded into `sessions` (reads of sessions call it first).
+    func waitUntilFolded() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waits = state.withLock { state in
+                guard state.unfolded > 0, !state.isStopped else { return false }
+                state.foldWaiters.append(continuation)
+                return true
+            }
+            if waits { wakeUp.yield() } else { continuation.resume() }
+        }
+    }
+
     /// Queues the event and waits for its commit.
     func append(_ event: IncomingEvent) async throws -> AppendReceipt {
         try await withCheckedThrowingContinuation { continuation in
@@ -83,18 +103,40 @@ final class GroupCommitWriter: Service {
 
     func run() async throws {
         var identifiers = TimeOrderedIdentifierGenerator()
+        var pending = PendingSessionEvents()
+        do {
+            pending = try await database.read { db in try PendingSessionEvents.unfolded(db: db) }
+            state.withLock { $0.unfolded = pending.count }
+        } catch {
+            logger.error("Could not read the events left unfolded", metadata: ["error": "\(error)"])
+        }
         await withGracefulShutdownHandler {
-            for await _ in wakeUps {
-                await commitPending(identifiers: &identifiers)
+            await withDiscardingTaskGroup { group in
+                // A tick, so events committed just before traffic stops are folded without waiting for more writes.
+                group.addTask { [wakeUp] in
+                    while (try? await Task.sleep(for: Self.foldInterval)) != nil { wakeUp.yield() }
+                }
+                for await _ in wakeUps {
+                    await commitPending(identifiers: &identifiers, folding: &pending)
+                    await foldIfDue(&pending, force: false)
+                }
+                group.cancelAll()
             }
         } onGracefulShutdown: { [wakeUp] in
             wakeUp.finish()
         }
         state.withLock { $0.isClosed = true }
-        await commitPending(identifiers: &identifiers)
+        await commitPending(identifiers: &identifiers, folding: &pending)
+        await foldIfDue(&pending, force: true)
+        let waiters = state.withLock { state in
+            state.isStopped = true
+            defer { state.foldWaiters = [] }
+            return state.foldWaiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
-    private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {
+    private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator, folding pending: inout PendingSessionEvents) async {
         while true {
             let batch = state.withLock { state -> [WriteItem] in
                 defer {
@@ -104,11 +146,35 @@ final class GroupCommitWriter: Service {
                 return state.pending
             }
             if batch.isEmpty { return }
-            await commit(batch, identifiers: &identifiers)
+            await commit(batch, identifiers: &identifiers, folding: &pending)
         }
     }
 
-    private func commit(_ batch: [WriteItem], identifiers: inout TimeOrderedIdentifierGenerator) async {
+    /// Folds the waiting session events when a read waits for them, there are many, the oldest has waited
+    /// `foldInterval`, or the writer is stopping. A failed fold keeps them for the next try.
+    private func foldIfDue(_ pending: inout PendingSessionEvents, force: Bool) async {
+        let readersWait = state.withLock { !$0.foldWaiters.isEmpty }
+        if !pending.isEmpty {
+            let due = force || readersWait || pending.count >= Self.foldBatch
+                || (pending.oldest.map { ContinuousClock.now - $0 >= Self.foldInterval } ?? false)
+            guard due else { return }
+            do {
+                try await database.write { [pending] db in try pending.fold(db: db) }
+                pending = PendingSessionEvents()
+            } catch {
+                logger.error("Folding sessions failed; will retry", metadata: ["error": "\(error)", "events": "\(pending.count)"])
+            }
+        }
+        let waiters = state.withLock { state in
+            state.unfolded = pending.count
+            defer { state.foldWaiters = [] }
+            return state.foldWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private func commit(_ batch: [WriteItem], identifiers: inout TimeOrderedIdentifierGenerator,
+                        folding pending: inout PendingSessionEvents) async {
         let receivedAt = now()
         var events: [(IncomingEvent, String)] = []
         var rejections: [Rejection] = []
@@ -119,17 +185,17 @@ final class GroupCommitWriter: Service {
             }
         }
         let started = ContinuousClock.now
-        let outcome: Result<[AppendReceipt], any Error>
+        let outcome: Result<[StoredWrite], any Error>
         do {
-            let receipts = try await database.write { [events, rejections] db in
-                let receipts = try events.map { try Self.insert($0.0, id: $0.1, receivedAt: receivedAt, db: db) }
+            let stored = try await database.write { [events, rejections] db in
+                let stored = try events.map { try Self.insert($0.0, id: $0.1, receivedAt: receivedAt, db: db) }
                 for rejection in rejections { try Self.insert(rejection, db: db) }
-                try Self.updateSessions(with: zip(events.map(\.0), receipts).filter { !$0.1.duplicate }, db: db)
-                return receipts
+                return stored
             }
-            outcome = .success(receipts)
+            outcome = .success(stored)
             state.withLock { $0.lastCommitFailed = false }
             observer(batch.count, ContinuousClock.now - started)
+            queueForFolding(zip(events.map(\.0), stored), into: &pending)
         } catch {
             logger.error("Commit failed", metadata: ["error": "\(error)", "batch": "\(batch.count)"])
             outcome = .failure(StoreError(.unavailable, "the commit failed"))
@@ -139,14 +205,38 @@ final class GroupCommitWriter: Service {
         for item in batch {
             guard case .event(_, let continuation) = item else { continue }
             switch outcome {
-            case .success(let receipts): continuation.resume(returning: receipts[receiptIndex])
+            case .success(let stored): continuation.resume(returning: stored[receiptIndex].receipt)
             case .failure(let error): continuation.resume(throwing: error)
             }
             receiptIndex += 1
         }
     }
 
-    private static func insert(_ event: IncomingEvent, id: String, receivedAt: Date, db: Database) throws -> AppendReceipt {
+    /// One event's outcome: its receipt, and its rowid when it was new.
+    private struct StoredWrite {
+        var receipt: AppendReceipt
+        var rowID: Int64?
+    }
+
+    /// Queues the newly stored session events of a committed batch for the next fold.
+    private func queueForFolding(_ stored: some Sequence<(IncomingEvent, StoredWrite)>, into pending: inout PendingSessionEvents) {
+        var zones: [String: TimeZone] = [:]
+        for (event, write) in stored {
+            guard let rowID = write.rowID else { continue }
+            pending.committed(upTo: rowID)
+            guard event.summary.kind.isSessionEvent, !(event.summary.orderID ?? "").isEmpty else { continue }
+            let zone = zones[event.timeZone] ?? TimeZone(identifier: event.timeZone) ?? .gmt
+            zones[event.timeZone] = zone
+            guard let document = event.document ?? (try? JSONParser.parse(event.body)),
+                  let facts = SessionFacts(eventID: write.receipt.eventID, receivedAt: write.receipt.receivedAt,
+                                           document: document, timeZone: zone)
+            else { continue }
+            pending.add(facts, tokenID: event.tokenID, environment: event.environment.rawValue, timeZone: event.timeZone)
+        }
+        state.withLock { $0.unfolded = pending.count }
+    }
+
+    private static func insert(_ event: IncomingEvent, id: String, receivedAt: Date, db: Database) throws -> StoredWrite {
         let warningsJSON = JSONText.warnings(event.warnings)
         let statement = try db.cachedStatement(sql: """
             INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
@@ -165,38 +255,16 @@ final class GroupCommitWriter: Service {
                 db.cachedStatement(sql: "SELECT id, received_at, warnings FROM events WHERE token_id = ? AND env = ? AND dedup_key = ?"),
                 arguments: [event.tokenID, event.environment.rawValue, event.deduplicationKey])
             guard let existing else { throw StoreError(.unavailable, "dedup conflict without a row") }
-            return AppendReceipt(eventID: existing["id"], receivedAt: Date(timeIntervalSince1970: existing["received_at"]),
-                                 duplicate: true, warningsJSON: existing["warnings"])
+            return StoredWrite(receipt: AppendReceipt(eventID: existing["id"], receivedAt: Date(timeIntervalSince1970: existing["received_at"]),
+                                                      duplicate: true, warningsJSON: existing["warnings"]))
         }
+        let rowID = db.lastInsertedRowID
         if let style = event.tableStyleToLearn {
             try db.execute(sql: "UPDATE tokens SET table_style = ? WHERE id = ? AND table_style IS NULL",
                            arguments: [style, event.tokenID])
         }
-        return AppendReceipt(eventID: id, receivedAt: receivedAt, duplicate: false, warningsJSON: warningsJSON)
-    }
-
-    /// Adds the batch's new session events to their orders' sessions, one row write per order.
-    private static func updateSessions(with stored: [(IncomingEvent, AppendReceipt)], db: Database) throws {
-        struct OrderKey: Hashable {
-            var tokenID: String
-            var environment: String
-            var orderID: String
-            var timeZone: String
-        }
-        var orders: [OrderKey: [SessionFacts]] = [:]
-        for (event, receipt) in stored where event.summary.kind.isSessionEvent {
-            guard let orderID = event.summary.orderID, !orderID.isEmpty else { continue }
-            let zone = TimeZone(identifier: event.timeZone) ?? .gmt
-            guard let document = event.document ?? (try? JSONParser.parse(event.body)),
-                  let facts = SessionFacts(eventID: receipt.eventID, receivedAt: receipt.receivedAt, document: document, timeZone: zone)
-            else { continue }
-            orders[OrderKey(tokenID: event.tokenID, environment: event.environment.rawValue, orderID: orderID,
-                            timeZone: event.timeZone), default: []].append(facts)
-        }
-        for (order, facts) in orders {
-            try SessionProjection.add(facts, db: db, tokenID: order.tokenID, environment: order.environment, orderID: order.orderID,
-                                      timeZone: TimeZone(identifier: order.timeZone) ?? .gmt)
-        }
+        return StoredWrite(receipt: AppendReceipt(eventID: id, receivedAt: receivedAt, duplicate: false, warningsJSON: warningsJSON),
+                           rowID: rowID)
     }
 
     private static func insert(_ rejection: Rejection, db: Database) throws {

@@ -5,7 +5,8 @@ import GRDB
 // Sessions, analytics inputs and the event log, read from SQLite.
 extension SQLiteEventStore {
     public func sessions(tokenID: String, environment: DeploymentEnvironment, localDate: String) async throws -> [TableSession] {
-        try await database.read { db in
+        await writer.waitUntilFolded()
+        return try await database.read { db in
             try Data.fetchAll(db, sql: """
                 SELECT state FROM sessions WHERE token_id = ? AND env = ? AND local_date = ? ORDER BY opened_at, order_id
                 """, arguments: [tokenID.lowercased(), environment.rawValue, localDate]).map(SessionProjection.decode)
@@ -13,7 +14,8 @@ extension SQLiteEventStore {
     }
 
     public func session(tokenID: String, environment: DeploymentEnvironment, orderID: String) async throws -> TableSession? {
-        try await database.read { db in
+        await writer.waitUntilFolded()
+        return try await database.read { db in
             try Data.fetchOne(db, sql: "SELECT state FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?",
                               arguments: [tokenID.lowercased(), environment.rawValue, orderID]).map(SessionProjection.decode)
         }

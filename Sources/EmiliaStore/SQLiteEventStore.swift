@@ -13,7 +13,7 @@ public final class SQLiteEventStore: EventStore {
     public static let fileName = "emilia.sqlite3"
 
     let database: DatabasePool
-    private let writer: GroupCommitWriter
+    let writer: GroupCommitWriter
     private let tokenCache: TokenCache
     private let now: @Sendable () -> Date
 
@@ -23,10 +23,13 @@ public final class SQLiteEventStore: EventStore {
     public var services: [any Service] { checkpointer.map { [$0, writer] } ?? [writer] }
 
     /// Opens (creating and migrating when needed) the store in `directory`.
-    /// - Parameter separateCheckpoints: checkpoint the WAL from a connection of its own (the default) instead of
-    ///   inside the writer's commits.
+    /// - Parameters:
+    ///   - separateCheckpoints: checkpoint the WAL from a connection of its own (the default) instead of inside the
+    ///     writer's commits.
+    ///   - logRestartFrames: with separate checkpoints, the log length (in 4 KiB frames; 32 MiB by default) at which
+    ///     the writer finishes a checkpoint itself, so the log starts over instead of growing under steady writes.
     public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
-                separateCheckpoints: Bool = true,
+                separateCheckpoints: Bool = true, logRestartFrames: Int = 8192,
                 maximumPendingWrites: Int = 50_000, now: @escaping @Sendable () -> Date = { Date() },
                 commitObserver: @escaping CommitObserver = { _, _ in }) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -34,12 +37,12 @@ public final class SQLiteEventStore: EventStore {
         configuration.busyMode = .timeout(Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Checkpoints run from WALCheckpointer's own connection, not inside the writer's commits.
-            if separateCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = 0") }
+            // Checkpoints run from WALCheckpointer's own connection; the writer only finishes one when the log gets long.
+            if separateCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(logRestartFrames)") }
         }
         let path = directory.appendingPathComponent(Self.fileName).path
         database = try DatabasePool(path: path, configuration: configuration)
-        checkpointer = separateCheckpoints ? WALCheckpointer(path: path, interval: .milliseconds(500), logger: logger) : nil
+        checkpointer = separateCheckpoints ? WALCheckpointer(path: path, logger: logger) : nil
         try SQLiteSchema.migrator.migrate(database)
         self.now = now
         tokenCache = TokenCache(lifetime: tokenCacheLifetime)

@@ -102,6 +102,13 @@ enum SQLiteSchema {
                 CREATE INDEX sessions_day ON sessions(token_id, env, local_date);
                 """)
         }
+        // Sessions are folded in batches after the events' commit: the cursor says how far (see PendingSessionEvents).
+        migrator.registerMigration("v5-projection-cursor") { db in
+            try db.execute(sql: """
+                CREATE TABLE projection_cursor (last_rowid INTEGER NOT NULL);
+                INSERT INTO projection_cursor (last_rowid) SELECT COALESCE(max(rowid), 0) FROM events;
+                """)
+        }
         return migrator
     }
 }

@@ -9,19 +9,21 @@ struct CrashRecoveryTests {
     static let environment = ["EMILIA_ADMIN_KEY": adminKey, "EMILIA_RATE_LIMIT": "100000", "EMILIA_RATE_BURST": "100000"]
 
     /// A data directory with one token, and `emilia serve` running on it.
-    static func startServer() async throws -> (directory: URL, token: String, server: EmiliaProcess, baseURL: String) {
+    static func startServer() async throws -> (directory: URL, tokenID: String, token: String, server: EmiliaProcess, baseURL: String) {
         let directory = TemporaryDirectory.make()
         let (status, created) = try await EmiliaProcess.run(["token", "create", "--name", "Burst Bistro", "--json", "--data-dir", directory.path])
         #expect(status == 0)
-        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])
+        let token = try #require(json["token"] as? String)
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
-        return (directory, token, server, try await server.waitForListening())
+        return (directory, try #require(json["id"] as? String), token, server, try await server.waitForListening())
     }
 
     /// Posts from `workers` clients at once until the server stops answering; `stop` runs once `stopAfter` posts
-    /// were acknowledged. Returns the event ids that got a 200.
+    /// were acknowledged. Every post opens a check of its own (order `W<worker>-<index>`). Returns the event ids
+    /// that got a 200, with their orders.
     static func burst(_ baseURL: String, token: String, workers: Int, posts: Int, stopAfter: Int,
-                      stop: @escaping @Sendable () -> Void) async throws -> [String] {
+                      stop: @escaping @Sendable () -> Void) async throws -> [(eventID: String, orderID: String)] {
         let acknowledged = LogLines()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<workers {
@@ -30,12 +32,13 @@ struct CrashRecoveryTests {
                         var request = HTTPClientRequest(url: "\(baseURL)/webhooks/v1/pos/\(token)?env=prod")
                         request.method = .POST
                         request.headers.add(name: "Content-Type", value: "application/json")
-                        request.body = .bytes(ByteBuffer(string: #"{"event":"test","worker":\#(worker),"i":\#(index)}"#))
+                        let order = "W\(worker)-\(index)"
+                        request.body = .bytes(ByteBuffer(string: #"{"event":"session_opened","order_id":"\#(order)","table_number":"Mesa \#(worker)","timestamp":"2025-11-24T19:00:00-03:00"}"#))
                         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)) else { return }
                         guard response.status == .ok, let body = try? await response.body.collect(upTo: 65536),
                               let id = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String
                         else { continue }
-                        acknowledged.append(id)
+                        acknowledged.append(id + " " + order)
                     }
                 }
             }
@@ -45,40 +48,48 @@ struct CrashRecoveryTests {
             }
             try await group.waitForAll()
         }
-        return acknowledged.all
+        return acknowledged.all.map { line in
+            let parts = line.split(separator: " ")
+            return (String(parts[0]), String(parts[1]))
+        }
     }
 
-    /// Restarts the server on `directory` and expects every id to be stored.
-    static func expectStored(_ ids: [String], in directory: URL) async throws {
+    /// Restarts the server on `directory` and expects every acknowledged event to be stored and in its session.
+    static func expectStored(_ acknowledged: [(eventID: String, orderID: String)], tokenID: String, in directory: URL) async throws {
         let restarted = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
         defer { restarted.kill() }
         let baseURL = try await restarted.waitForListening()
-        for id in ids {
+        for (id, order) in acknowledged {
             var request = HTTPClientRequest(url: "\(baseURL)/api/v1/events/\(id)")
             request.headers.add(name: "Authorization", value: "Bearer \(adminKey)")
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
             #expect(response.status == .ok, "event \(id) was answered 200 but is gone after the restart")
+            // Sessions are folded after the commit: a kill between the two must not lose the event's session.
+            var sessionRequest = HTTPClientRequest(url: "\(baseURL)/api/v1/sessions/\(order)?token_id=\(tokenID)&env=prod")
+            sessionRequest.headers.add(name: "Authorization", value: "Bearer \(adminKey)")
+            let session = try await HTTPClient.shared.execute(sessionRequest, timeout: .seconds(10))
+            #expect(session.status == .ok, "order \(order) has no session after the restart")
         }
     }
 
     @Test func everyEventAnswered200SurvivesSIGKILL() async throws {
-        let (directory, token, server, baseURL) = try await Self.startServer()
+        let (directory, tokenID, token, server, baseURL) = try await Self.startServer()
         let ids = try await Self.burst(baseURL, token: token, workers: 8, posts: 400, stopAfter: 300) { server.kill() }
         #expect(!server.process.isRunning)
         #expect(ids.count >= 300)
         #expect(ids.count < 3200, "the server was killed before the burst ended")
-        try await Self.expectStored(ids, in: directory)
+        try await Self.expectStored(ids, tokenID: tokenID, in: directory)
     }
 
     @Test func sigtermDrainsInFlightRequestsAndExitsCleanly() async throws {
-        let (directory, token, server, baseURL) = try await Self.startServer()
+        let (directory, tokenID, token, server, baseURL) = try await Self.startServer()
         let ids = try await Self.burst(baseURL, token: token, workers: 4, posts: 2000, stopAfter: 100) {
             kill(server.process.processIdentifier, SIGTERM)
         }
         try await waitUntil(timeout: .seconds(30)) { !server.process.isRunning }
         #expect(server.process.terminationStatus == 0)
         #expect(ids.count >= 100)
-        try await Self.expectStored(ids, in: directory)
+        try await Self.expectStored(ids, tokenID: tokenID, in: directory)
     }
 
     @Test func cliTokenCommandsWorkWhileTheServerRuns() async throws {
