@@ -129,9 +129,15 @@ struct IngestController: Sendable {
         bytes % (1024 * 1024) == 0 ? "\(bytes / (1024 * 1024))MB" : "\(bytes / 1024)KB"
     }
 
+    /// `application/json` or `application/<anything>+json`, any case, parameters ignored.
     static func isJSONContentType(_ value: String) -> Bool {
-        let mediaType = value.split(separator: ";", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+        let mediaType = value.utf8.prefix { $0 != UInt8(ascii: ";") }
+            .drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+            .reversed().drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }.reversed()
+            .map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }
+        let application = Array("application/".utf8)
+        return mediaType == Array("application/json".utf8)
+            || (mediaType.starts(with: application) && mediaType.count > application.count + 5 && mediaType.suffix(5).elementsEqual("+json".utf8))
     }
 }
 
