@@ -28,6 +28,8 @@ final class GroupCommitWriter: Service {
         var unfolded = 0
         var foldWaiters: [CheckedContinuation<Void, Never>] = []
         var isStopped = false
+        /// The checkpointer left a long log: finish its pass between two commits.
+        var checkpointRequested = false
     }
 
     /// How long committed session events may wait to be folded while writes keep coming, and how many.
@@ -63,6 +65,12 @@ final class GroupCommitWriter: Service {
 
     /// Clears `lastCommitFailed` after a successful write probe.
     func markHealthy() { state.withLock { $0.lastCommitFailed = false } }
+
+    /// Asks the writer to finish the checkpointer's pass between two commits, so its next commit starts the log over.
+    @Sendable func finishCheckpoint() {
+        state.withLock { $0.checkpointRequested = true }
+        wakeUp.yield()
+    }
 
     /// Returns once every session event committed so far is folded into `sessions` (reads of sessions call it first).
     func waitUntilFolded() async {
@@ -119,6 +127,7 @@ final class GroupCommitWriter: Service {
                 for await _ in wakeUps {
                     await commitPending(identifiers: &identifiers, folding: &pending)
                     await foldIfDue(&pending, force: false)
+                    await checkpointIfRequested()
                 }
                 group.cancelAll()
             }
@@ -147,6 +156,16 @@ final class GroupCommitWriter: Service {
             }
             if batch.isEmpty { return }
             await commit(batch, identifiers: &identifiers, folding: &pending)
+        }
+    }
+
+    /// Copies the log's last frames into the database when the checkpointer asked (see `WALCheckpointer`).
+    private func checkpointIfRequested() async {
+        guard state.withLock({ state in defer { state.checkpointRequested = false }; return state.checkpointRequested }) else { return }
+        do {
+            try await database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        } catch {
+            logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -26,10 +26,10 @@ public final class SQLiteEventStore: EventStore {
     /// - Parameters:
     ///   - separateCheckpoints: checkpoint the WAL from a connection of its own (the default) instead of inside the
     ///     writer's commits.
-    ///   - logRestartFrames: with separate checkpoints, the log length (in 4 KiB frames; 32 MiB by default) at which
-    ///     the writer finishes a checkpoint itself, so the log starts over instead of growing under steady writes.
+    ///   - logRestartFrames: with separate checkpoints, the log length (in 4 KiB frames; 16 MiB by default) past which
+    ///     the writer finishes the checkpointer's pass, so the log starts over instead of growing under steady writes.
     public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
-                separateCheckpoints: Bool = true, logRestartFrames: Int = 8192,
+                separateCheckpoints: Bool = true, logRestartFrames: Int = 4096,
                 maximumPendingWrites: Int = 50_000, now: @escaping @Sendable () -> Date = { Date() },
                 commitObserver: @escaping CommitObserver = { _, _ in }) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -38,16 +38,19 @@ public final class SQLiteEventStore: EventStore {
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             // Checkpoints run from WALCheckpointer's own connection; the writer only finishes one when the log gets long.
-            if separateCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(logRestartFrames)") }
+            // Checkpoints run from WALCheckpointer's own connection; past 16× the restart length (the checkpointer
+            // is stuck) the writer checkpoints on its own.
+            if separateCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(16 * logRestartFrames)") }
         }
         let path = directory.appendingPathComponent(Self.fileName).path
         database = try DatabasePool(path: path, configuration: configuration)
-        checkpointer = separateCheckpoints ? WALCheckpointer(path: path, logger: logger) : nil
         try SQLiteSchema.migrator.migrate(database)
         self.now = now
         tokenCache = TokenCache(lifetime: tokenCacheLifetime)
         writer = GroupCommitWriter(database: database, logger: logger, maximumPending: maximumPendingWrites,
                                    now: now, observer: commitObserver)
+        checkpointer = separateCheckpoints
+            ? WALCheckpointer(path: path, restartFrames: logRestartFrames, logger: logger, onLongLog: writer.finishCheckpoint) : nil
     }
 
     public func activeToken(matching clearToken: String) async throws -> TokenRecord? {

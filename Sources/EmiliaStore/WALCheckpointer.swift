@@ -4,22 +4,27 @@ import Logging
 import ServiceLifecycle
 
 /// Copies the write-ahead log back into the database file from its own connection, every `interval`, so the
-/// group-commit writer rarely pays for a checkpoint inside a commit.
+/// group-commit writer does not pay for checkpoints inside its commits.
 ///
-/// PASSIVE checkpoints never wait for the writer or for readers. Under steady writes they never quite catch up
-/// (the writer appends while a pass runs), and a log that never starts over grows by every frame written, each on a
-/// fresh file block. So the writer keeps an automatic checkpoint at `logRestartFrames` (see `SQLiteEventStore.init`): when the log
-/// gets that long it copies the few frames this pass left (nothing else writes meanwhile), and its next commit starts
-/// the log over, on pages the OS already holds.
+/// PASSIVE checkpoints never wait for the writer or for readers. Under steady writes they never quite catch up (the
+/// writer appends while a pass runs), and a log that never starts over grows by every frame written, each on a fresh
+/// file block. So when a pass leaves a log of `restartFrames` or more, `onLongLog` asks the writer to copy the few
+/// frames appended during the pass (nothing else writes meanwhile): its next commit then starts the log over, on
+/// pages the OS already holds. Right after a pass is when that tail is shortest, so the writer pauses least.
 struct WALCheckpointer: Service, CustomStringConvertible {
     let path: String
     let interval: Duration
+    let restartFrames: Int
     let logger: Logger
+    let onLongLog: @Sendable () -> Void
 
-    init(path: String, interval: Duration = .milliseconds(250), logger: Logger) {
+    init(path: String, interval: Duration = .milliseconds(250), restartFrames: Int, logger: Logger,
+         onLongLog: @escaping @Sendable () -> Void) {
         self.path = path
         self.interval = interval
+        self.restartFrames = restartFrames
         self.logger = logger
+        self.onLongLog = onLongLog
     }
 
     var description: String { "WALCheckpointer" }
@@ -33,7 +38,11 @@ struct WALCheckpointer: Service, CustomStringConvertible {
                 while !Task.isCancelled {
                     try await Task.sleep(for: interval)
                     do {
-                        try await connection.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+                        // Columns: busy, frames in the log, frames checkpointed.
+                        let logFrames = try await connection.writeWithoutTransaction { db in
+                            try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)").map { $0[1] as Int } ?? 0
+                        }
+                        if logFrames >= restartFrames { onLongLog() }
                     } catch is CancellationError {
                         break
                     } catch {
