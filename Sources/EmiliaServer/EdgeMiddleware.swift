@@ -19,7 +19,7 @@ struct EdgeMiddleware: RouterMiddleware {
             context.requestID = sent
             context.requestIDWasSent = true
         } else {
-            context.requestID = UUID().uuidString.lowercased()
+            context.requestID = Self.makeRequestID()
         }
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         var response: Response
@@ -56,6 +56,27 @@ struct EdgeMiddleware: RouterMiddleware {
             hint = "the token goes in the URL path, not in the Authorization header: POST /webhooks/v1/pos/{token}?env=dev"
         }
         return try APIError(error.status, detail, hint: hint).response(from: request, context: context)
+    }
+
+    /// A random version-4 UUID in lowercase, spelled straight into bytes.
+    static func makeRequestID() -> String {
+        var random = SystemRandomNumberGenerator()
+        let high = (random.next() as UInt64) & ~(0xF << 12) | (0x4 << 12)  // version 4
+        let low = (random.next() as UInt64) & ~(0x3 << 62) | (0x2 << 62)  // RFC 4122 variant
+        let digits = Array("0123456789abcdef".utf8)
+        return String(unsafeUninitializedCapacity: 36) { buffer in
+            var index = 0
+            for nibble in 0..<32 {
+                if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 {
+                    buffer[index] = UInt8(ascii: "-")
+                    index += 1
+                }
+                let word = nibble < 16 ? high : low
+                buffer[index] = digits[Int((word >> (60 - 4 * UInt64(nibble % 16))) & 0xF)]
+                index += 1
+            }
+            return index
+        }
     }
 
     /// Up to 200 visible ASCII characters: anything else is replaced by a generated id.

@@ -11,6 +11,13 @@ public final class ServerMetrics: Sendable {
     private let commitBatchSize: ValueHistogram
     private let commitDuration: DurationHistogram
     private let counters = Mutex<[String: Counter]>([:])
+    /// Request counters by their labels, found without building strings on every request.
+    private let requestCounters = Mutex<[RequestLabels: Counter]>([:])
+    private struct RequestLabels: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
     private let pendingWrites: Gauge
     private let oldestUncommitted: Gauge
 
@@ -42,9 +49,16 @@ public final class ServerMetrics: Sendable {
 
     /// Counts one answered request.
     func recordRequest(route: String, method: String, status: Int) {
-        counter(name: "emilia_http_requests_total",
-                labels: [("route", route), ("method", method), ("status", String(status))],
-                help: "HTTP requests by route, method and status").increment()
+        let labels = RequestLabels(route: route, method: method, status: status)
+        let requests = requestCounters.withLock { counters in
+            if let existing = counters[labels] { return existing }
+            let created = counter(name: "emilia_http_requests_total",
+                                  labels: [("route", route), ("method", method), ("status", String(status))],
+                                  help: "HTTP requests by route, method and status")
+            counters[labels] = created
+            return created
+        }
+        requests.increment()
     }
 
     /// Records how long a webhook post took.

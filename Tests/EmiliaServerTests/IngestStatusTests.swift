@@ -197,7 +197,11 @@ struct IngestStatusTests {
             let sent = try await server.post(token: token, body: body, headers: [("X-Request-ID", "pos-req-42")])
             #expect(sent.headers["X-Request-ID"].first == "pos-req-42")
             let generated = try await server.post(token: token, body: Data(#"{"event":"test"}"#.utf8))
-            #expect(UUID(uuidString: generated.headers["X-Request-ID"].first ?? "") != nil)
+            let generatedID = generated.headers["X-Request-ID"].first ?? ""
+            #expect(UUID(uuidString: generatedID) != nil)
+            #expect(generatedID == generatedID.lowercased() && Array(generatedID)[14] == "4" && "89ab".contains(Array(generatedID)[19]))
+            let another = try await server.post(token: token, body: Data(#"{"event":"test"}"#.utf8))
+            #expect(another.headers["X-Request-ID"].first != generatedID)
             let notFound = try await server.request(.GET, "/nowhere")
             #expect(notFound.status == 404)
             #expect(notFound.headers["X-Request-ID"].first != nil)
