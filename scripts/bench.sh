@@ -12,7 +12,7 @@ connections=${CONNECTIONS:-"16 64"}
 peers=${PEERS_DIR:-$root/../shared/peers}
 work=$(mktemp -d /tmp/emilia-bench.XXXXXX)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for pid in "${pids[@]}"; do { kill -9 "$pid"; wait "$pid"; } 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }

@@ -214,7 +214,6 @@ final class GroupCommitWriter: Service {
             outcome = .success(stored)
             state.withLock { $0.lastCommitFailed = false }
             observer(batch.count, ContinuousClock.now - started)
-            queueForFolding(zip(events.map(\.0), stored), into: &pending)
         } catch {
             logger.error("Commit failed", metadata: ["error": "\(error)", "batch": "\(batch.count)"])
             outcome = .failure(StoreError(.unavailable, "the commit failed"))
@@ -229,6 +228,8 @@ final class GroupCommitWriter: Service {
             }
             receiptIndex += 1
         }
+        // After the answers: folding waits for the next batch anyway.
+        if case .success(let stored) = outcome { queueForFolding(zip(events.map(\.0), stored), into: &pending) }
     }
 
     /// One event's outcome: its receipt, and its rowid when it was new.
