@@ -33,7 +33,7 @@ final class GroupCommitWriter: Service {
     }
 
     /// How long committed session events may wait to be folded while writes keep coming, and how many.
-    static let foldInterval: Duration = .milliseconds(100)
+    static let foldInterval: Duration = .milliseconds(25)
     static let foldBatch = 4096
 
     private let database: DatabasePool

@@ -4,7 +4,7 @@ import GRDB
 
 /// Session events already committed to the log but not yet folded into `sessions`.
 ///
-/// The writer folds them in batches (every 100 ms under load, at once when a read asks or the writer is idle), so a
+/// The writer folds them in batches (every 25 ms under load, at once when a read asks or the writer stops), so a
 /// check whose events arrive close together costs one session row write, and the session indexes one page write per
 /// order and batch instead of one per event. `projection_cursor` records the newest event folded, in the same
 /// transaction as the fold, so after a crash the events past it are folded again (the fold is idempotent).
