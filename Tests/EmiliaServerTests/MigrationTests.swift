@@ -79,7 +79,7 @@ struct WriteAheadLogTests {
             try await waitUntil(timeout: .seconds(60)) {
                 let size = (try? FileManager.default.attributesOfItem(atPath: walPath)[.size] as? Int) ?? 0
                 largestLog = max(largestLog, size)
-                return ContinuousClock.now >= end && written.value > 64 * 1024 * 1024
+                return ContinuousClock.now >= end && written.value > 128 * 1024 * 1024
             }
             #expect(largestLog < written.value / 3, "the log grew to \(largestLog) bytes for \(written.value) written")
             tasks.cancelAll()
