@@ -23,21 +23,19 @@ public final class ServerMetrics: Sendable {
 
     public init() {
         ingestLatency = registry.makeDurationHistogram(
-            name: "emilia_ingest_duration_seconds",
+            descriptor: Self.name("ingest_duration", "seconds", help: "Time from request to answer for webhook posts"),
             buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-                      .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)],
-            help: "Time from request to answer for webhook posts")
+                      .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)])
         commitBatchSize = registry.makeValueHistogram(
-            name: "emilia_commit_batch_size", buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000],
-            help: "Writes committed in one transaction")
+            descriptor: Self.name("commit_batch", "size", help: "Writes committed in one transaction"),
+            buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000])
         commitDuration = registry.makeDurationHistogram(
-            name: "emilia_commit_duration_seconds",
+            descriptor: Self.name("commit_duration", "seconds", help: "Time to commit one transaction (fsync included)"),
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(500)],
-            help: "Time to commit one transaction (fsync included)")
-        pendingWrites = registry.makeGauge(name: "emilia_pending_writes", help: "Writes queued for the next commit")
+                      .milliseconds(50), .milliseconds(100), .milliseconds(500)])
+        pendingWrites = registry.makeGauge(descriptor: Self.name("pending", "writes", help: "Writes queued for the next commit"))
         oldestUncommitted = registry.makeGauge(
-            name: "emilia_oldest_uncommitted_seconds", help: "Age of the oldest write not yet committed (0 when none)")
+            descriptor: Self.name("oldest_uncommitted", "seconds", help: "Age of the oldest write not yet committed (0 when none)"))
     }
 
     /// Sets the write backlog gauges (read at scrape time).
@@ -52,9 +50,8 @@ public final class ServerMetrics: Sendable {
         let labels = RequestLabels(route: route, method: method, status: status)
         let requests = requestCounters.withLock { counters in
             if let existing = counters[labels] { return existing }
-            let created = counter(name: "emilia_http_requests_total",
-                                  labels: [("route", route), ("method", method), ("status", String(status))],
-                                  help: "HTTP requests by route, method and status")
+            let created = counter(Self.name("http_requests", "total", help: "HTTP requests by route, method and status"),
+                                  labels: [("route", route), ("method", method), ("status", String(status))])
             counters[labels] = created
             return created
         }
@@ -66,8 +63,7 @@ public final class ServerMetrics: Sendable {
 
     /// Counts a refused webhook post by its reason (`rate_limited`, `invalid_json`, …).
     func recordRejection(reason: String) {
-        counter(name: "emilia_rejections_total", labels: [("reason", reason)], help: "Refused webhook posts by reason")
-            .increment()
+        counter(Self.name("rejections", "total", help: "Refused webhook posts by reason"), labels: [("reason", reason)]).increment()
     }
 
     /// Records one group commit.
@@ -79,11 +75,16 @@ public final class ServerMetrics: Sendable {
     /// The metrics in Prometheus text format.
     func render() -> [UInt8] { registry.emitToBuffer() }
 
-    private func counter(name: String, labels: [(String, String)], help: String) -> Counter {
-        let key = name + labels.map { "|\($0.1)" }.joined()
+    /// `emilia_<metric>_<unit>`.
+    private static func name(_ metric: String, _ unit: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "emilia", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    private func counter(_ descriptor: MetricNameDescriptor, labels: [(String, String)]) -> Counter {
+        let key = descriptor.name + labels.map { "|\($0.1)" }.joined()
         return counters.withLock { counters in
             if let existing = counters[key] { return existing }
-            let created = registry.makeCounter(name: name, labels: labels, help: help)
+            let created = registry.makeCounter(descriptor: descriptor, labels: labels)
             counters[key] = created
             return created
         }

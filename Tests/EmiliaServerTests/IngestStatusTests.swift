@@ -183,7 +183,7 @@ struct IngestStatusTests {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         let (stream, continuation) = AsyncStream<ByteBuffer>.makeStream()
         continuation.yield(ByteBuffer(string: "{\"event\":"))
-        request.body = .stream(stream, length: .known(100))
+        request.body = .stream(stream, length: .known(Int64(100)))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
         continuation.finish()
         let body = try await response.body.collect(upTo: 4096)
