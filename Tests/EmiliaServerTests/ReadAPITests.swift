@@ -44,6 +44,23 @@ struct ReadAPITests {
         }
     }
 
+    @Test func aSessionMovesToTheDayItOpenedWhenThatArrivesLate() async throws {
+        try await TestServer.with { server in
+            let (id, token) = try await server.createToken()
+            func orders(on day: String) async throws -> [String] {
+                let list = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=\(day)", admin: true)
+                return (try list.json()["sessions"] as? [[String: Any]] ?? []).compactMap { $0["order_id"] as? String }
+            }
+            let closed = #"{"event":"session_complete","order_id":"LATE-1","table_number":"Mesa 3","timestamp":"2025-11-25T00:30:00-03:00","totals":{"subtotal":10.00,"total":10.00}}"#
+            #expect(try await server.post(token: token, env: "prod", body: Data(closed.utf8)).status == 200)
+            #expect(try await orders(on: "2025-11-25") == ["LATE-1"])
+            let opened = #"{"event":"session_opened","order_id":"LATE-1","table_number":"Mesa 3","timestamp":"2025-11-24T23:40:00-03:00"}"#
+            #expect(try await server.post(token: token, env: "prod", body: Data(opened.utf8)).status == 200)
+            #expect(try await orders(on: "2025-11-24") == ["LATE-1"])
+            #expect(try await orders(on: "2025-11-25").isEmpty)
+        }
+    }
+
     @Test func analyticsOfTheDay() async throws {
         try await TestServer.with { server in
             let (id, token) = try await server.createToken()
