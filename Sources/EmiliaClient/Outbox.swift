@@ -75,7 +75,9 @@ public final class Outbox: Sendable {
                 );
                 """)
         }
-        try migrator.migrate(database)
+        // A second process opening the same new file (`emilia outbox status` while `simulate` starts) can apply a
+        // migration between our look and our run; our second attempt then finds it applied.
+        do { try migrator.migrate(database) } catch { try migrator.migrate(database) }
     }
 
     /// Where this outbox delivers: one restaurant token (kept in the file, so `emilia outbox deliver` can finish

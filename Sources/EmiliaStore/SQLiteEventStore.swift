@@ -44,7 +44,9 @@ public final class SQLiteEventStore: EventStore {
         }
         let path = directory.appendingPathComponent(Self.fileName).path
         database = try DatabasePool(path: path, configuration: configuration)
-        try SQLiteSchema.migrator.migrate(database)
+        // The CLI and a server opening the same new data dir at once: whoever loses the race to a migration finds
+        // it applied on its second attempt.
+        do { try SQLiteSchema.migrator.migrate(database) } catch { try SQLiteSchema.migrator.migrate(database) }
         self.now = now
         tokenCache = TokenCache(lifetime: tokenCacheLifetime)
         writer = GroupCommitWriter(database: database, logger: logger, maximumPending: maximumPendingWrites,

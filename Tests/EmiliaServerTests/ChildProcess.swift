@@ -4,6 +4,7 @@ import Foundation
 final class ChildProcess: Sendable {
     let process: Process
     private let lines = LogLines()
+    private let errorLines = LogLines()
 
     init(executable: URL, arguments: [String], environment: [String: String] = [:]) throws {
         process = Process()
@@ -12,17 +13,22 @@ final class ChildProcess: Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        let lines = self.lines
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
+        for (pipe, lines) in [(pipe, self.lines), (errorPipe, errorLines)] {
+            pipe.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
+            }
         }
         try process.run()
     }
 
     /// Everything printed on standard output so far.
     var standardOutput: String { lines.all.joined() }
+
+    /// Everything printed on standard error so far (for failure messages).
+    var standardError: String { errorLines.all.joined() }
 
     /// SIGKILL (processes started from async tests may ignore SIGTERM): no chance to flush or clean up.
     func kill() {

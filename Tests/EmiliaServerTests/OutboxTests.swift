@@ -64,11 +64,18 @@ struct OutboxTests {
                                            "--outbox", path, "--json"])
             // Kill it in the middle of delivery.
             var enqueued = 0
-            try await waitUntil(timeout: .seconds(60)) {
-                guard FileManager.default.fileExists(atPath: path), let counts = try? Outbox(path: URL(fileURLWithPath: path)).counts()
-                else { return false }
-                enqueued = counts.pending + counts.delivered + counts.dead
-                return counts.delivered >= 50
+            var lastCounts: OutboxCounts?
+            do {
+                try await waitUntil(timeout: .seconds(60)) {
+                    guard FileManager.default.fileExists(atPath: path), let counts = try? Outbox(path: URL(fileURLWithPath: path)).counts()
+                    else { return false }
+                    lastCounts = counts
+                    enqueued = counts.pending + counts.delivered + counts.dead
+                    return counts.delivered >= 50
+                }
+            } catch {
+                Issue.record("no delivery progress: counts \(String(describing: lastCounts)), running \(child.process.isRunning), output: \(child.standardOutput.suffix(2000)), errors: \(child.standardError.suffix(2000))")
+                throw error
             }
             child.kill()
             let outbox = try Outbox(path: URL(fileURLWithPath: path))
