@@ -37,6 +37,7 @@ final class GroupCommitWriter: Service {
     static let foldBatch = 4096
 
     private let database: DatabasePool
+    private let zones = TimeZoneCache()
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let observer: CommitObserver
@@ -113,7 +114,7 @@ final class GroupCommitWriter: Service {
         var identifiers = TimeOrderedIdentifierGenerator()
         var pending = PendingSessionEvents()
         do {
-            pending = try await database.read { db in try PendingSessionEvents.unfolded(db: db) }
+            pending = try await database.read { db in try PendingSessionEvents.unfolded(db: db, zones: zones) }
             state.withLock { $0.unfolded = pending.count }
         } catch {
             logger.error("Could not read the events left unfolded", metadata: ["error": "\(error)"])
@@ -178,7 +179,7 @@ final class GroupCommitWriter: Service {
                 || (pending.oldest.map { ContinuousClock.now - $0 >= Self.foldInterval } ?? false)
             guard due else { return }
             do {
-                try await database.write { [pending] db in try pending.fold(db: db) }
+                try await database.write { [pending, zones] db in try pending.fold(db: db, zones: zones) }
                 pending = PendingSessionEvents()
             } catch {
                 logger.error("Folding sessions failed; will retry", metadata: ["error": "\(error)", "events": "\(pending.count)"])
@@ -240,16 +241,13 @@ final class GroupCommitWriter: Service {
 
     /// Queues the newly stored session events of a committed batch for the next fold.
     private func queueForFolding(_ stored: some Sequence<(IncomingEvent, StoredWrite)>, into pending: inout PendingSessionEvents) {
-        var zones: [String: TimeZone] = [:]
         for (event, write) in stored {
             guard let rowID = write.rowID else { continue }
             pending.committed(upTo: rowID)
             guard event.summary.kind.isSessionEvent, !(event.summary.orderID ?? "").isEmpty else { continue }
-            let zone = zones[event.timeZone] ?? TimeZone(identifier: event.timeZone) ?? .gmt
-            zones[event.timeZone] = zone
             guard let document = event.document ?? (try? JSONParser.parse(event.body)),
                   let facts = SessionFacts(eventID: write.receipt.eventID, receivedAt: write.receipt.receivedAt,
-                                           document: document, timeZone: zone)
+                                           document: document, timeZone: zones.zone(named: event.timeZone))
             else { continue }
             pending.add(facts, tokenID: event.tokenID, environment: event.environment.rawValue, timeZone: event.timeZone)
         }

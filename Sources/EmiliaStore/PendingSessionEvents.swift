@@ -38,13 +38,10 @@ struct PendingSessionEvents {
     }
 
     /// Folds every waiting event into its session and moves the cursor, inside the caller's transaction.
-    func fold(db: Database) throws {
-        var zones: [String: TimeZone] = [:]
+    func fold(db: Database, zones: TimeZoneCache) throws {
         for (order, facts) in orders {
-            let zone = zones[order.timeZone] ?? TimeZone(identifier: order.timeZone) ?? .gmt
-            zones[order.timeZone] = zone
             try SessionProjection.add(facts, db: db, tokenID: order.tokenID, environment: order.environment,
-                                      orderID: order.orderID, timeZone: zone)
+                                      orderID: order.orderID, timeZone: zones.zone(named: order.timeZone))
         }
         if let lastRowID {
             try db.cachedStatement(sql: "UPDATE projection_cursor SET last_rowid = ?").execute(arguments: [lastRowID])
@@ -52,7 +49,7 @@ struct PendingSessionEvents {
     }
 
     /// The session events committed after the cursor: what a crash left unfolded.
-    static func unfolded(db: Database) throws -> PendingSessionEvents {
+    static func unfolded(db: Database, zones: TimeZoneCache) throws -> PendingSessionEvents {
         var pending = PendingSessionEvents()
         let cursor = try Int64.fetchOne(db, sql: "SELECT last_rowid FROM projection_cursor") ?? 0
         let newest = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM events") ?? 0
@@ -63,13 +60,10 @@ struct PendingSessionEvents {
             JOIN tokens t ON t.id = e.token_id
             WHERE e.rowid > ? AND e.is_test = 0 AND e.order_id IS NOT NULL ORDER BY e.rowid
             """, arguments: [from])
-        var zones: [String: TimeZone] = [:]
         while let row = try rows.next() {
             let zoneName: String = row["time_zone"]
-            let zone = zones[zoneName] ?? TimeZone(identifier: zoneName) ?? .gmt
-            zones[zoneName] = zone
             if let facts = SessionProjection.facts(eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                                                   body: row["body"], timeZone: zone) {
+                                                   body: row["body"], timeZone: zones.zone(named: zoneName)) {
                 pending.add(facts, tokenID: row["token_id"], environment: row["env"], timeZone: zoneName)
             }
         }
