@@ -131,13 +131,12 @@ struct IngestController: Sendable {
 
     /// `application/json` or `application/<anything>+json`, any case, parameters ignored.
     static func isJSONContentType(_ value: String) -> Bool {
-        let mediaType = value.utf8.prefix { $0 != UInt8(ascii: ";") }
-            .drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-            .reversed().drop { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }.reversed()
-            .map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 + 32 : $0 }
-        let application = Array("application/".utf8)
-        return mediaType == Array("application/json".utf8)
-            || (mediaType.starts(with: application) && mediaType.count > application.count + 5 && mediaType.suffix(5).elementsEqual("+json".utf8))
+        var media = value.prefix { $0 != ";" }
+        while media.first == " " || media.first == "\t" { media.removeFirst() }
+        while media.last == " " || media.last == "\t" { media.removeLast() }
+        let type = media.lowercased()
+        return type == "application/json"
+            || (type.hasPrefix("application/") && type.hasSuffix("+json") && type.count > "application/+json".count)
     }
 }
 

@@ -37,7 +37,6 @@ public final class SQLiteEventStore: EventStore {
         configuration.busyMode = .timeout(Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Checkpoints run from WALCheckpointer's own connection; the writer only finishes one when the log gets long.
             // Checkpoints run from WALCheckpointer's own connection; past 16× the restart length (the checkpointer
             // is stuck) the writer checkpoints on its own.
             if separateCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(16 * logRestartFrames)") }
