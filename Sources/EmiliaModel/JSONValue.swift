@@ -43,10 +43,16 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    /// The number's exact decimal value (also from a numeric string), or nil.
+    /// The number's exact decimal value (also from a numeric string), or nil (also when out of `Money.limit`).
     public var decimalValue: Money? {
+        guard case .value(let money)? = decimalReading else { return nil }
+        return money
+    }
+
+    /// How a number (or numeric string) reads as an amount; nil for other values.
+    public var decimalReading: Money.Reading? {
         switch self {
-        case .number(let text), .string(let text): return Money(text)
+        case .number(let text), .string(let text): return Money.read(text)
         default: return nil
         }
     }

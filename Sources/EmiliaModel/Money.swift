@@ -1,11 +1,16 @@
 /// An exact decimal amount with four fractional digits, for money and quantities.
 ///
-/// Sums and products never drift the way binary floating point does: `0.1 + 0.2 == 0.3`.
+/// Sums and products never drift the way binary floating point does: `0.1 + 0.2 == 0.3`. Nothing here traps:
+/// text is read only within `Money.limit`, and the operators saturate at the ends of `Int64` (the checked
+/// forms `adding(_:)` and `multiplied(by:)` answer nil instead).
 public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The amount in ten-thousandths.
     public var units: Int64
 
     static let scale: Int64 = 10_000
+
+    /// The largest magnitude read from text (exclusive): one trillion. Beyond it a payload's amount is out of range.
+    public static let limit = Money(units: 1_000_000_000_000 * 10_000)
 
     /// Zero.
     public static let zero = Money(units: 0)
@@ -13,76 +18,142 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// An amount from its ten-thousandths.
     public init(units: Int64) { self.units = units }
 
-    /// A whole amount.
-    public init(_ whole: Int) { self.units = Int64(whole) * Money.scale }
-
-    /// Parses decimal text such as `"19.00"`, `"-3.5"` or `"1e2"`; digits past the fourth decimal are rounded
-    /// half to even. Nil for anything else or for amounts out of range.
-    public init?(_ text: String) {
-        var utf8 = Array(text.utf8)
-        var exponent = 0
-        if let marker = utf8.firstIndex(where: { $0 | 0x20 == UInt8(ascii: "e") }) {
-            guard let parsed = Int(String(decoding: utf8[(marker + 1)...], as: UTF8.self)), abs(parsed) < 40 else { return nil }
-            exponent = parsed
-            utf8.removeSubrange(marker...)
-        }
-        var negative = false
-        var digits: [Int64] = []
-        var fractionDigits = 0
-        var seenPoint = false
-        for (offset, byte) in utf8.enumerated() {
-            switch byte {
-            case UInt8(ascii: "-") where offset == 0: negative = true
-            case UInt8(ascii: "+") where offset == 0: continue
-            case UInt8(ascii: ".") where !seenPoint: seenPoint = true
-            case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                digits.append(Int64(byte - UInt8(ascii: "0")))
-                if seenPoint { fractionDigits += 1 }
-            default: return nil
-            }
-        }
-        guard !digits.isEmpty else { return nil }
-        // value = digits × 10^(exponent − fractionDigits); we want it × 10^4.
-        let shift = exponent - fractionDigits + 4
-        var value: Int64 = 0
-        var roundingDigits: [Int64] = []
-        let keep = shift >= 0 ? digits.count : digits.count + shift
-        for (position, digit) in digits.enumerated() {
-            if position < keep {
-                let (multiplied, overflow1) = value.multipliedReportingOverflow(by: 10)
-                let (added, overflow2) = multiplied.addingReportingOverflow(digit)
-                guard !overflow1, !overflow2 else { return nil }
-                value = added
-            } else {
-                roundingDigits.append(digit)
-            }
-        }
-        if shift > 0 {
-            for _ in 0..<shift {
-                let (multiplied, overflow) = value.multipliedReportingOverflow(by: 10)
-                guard !overflow else { return nil }
-                value = multiplied
-            }
-        }
-        if let first = roundingDigits.first {
-            let rest = roundingDigits.dropFirst().contains { $0 != 0 }
-            if first > 5 || (first == 5 && (rest || value % 2 == 1)) { value += 1 }
-        }
-        self.units = negative ? -value : value
+    /// A whole amount (saturating).
+    public init(_ whole: Int) {
+        let (units, overflow) = Int64(whole).multipliedReportingOverflow(by: Money.scale)
+        self.units = overflow ? (whole < 0 ? .min : .max) : units
     }
 
-    public static func + (lhs: Money, rhs: Money) -> Money { Money(units: lhs.units &+ rhs.units) }
-    public static func - (lhs: Money, rhs: Money) -> Money { Money(units: lhs.units &- rhs.units) }
-    public static func += (lhs: inout Money, rhs: Money) { lhs.units = lhs.units &+ rhs.units }
+    /// Parses decimal text such as `"19.00"`, `"-3.5"` or `"1e2"`; digits past the fourth decimal are rounded
+    /// half to even. Nil for anything else or for amounts outside `Money.limit`.
+    public init?(_ text: String) {
+        guard case .value(let money) = Money.read(text) else { return nil }
+        self = money
+    }
+
+    /// What decimal text holds.
+    public enum Reading: Sendable, Hashable {
+        /// An amount within `Money.limit`.
+        case value(Money)
+        /// A well-formed number whose magnitude is `Money.limit` or more.
+        case outOfRange
+        /// Not a decimal number.
+        case invalid
+    }
+
+    /// Reads decimal text in two passes over its bytes, without allocating: the form first, then the digits.
+    public static func read(_ text: String) -> Reading {
+        var text = text
+        return text.withUTF8 { read(bytes: $0) }
+    }
+
+    static func read(bytes: UnsafeBufferPointer<UInt8>) -> Reading {
+        let end = bytes.firstIndex { $0 | 0x20 == UInt8(ascii: "e") } ?? bytes.count
+        guard let exponent = exponent(bytes[min(end + 1, bytes.count)...], present: end < bytes.count) else { return .invalid }
+        var start = 0
+        var negative = false
+        if end > 0, bytes[0] == UInt8(ascii: "-") || bytes[0] == UInt8(ascii: "+") {
+            negative = bytes[0] == UInt8(ascii: "-")
+            start = 1
+        }
+        var digitCount = 0, fractionDigits = 0, seenPoint = false
+        for byte in bytes[start..<end] {
+            if byte == UInt8(ascii: "."), !seenPoint {
+                seenPoint = true
+            } else if byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
+                digitCount += 1
+                if seenPoint { fractionDigits += 1 }
+            } else {
+                return .invalid
+            }
+        }
+        guard digitCount > 0 else { return .invalid }
+        // value = digits × 10^(exponent − fractionDigits); we want it × 10^4, so `keep` digits stay whole.
+        let shift = exponent - fractionDigits + 4
+        let keep = digitCount + shift
+        var value: Int64 = 0, position = 0
+        var firstDropped: Int64 = keep < 0 ? 0 : -1, restDropped = false
+        for byte in bytes[start..<end] where byte != UInt8(ascii: ".") {
+            let digit = Int64(byte - UInt8(ascii: "0"))
+            if position < keep {
+                value = value * 10 + digit
+                if value >= limit.units { return .outOfRange }
+            } else if firstDropped < 0 {
+                firstDropped = digit
+            } else if digit != 0 {
+                restDropped = true
+            }
+            position += 1
+        }
+        if shift > 0, value != 0 {
+            for _ in 0..<shift {
+                value *= 10
+                if value >= limit.units { return .outOfRange }
+            }
+        }
+        if firstDropped > 5 || (firstDropped == 5 && (restDropped || value % 2 == 1)) { value += 1 }
+        guard value < limit.units else { return .outOfRange }
+        return .value(Money(units: negative ? -value : value))
+    }
+
+    /// The exponent after `e`, bounded (a huge one only says "out of range" or "zero"); nil when malformed.
+    private static func exponent(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, present: Bool) -> Int? {
+        guard present else { return 0 }
+        var digits = bytes[...]
+        var sign = 1
+        if let first = digits.first, first == UInt8(ascii: "-") || first == UInt8(ascii: "+") {
+            sign = first == UInt8(ascii: "-") ? -1 : 1
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty else { return nil }
+        var value = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = min(value * 10 + Int(byte - UInt8(ascii: "0")), 1_000_000)
+        }
+        return sign * value
+    }
+
+    /// The sum, or nil when it does not fit.
+    public func adding(_ other: Money) -> Money? {
+        let (sum, overflow) = units.addingReportingOverflow(other.units)
+        return overflow ? nil : Money(units: sum)
+    }
+
+    /// The product rounded half away from zero to four decimals, or nil when it does not fit.
+    public func multiplied(by other: Money) -> Money? {
+        let (high, low) = units.multipliedFullWidth(by: other.units)
+        let negative = high < 0
+        // |product| as a 128-bit magnitude, then divided by the scale with rounding.
+        var magnitudeHigh = UInt64(bitPattern: high), magnitudeLow = low
+        if negative {
+            magnitudeLow = ~magnitudeLow &+ 1
+            magnitudeHigh = ~magnitudeHigh &+ (magnitudeLow == 0 ? 1 : 0)
+        }
+        let scale = UInt64(Money.scale)
+        guard magnitudeHigh < scale else { return nil }
+        let (quotient, remainder) = scale.dividingFullWidth((magnitudeHigh, magnitudeLow))
+        let rounded = quotient + (remainder >= scale / 2 ? 1 : 0)
+        guard rounded <= UInt64(Int64.max) else { return nil }
+        return Money(units: negative ? -Int64(rounded) : Int64(rounded))
+    }
+
+    /// Saturating sum: never traps (aggregates of many amounts stay at the end of the range).
+    public static func + (lhs: Money, rhs: Money) -> Money {
+        lhs.adding(rhs) ?? Money(units: rhs.units < 0 ? .min : .max)
+    }
+
+    /// Saturating difference.
+    public static func - (lhs: Money, rhs: Money) -> Money {
+        let (difference, overflow) = lhs.units.subtractingReportingOverflow(rhs.units)
+        return Money(units: overflow ? (rhs.units > 0 ? .min : .max) : difference)
+    }
+
+    public static func += (lhs: inout Money, rhs: Money) { lhs = lhs + rhs }
 
     /// The product, rounded half away from zero to four decimals (saturating on overflow).
     public static func * (lhs: Money, rhs: Money) -> Money {
-        let (raw, overflow) = lhs.units.multipliedReportingOverflow(by: rhs.units)
-        guard !overflow else {
-            return Money(units: (lhs.units < 0) != (rhs.units < 0) ? Int64.min : Int64.max)
-        }
-        let half = Money.scale / 2
-        return Money(units: raw >= 0 ? (raw + half) / Money.scale : (raw - half) / Money.scale)
+        lhs.multiplied(by: rhs) ?? Money(units: (lhs.units < 0) != (rhs.units < 0) ? .min : .max)
     }
 
     public static func < (lhs: Money, rhs: Money) -> Bool { lhs.units < rhs.units }
@@ -90,15 +161,18 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The absolute amount.
     public var magnitude: Money { Money(units: units == Int64.min ? Int64.max : abs(units)) }
 
+    /// True when the amount is within `Money.limit` (what a payload may carry).
+    public var isWithinLimit: Bool { magnitude < Money.limit }
+
     /// The amount as a `Double`, for charts only.
     public var doubleValue: Double { Double(units) / Double(Money.scale) }
 
     /// Two decimals, e.g. `"413.00"`, rounded half away from zero.
     public var description: String {
-        let cents = units >= 0 ? (units + 50) / 100 : (units - 50) / 100
-        let sign = cents < 0 ? "-" : ""
-        let absolute = cents.magnitude
-        let fraction = absolute % 100
-        return "\(sign)\(absolute / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+        let absolute = units.magnitude
+        let cents = absolute / 100 + (absolute % 100 >= 50 ? 1 : 0)
+        let fraction = cents % 100
+        let sign = units < 0 && cents > 0 ? "-" : ""
+        return "\(sign)\(cents / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }

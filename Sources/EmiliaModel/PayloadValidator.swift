@@ -8,11 +8,14 @@ public struct ValidationContext: Sendable {
     public var tableStyle: TableNamingStyle?
     /// False when the request's Content-Type was not JSON (warning `content_type`).
     public var contentTypeIsJSON: Bool
+    /// When the event arrived, to flag times far from it (`timestamp_out_of_range`); nil skips that check.
+    public var receivedAt: Date?
 
-    public init(timeZone: TimeZone, tableStyle: TableNamingStyle? = nil, contentTypeIsJSON: Bool = true) {
+    public init(timeZone: TimeZone, tableStyle: TableNamingStyle? = nil, contentTypeIsJSON: Bool = true, receivedAt: Date? = nil) {
         self.timeZone = timeZone
         self.tableStyle = tableStyle
         self.contentTypeIsJSON = contentTypeIsJSON
+        self.receivedAt = receivedAt
     }
 }
 
@@ -41,8 +44,11 @@ public struct PayloadReport: Sendable {
     public var warnings: [ValidationWarning]
 }
 
-/// The rules of CONTRACT.md §2, shared by the server's answer, the client's pre-send check and `emilia lint`.
+/// The rules of docs/contract.md §2, shared by the server's answer, the client's pre-send check and `emilia lint`.
 public enum PayloadValidator {
+    /// How long one session may last before `session_too_long` (analytics count it as this long).
+    public static let maximumSessionLength: TimeInterval = 86_400
+
     /// Reads and checks a parsed payload. Never fails: every problem becomes a warning.
     public static func validate(_ document: JSONValue, context: ValidationContext) -> PayloadReport {
         var warnings = WarningList()
@@ -67,7 +73,7 @@ public enum PayloadValidator {
             warnings.add(.missingOrderID, "order_id", "order_id is missing: this event cannot be joined to its session.")
         }
 
-        let checker = TimestampChecker(zone: context.timeZone)
+        let checker = TimestampChecker(zone: context.timeZone, receivedAt: context.receivedAt)
         if let value = document["timestamp"], !value.isNull {
             summary.occurredAt = checker.check(value, field: "timestamp", warnings: &warnings)
         } else if !kind.isTest {
@@ -77,9 +83,15 @@ public enum PayloadValidator {
         let end = document["session_end"].flatMap { checker.check($0, field: "session_end", warnings: &warnings) }
         if let start, let end, end < start {
             warnings.add(.sessionEndBeforeStart, "session_end", "session_end is before session_start.")
+        } else if let start, let end, end.timeIntervalSince(start) > maximumSessionLength {
+            warnings.add(.sessionTooLong, "session_end",
+                         "The session lasts more than 24 h (session_start to session_end); analytics count it as 24 h.")
         }
         let itemsTotal = checkItems(document, kind: kind, checker: checker, warnings: &warnings)
         checkTotals(document["totals"], itemsTotal: itemsTotal, warnings: &warnings)
+        if document["totals"] == nil, let total = document["total"] {
+            _ = amount(total, field: "total", warnings: &warnings)
+        }
         return PayloadReport(summary: summary, warnings: warnings.items)
     }
 
@@ -104,14 +116,16 @@ public enum PayloadValidator {
         return table
     }
 
-    /// Checks `items[]` and returns the sum of quantity × price, when every line has a price.
+    /// Checks `items[]` and returns the sum of quantity × price, when every line has a price within range.
     private static func checkItems(
         _ document: JSONValue, kind: EventKind, checker: TimestampChecker, warnings: inout WarningList
     ) -> Money? {
         guard let items = document["items"]?.arrayValue else { return nil }
+        if items.count > SessionAccumulator.maximumItemLines {
+            warnings.add(.tooManyItems, "items", "\(items.count) item lines: a session keeps its first \(SessionAccumulator.maximumItemLines).")
+        }
         let needsAttribution = kind == .itemsAdded || kind == .sessionComplete
-        var total = Money.zero
-        var allPriced = true
+        var total: Money? = .zero
         for (index, item) in items.enumerated() {
             let path = "items[\(index)]"
             if needsAttribution {
@@ -124,52 +138,85 @@ public enum PayloadValidator {
                     warnings.add(.itemMissingEmployee, "\(path).employee_id", "Item \(index) has no employee_id.")
                 }
             }
-            let quantity = item["quantity"]?.decimalValue ?? Money(1)
-            if let price = item["price"]?.decimalValue { total += quantity * price } else { allPriced = false }
+            let quantity = item["quantity"].map { amount($0, field: "\(path).quantity", warnings: &warnings) } ?? Money(1)
+            let price = item["price"].flatMap { amount($0, field: "\(path).price", warnings: &warnings) }
+            guard let quantity, let price else {
+                total = nil
+                continue
+            }
+            guard let line = quantity.multiplied(by: price), line.isWithinLimit else {
+                warnings.add(.amountOutOfRange, path, "Item \(index): quantity × price is beyond what Emilia can add up; it is left out of the sums.")
+                total = nil
+                continue
+            }
+            total = total?.adding(line)
         }
-        return allPriced && !items.isEmpty ? total : nil
+        return items.isEmpty ? nil : total
     }
 
     private static func checkTotals(_ totals: JSONValue?, itemsTotal: Money?, warnings: inout WarningList) {
         guard let totals, totals.isObject else { return }
         let tolerance = Money(units: 100)  // 0.01
-        let subtotal = totals["subtotal"]?.decimalValue
+        func read(_ key: String) -> Money? { totals[key].flatMap { amount($0, field: "totals.\(key)", warnings: &warnings) } }
+        let subtotal = read("subtotal"), tip = read("tip"), tax = read("tax"), total = read("total"), discount = read("discount")
         if let subtotal, let itemsTotal, (itemsTotal - subtotal).magnitude > tolerance {
             warnings.add(.totalsMismatch, "totals.subtotal",
                          "Items add up to \(itemsTotal) but subtotal is \(subtotal).")
         }
-        if let subtotal, let tip = totals["tip"]?.decimalValue, let tax = totals["tax"]?.decimalValue,
-           let total = totals["total"]?.decimalValue {
-            let discount = totals["discount"]?.decimalValue ?? .zero
-            let expected = subtotal + tip + tax - discount
+        if let subtotal, let tip, let tax, let total, totals["discount"]?.decimalReading != .outOfRange {
+            let expected = subtotal + tip + tax - (discount ?? .zero)
             if (expected - total).magnitude > tolerance {
                 warnings.add(.totalsMismatch, "totals.total",
                              "subtotal + tip + tax − discount is \(expected) but total is \(total).")
             }
         }
     }
+
+    /// An amount field's value; an out-of-range number gets `amount_out_of_range` and reads as nil (left out of sums).
+    private static func amount(_ value: JSONValue, field: String, warnings: inout WarningList) -> Money? {
+        switch value.decimalReading {
+        case .value(let money): return money
+        case .outOfRange:
+            warnings.add(.amountOutOfRange, field, "\(field) is beyond ±1 trillion; it is left out of the sums.")
+            return nil
+        case .invalid, nil: return nil
+        }
+    }
 }
 
 /// Collects warnings; repeats of one code on item lines are folded into the first, with a count.
 struct WarningList {
-    private(set) var items: [ValidationWarning] = []
+    private var collected: [ValidationWarning] = []
+    /// How many item-line warnings each folded entry stands for, by its index.
     private var repeats: [Int: Int] = [:]
+    private var itemEntries: [WarningCode: Int] = [:]
+
+    /// The warnings, each folded one saying how many item lines it stands for.
+    var items: [ValidationWarning] {
+        var result = collected
+        for (index, count) in repeats { result[index].message += " (\(count) items in all)" }
+        return result
+    }
 
     mutating func add(_ code: WarningCode, _ field: String, _ message: String) {
-        if field.hasPrefix("items["), let index = items.firstIndex(where: { $0.code == code && $0.field.hasPrefix("items[") }) {
-            let count = (repeats[index] ?? 1) + 1
-            repeats[index] = count
-            let base = items[index].message.split(separator: " (", maxSplits: 1).first.map(String.init) ?? items[index].message
-            items[index].message = "\(base) (\(count) items in all)"
+        let isItemField = field.hasPrefix("items[")
+        if isItemField, let index = itemEntries[code] {
+            repeats[index, default: 1] += 1
             return
         }
-        items.append(ValidationWarning(code: code, field: field, message: message))
+        if isItemField { itemEntries[code] = collected.count }
+        collected.append(ValidationWarning(code: code, field: field, message: message))
     }
 }
 
 /// The timestamp rules: parseable, with an offset, and the restaurant's offset at that instant.
 struct TimestampChecker {
+    /// How far ahead of its arrival, and how far back, a time may be before `timestamp_out_of_range`.
+    static let maximumAhead: TimeInterval = 86_400
+    static let maximumBack: TimeInterval = 10 * 366 * 86_400
+
     let zone: TimeZone
+    let receivedAt: Date?
 
     /// Checks one time field and returns its instant when it can be read.
     func check(_ value: JSONValue, field: String, warnings: inout WarningList) -> Date? {
@@ -178,6 +225,11 @@ struct TimestampChecker {
             return nil
         }
         let instant = timestamp.instant(in: zone)
+        if let receivedAt, instant.timeIntervalSince(receivedAt) > Self.maximumAhead
+            || receivedAt.timeIntervalSince(instant) > Self.maximumBack {
+            warnings.add(.timestampOutOfRange, field,
+                         "\(field) '\(text)' is more than a day ahead of now or ten years back; the session's times are clamped.")
+        }
         guard let offset = timestamp.offsetSeconds else {
             warnings.add(.naiveTimestamp, field,
                          "\(field) '\(text)' has no UTC offset; it was read in \(zone.identifier) time.")

@@ -55,14 +55,14 @@ public struct DayAnalytics: Sendable, Hashable {
     /// Computes the day's figures; `timeZone` places closing times in local hours.
     public init(sessions: [TableSession], timeZone: TimeZone) {
         let closed = sessions.filter { $0.status == .closed }
-        let durations = closed.compactMap(\.durationSeconds).filter { $0 >= 0 }
+        let durations = closed.compactMap(\.durationSeconds).filter { $0 >= 0 }.map(Self.clamped)
         self.durations = durations
         var tables: [String: TableTurnover] = [:]
         for session in sessions {
             let name = session.tableNumber ?? "(no table)"
             var entry = tables[name] ?? TableTurnover(tableNumber: name, sessions: 0, occupiedSeconds: 0)
             entry.sessions += 1
-            entry.occupiedSeconds += max(0, session.durationSeconds ?? 0)
+            entry.occupiedSeconds += max(0, Self.clamped(session.durationSeconds ?? 0))
             tables[name] = entry
         }
         turnover = Turnover(
@@ -89,8 +89,8 @@ public struct DayAnalytics: Sendable, Hashable {
         revenueTotal = closed.reduce(.zero) { $0 + $1.revenue }
         averageTicket = closed.isEmpty ? nil : Money(units: revenueTotal.units / Int64(closed.count))
         serviceTiming = ServiceTiming(
-            medianFirstItemSeconds: Self.median(sessions.compactMap(\.firstItemSeconds).filter { $0 >= 0 }),
-            medianRoundGapSeconds: Self.median(sessions.flatMap(\.roundGapsSeconds)))
+            medianFirstItemSeconds: Self.median(sessions.compactMap(\.firstItemSeconds).filter { $0 >= 0 }.map(Self.clamped)),
+            medianRoundGapSeconds: Self.median(sessions.flatMap(\.roundGapsSeconds).map(Self.clamped)))
     }
 
     private static func staffPerformance(_ sessions: [TableSession]) -> [StaffPerformance] {
@@ -122,11 +122,17 @@ public struct DayAnalytics: Sendable, Hashable {
         return people.values.sorted { $0.sales != $1.sales ? $0.sales > $1.sales : $0.employeeID < $1.employeeID }
     }
 
+    /// A duration as analytics count it: at most a day (`PayloadValidator.maximumSessionLength`), whatever the dates say.
+    static func clamped(_ seconds: Int) -> Int { min(seconds, Int(PayloadValidator.maximumSessionLength)) }
+
     /// The median (the lower middle for an even count), or nil when empty.
     static func median(_ values: [Int]) -> Int? {
         guard !values.isEmpty else { return nil }
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let upper = sorted[sorted.count / 2]
+        guard sorted.count % 2 == 0 else { return upper }
+        let lower = sorted[sorted.count / 2 - 1]
+        return lower + (upper - lower) / 2
     }
 
     /// "Mesa 2" before "Mesa 10".

@@ -24,10 +24,10 @@ extension SessionAccumulator {
         openedBy = Self.ranked(value["ob"]) { Self.staff($0) }
         items = (value["i"]?.arrayValue ?? []).compactMap { entry in
             guard let name = entry["n"]?.stringValue, let quantity = entry["q"]?.intValue, let price = entry["p"]?.intValue,
-                  let count = entry["k"]?.intValue else { return nil }
+                  let count = entry["k"]?.intValue, count > 0 else { return nil }
             let line = ItemLine(orderedAt: entry["t"].flatMap(Self.date), employeeID: entry["e"]?.stringValue, name: name,
                                 quantity: Money(units: Int64(quantity)), price: Money(units: Int64(price)))
-            return ItemEntry(line: line, count: count)
+            return ItemEntry(line: line, count: min(count, Self.maximumItemLines))
         }
         eventIDs = (value["ids"]?.arrayValue ?? []).compactMap(\.stringValue)
     }

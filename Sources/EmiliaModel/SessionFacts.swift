@@ -40,14 +40,28 @@ public struct SessionFacts: Sendable, Hashable {
         closedBy = Self.staff(document["closed_by"]) ?? Self.staff(server?["closed_by"])
         guests = document["guests"]?.intValue
         let defaultTime = kind == .sessionOpened ? time(document["timestamp"]) : nil
-        items = (document["items"]?.arrayValue ?? []).compactMap { item in
+        // Only an event's first lines count (see `SessionAccumulator.maximumItemLines`), so a huge list costs no more.
+        items = (document["items"]?.arrayValue ?? []).prefix(SessionAccumulator.maximumItemLines).compactMap { item in
             guard item.isObject else { return nil }
+            // An amount out of range is left out of the sums: the line is not counted at all.
+            let quantity: Money?, price: Money?
+            switch item["quantity"]?.decimalReading {
+            case .value(let value)?: quantity = value
+            case .outOfRange?: quantity = nil
+            default: quantity = Money(1)
+            }
+            switch item["price"]?.decimalReading {
+            case .value(let value)?: price = value
+            case .outOfRange?: price = nil
+            default: price = .zero
+            }
+            guard let quantity, let price, let amount = quantity.multiplied(by: price), amount.isWithinLimit else { return nil }
             return ItemLine(
                 orderedAt: time(item["timestamp"]) ?? defaultTime,
                 employeeID: item["employee_id"]?.textValue ?? (kind == .sessionOpened ? openedByID(document) : nil),
                 name: item["name"]?.textValue ?? "(unnamed)",
-                quantity: item["quantity"]?.decimalValue ?? Money(1),
-                price: item["price"]?.decimalValue ?? .zero)
+                quantity: quantity,
+                price: price)
         }
         if let totals = document["totals"], totals.isObject {
             self.totals = CheckTotals(subtotal: totals["subtotal"]?.decimalValue, tip: totals["tip"]?.decimalValue,

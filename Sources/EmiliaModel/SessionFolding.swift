@@ -13,7 +13,9 @@ import Foundation
 ///   The status is closed once any `session_complete` (or `order_closed`) is there.
 /// - Items: a line is identified by (name, time ordered, employee, quantity, unit price). Across events a line
 ///   counts as many times as the event that lists it most often, so the two lines an `items_added` sent and
-///   `session_complete` repeats count once, while two identical lines in one event count twice.
+///   `session_complete` repeats count once, while two identical lines in one event count twice. Only the first
+///   `maximumItemLines` lines of each event are read, and a session keeps its `maximumItemLines` earliest lines
+///   (by time ordered, then name, employee, price, quantity): both are functions of the set of events.
 /// - Table, guests, totals, `closed_by`: the value of the latest closing event that has one, else of the latest
 ///   event that has one. `opened_by`: the earliest opening event's, else the earliest event's that has one.
 ///   Ties on time go to the larger event id.
@@ -31,6 +33,8 @@ public enum SessionFolding {
 public struct SessionAccumulator: Sendable, Hashable {
     /// How many event ids a session lists; a (broken) POS repeating one order id forever cannot grow it past this.
     public static let maximumEventIDs = 200
+    /// How many item lines a session keeps (and an event is read for): bounded work per event, whatever it sends.
+    public static let maximumItemLines = 1_000
 
     struct Rank: Sendable, Hashable, Comparable {
         var priority: Int
@@ -77,6 +81,9 @@ public struct SessionAccumulator: Sendable, Hashable {
         self.orderID = orderID
     }
 
+    /// True once any event was added.
+    public var hasEvents: Bool { !eventIDs.isEmpty }
+
     /// Adds one event; adding the same event again changes nothing.
     public mutating func add(_ event: SessionFacts) {
         let time = event.occurredAt.timeIntervalSince1970
@@ -103,17 +110,33 @@ public struct SessionAccumulator: Sendable, Hashable {
         }
     }
 
-    /// Max-multiplicity union: a line counts as often as the event that lists it most often.
+    /// Max-multiplicity union: a line counts as often as the event that lists it most often; then the earliest
+    /// `maximumItemLines` lines are kept. Linear in the lines, plus a sort of at most twice the cap.
     private mutating func mergeItems(_ lines: [ItemLine]) {
+        guard !lines.isEmpty else { return }
         var counts: [ItemLine: Int] = [:]
         for line in lines { counts[line, default: 0] += 1 }
+        var positions = Dictionary(items.enumerated().map { ($1.line, $0) }, uniquingKeysWith: { first, _ in first })
         for (line, count) in counts {
-            if let index = items.firstIndex(where: { $0.line == line }) {
-                items[index].count = max(items[index].count, count)
+            if let position = positions[line] {
+                items[position].count = max(items[position].count, count)
             } else {
+                positions[line] = items.count
                 items.append(ItemEntry(line: line, count: count))
             }
         }
+        var total = 0
+        for entry in items { total += min(entry.count, Self.maximumItemLines) }
+        guard total > Self.maximumItemLines else { return }
+        items.sort { ItemLine.precedes($0.line, $1.line) }
+        var remaining = Self.maximumItemLines
+        var kept: [ItemEntry] = []
+        for entry in items where remaining > 0 {
+            let count = min(entry.count, remaining)
+            kept.append(ItemEntry(line: entry.line, count: count))
+            remaining -= count
+        }
+        items = kept
     }
 
     /// The folded session.
@@ -126,11 +149,24 @@ public struct SessionAccumulator: Sendable, Hashable {
             openedBy: openedBy?.value, closedBy: closedBy?.value, items: lines, totals: totals?.value, eventIDs: eventIDs)
     }
 
-    static func itemOrder(_ lhs: ItemLine, _ rhs: ItemLine) -> Bool {
-        let left = lhs.orderedAt ?? .distantFuture, right = rhs.orderedAt ?? .distantFuture
-        if left != right { return left < right }
+    static func itemOrder(_ lhs: ItemLine, _ rhs: ItemLine) -> Bool { ItemLine.precedes(lhs, rhs) }
+}
+
+extension ItemLine {
+    /// A strict total order (equal lines only are equivalent): by time ordered (lines without one last), name,
+    /// employee (none first), unit price, quantity.
+    static func precedes(_ lhs: ItemLine, _ rhs: ItemLine) -> Bool {
+        if lhs.orderedAt != rhs.orderedAt {
+            guard let left = lhs.orderedAt else { return false }
+            guard let right = rhs.orderedAt else { return true }
+            return left < right
+        }
         if lhs.name != rhs.name { return lhs.name < rhs.name }
-        if lhs.employeeID != rhs.employeeID { return (lhs.employeeID ?? "") < (rhs.employeeID ?? "") }
+        if lhs.employeeID != rhs.employeeID {
+            guard let left = lhs.employeeID else { return true }
+            guard let right = rhs.employeeID else { return false }
+            return left < right
+        }
         if lhs.price != rhs.price { return lhs.price < rhs.price }
         return lhs.quantity < rhs.quantity
     }

@@ -15,6 +15,10 @@ public enum WarningCode: String, Sendable, CaseIterable, Codable, Comparable {
     case unknownEvent = "unknown_event"
     case notAnObject = "not_an_object"
     case contentType = "content_type"
+    case amountOutOfRange = "amount_out_of_range"
+    case timestampOutOfRange = "timestamp_out_of_range"
+    case sessionTooLong = "session_too_long"
+    case tooManyItems = "too_many_items"
 
     public static func < (lhs: WarningCode, rhs: WarningCode) -> Bool { lhs.rawValue < rhs.rawValue }
 
@@ -36,6 +40,10 @@ public enum WarningCode: String, Sendable, CaseIterable, Codable, Comparable {
         case .unknownEvent: return "Use one of session_opened, items_added, session_complete (or connection_test)."
         case .notAnObject: return "Send one JSON object per request, not an array or a bare value."
         case .contentType: return "Send the header Content-Type: application/json."
+        case .amountOutOfRange: return "Send amounts and quantities below one trillion, as plain decimals (e.g. 19.90)."
+        case .timestampOutOfRange: return "Check the POS clock: times must be within a day ahead of now and ten years back."
+        case .sessionTooLong: return "Close checks when the table leaves: a session longer than a day is counted as one day."
+        case .tooManyItems: return "Send at most 1,000 item lines per check; split bulk data into separate checks."
         }
     }
 }

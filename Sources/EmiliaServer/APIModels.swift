@@ -88,8 +88,11 @@ struct RejectionResponse: Encodable {
     let reason: String
     let requestID: String?
     let bodyPreview: String?
+    /// How many refusals this record stands for (a flood past the detailed allowance is kept as counts).
+    let count: Int
 
     init(_ rejection: Rejection) {
+        count = rejection.count
         at = Timestamp.formatUTC(rejection.at)
         env = rejection.environment?.rawValue
         status = rejection.status
@@ -99,7 +102,7 @@ struct RejectionResponse: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case at, env, status, reason
+        case at, env, status, reason, count
         case requestID = "request_id"
         case bodyPreview = "body_preview"
     }

@@ -80,9 +80,15 @@ struct AnalyticsResponse: ResponseEncodable {
         let warnings: [String: Int]
         let rejections: [String: Int]
         let examples: [String: String]
+        let warningsSampled: Bool
+        let unfoldedEvents: Int
+        let unfoldedReason: String?
         enum CodingKeys: String, CodingKey {
             case events, warnings, rejections, examples
             case eventsWithWarnings = "events_with_warnings"
+            case warningsSampled = "warnings_sampled"
+            case unfoldedEvents = "unfolded_events"
+            case unfoldedReason = "unfolded_reason"
         }
     }
 
@@ -125,7 +131,8 @@ struct AnalyticsResponse: ResponseEncodable {
                                medianRoundGapSeconds: analytics.serviceTiming.medianRoundGapSeconds)
         dataQuality = Quality(events: quality.events, eventsWithWarnings: quality.eventsWithWarnings, warnings: quality.warnings,
                               rejections: Dictionary(uniqueKeysWithValues: quality.rejections.map { (String($0.key), $0.value) }),
-                              examples: quality.examples)
+                              examples: quality.examples, warningsSampled: quality.warningsSampled,
+                              unfoldedEvents: quality.unfoldedEvents, unfoldedReason: quality.unfoldedReason)
     }
 }
 

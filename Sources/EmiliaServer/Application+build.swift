@@ -16,18 +16,25 @@ public func buildApplication(
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> some ApplicationProtocol {
+    try configuration.validate()
     let metrics = ServerMetrics()
     let store = try SQLiteEventStore(
         directory: configuration.dataDirectory, logger: logger, tokenCacheLifetime: configuration.tokenCacheLifetime,
         busyTimeout: configuration.storageBusyTimeout,
         separateCheckpoints: configuration.separateCheckpoints,
         maximumPendingWrites: configuration.maximumPendingWrites,
-        commitObserver: { size, duration in metrics.recordCommit(batchSize: size, duration: duration) })
-    let router = buildRouter(store: store, configuration: configuration, metrics: metrics)
+        minimumFreeBytes: configuration.minimumFreeDiskBytes,
+        monitor: metrics.storeMonitor)
+    let rejections = RejectionRecorder(store: store, metrics: metrics, perMinute: configuration.detailedRejectionsPerMinute,
+                                       burst: configuration.detailedRejectionBurst,
+                                       flushInterval: configuration.rejectionCountInterval)
+    let router = buildRouter(store: store, configuration: configuration, metrics: metrics, rejections: rejections)
     var services = store.services
     if let retention = configuration.retention {
-        services.append(RetentionService(store: store, age: retention, logger: logger))
+        services.append(RetentionService(store: store, age: retention, logger: logger, monitor: metrics.storeMonitor))
     }
+    // Stopped first (services stop in reverse order), so its last counts reach the writer before it closes.
+    services.append(rejections)
     let bodyTimeout = configuration.bodyTimeout
     let http = HTTP1Channel.Configuration(
         additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout)], idleTimeout: .seconds(75))
@@ -41,12 +48,17 @@ public func buildApplication(
 }
 
 /// Every route of the server on one router.
-func buildRouter(store: any EventStore, configuration: ServerConfiguration, metrics: ServerMetrics) -> Router<EmiliaRequestContext> {
+func buildRouter(store: any EventStore, configuration: ServerConfiguration, metrics: ServerMetrics,
+                 rejections: RejectionRecorder) -> Router<EmiliaRequestContext> {
     let router = Router(context: EmiliaRequestContext.self)
-    router.add(middleware: EdgeMiddleware(metrics: metrics))
+    router.add(middleware: EdgeMiddleware(metrics: metrics, trustProxy: configuration.trustProxy))
     IngestController(
         store: store, configuration: configuration,
-        rateLimiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst),
+        rateLimiter: configuration.rateLimitPerSecond > 0
+            ? RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst) : nil,
+        unknownTokens: RateLimiter(rate: configuration.unknownTokenRatePerSecond, burst: configuration.unknownTokenBurst),
+        budget: ByteBudget(capacity: configuration.ingestMemoryBudget),
+        rejections: rejections,
         metrics: metrics
     ).addRoutes(to: router)
     OperationsController(store: store, metrics: metrics).addRoutes(to: router)
@@ -59,7 +71,9 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
     let admin = router.group("api/v1").add(middleware: AdminAuthMiddleware(adminKey: configuration.adminKey))
     AdminController(store: store, configuration: configuration).addRoutes(to: admin)
     ReadAPIController(store: store).addRoutes(to: admin)
-    DashboardController(store: store, auth: DashboardAuth(adminKey: configuration.adminKey), configuration: configuration)
+    let signIns = RateLimiter(rate: configuration.signInFailuresPerMinute / 60, burst: configuration.signInFailureBurst)
+    DashboardController(store: store, auth: DashboardAuth(adminKey: configuration.adminKey), signInFailures: signIns,
+                        configuration: configuration)
         .addRoutes(to: router)
     return router
 }

@@ -1,3 +1,4 @@
+import EmiliaStore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,6 +10,11 @@ import Logging
 struct EdgeMiddleware: RouterMiddleware {
     typealias Context = EmiliaRequestContext
     let metrics: ServerMetrics
+    /// Honour `X-Forwarded-For` and `X-Forwarded-Proto` (only behind a reverse proxy that sets them).
+    var trustProxy = false
+
+    static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
+    static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
 
     static let requestIDHeader = HTTPField.Name("X-Request-ID")!
 
@@ -21,16 +27,21 @@ struct EdgeMiddleware: RouterMiddleware {
         } else {
             context.requestID = Self.makeRequestID()
         }
+        if trustProxy {
+            if let forwarded = request.headers[Self.forwardedFor]?.split(separator: ",").first {
+                let address = forwarded.trimmingCharacters(in: .whitespaces)
+                if !address.isEmpty, address.count <= 64 { context.clientAddress = address }
+            }
+            context.isSecure = request.headers[Self.forwardedProto]?.lowercased() == "https"
+        }
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         var response: Response
         do {
             response = try await next(request, context)
-        } catch let error as any HTTPResponseError {
-            response = try Self.jsonResponse(for: error, request: request, context: context)
         } catch {
-            context.logger.error("Unhandled error", metadata: ["error_type": "\(type(of: error))"])
-            response = try APIError(.internalServerError, "Internal server error").response(from: request, context: context)
+            response = try Self.response(for: error, request: request, context: context)
         }
+        if context.isSecure { response.headers[.strictTransportSecurity] = "max-age=31536000" }
         response.headers[Self.requestIDHeader] = context.requestID
         let route = context.endpointPath ?? "unmatched"
         metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code)
@@ -44,10 +55,32 @@ struct EdgeMiddleware: RouterMiddleware {
         return response
     }
 
+    /// The one place errors become answers: storage failures are 503 with `Retry-After`, anything unexpected a 500
+    /// whose text never leaks; dashboard pages get an HTML page, everything else `{"detail": …}` JSON.
+    static func response(for error: any Error, request: Request, context: Context) throws -> Response {
+        var apiError: APIError
+        switch error {
+        case let error as StoreError:
+            if error.code == .unavailable {
+                context.logger.error("Storage unavailable", metadata: ["error": "\(error)"])
+            }
+            apiError = APIError.from(error)
+        case let error as any HTTPResponseError:
+            apiError = jsonError(for: error, request: request)
+        default:
+            context.logger.error("Unhandled error", metadata: ["error_type": "\(type(of: error))"])
+            apiError = APIError(.internalServerError, "Internal server error")
+        }
+        if DashboardErrorPage.isPage(request) { return DashboardErrorPage.response(for: apiError) }
+        return try apiError.response(from: request, context: context)
+    }
+
     /// Hummingbird's own errors (404 for unknown routes, …) answered as `{"detail": …}` JSON too.
-    static func jsonResponse(for error: any HTTPResponseError, request: Request, context: Context) throws -> Response {
-        if let apiError = error as? APIError { return try apiError.response(from: request, context: context) }
-        if let timedOut = error as? BodyDeadlineHandler.BodyTimedOut { return try timedOut.response(from: request, context: context) }
+    static func jsonError(for error: any HTTPResponseError, request: Request) -> APIError {
+        if let apiError = error as? APIError { return apiError }
+        if let timedOut = error as? BodyDeadlineHandler.BodyTimedOut {
+            return APIError(.requestTimeout, timedOut.detail, headers: timedOut.headers)
+        }
         var detail = error.status.reasonPhrase
         if let httpError = error as? HTTPError, let message = httpError.body { detail = message }
         var hint: String?
@@ -55,7 +88,7 @@ struct EdgeMiddleware: RouterMiddleware {
            request.headers[.authorization]?.lowercased().hasPrefix("bearer ") == true {
             hint = "the token goes in the URL path, not in the Authorization header: POST /webhooks/v1/pos/{token}?env=dev"
         }
-        return try APIError(error.status, detail, hint: hint).response(from: request, context: context)
+        return APIError(error.status, detail, hint: hint)
     }
 
     /// A random version-4 UUID in lowercase, spelled straight into bytes.

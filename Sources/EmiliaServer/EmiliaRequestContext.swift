@@ -10,9 +10,14 @@ public struct EmiliaRequestContext: RequestContext {
     public var requestIDWasSent = false
     /// The signed-in dashboard session (its cookie value), set by the dashboard's sign-in middleware.
     public var dashboardSession: String?
+    /// The client's address: the connection's peer, or `X-Forwarded-For` behind a trusted proxy (per-client limits).
+    public var clientAddress: String
+    /// True when the client reached Emilia over HTTPS (`X-Forwarded-Proto: https` behind a trusted proxy).
+    public var isSecure = false
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
+        self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// JSON answers with sorted keys: the same data always reads the same.

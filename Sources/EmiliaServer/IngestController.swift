@@ -6,16 +6,23 @@ import Hummingbird
 import Logging
 import NIOCore
 
-/// `POST /webhooks/v1/pos/{token}?env=dev|prod`: CONTRACT.md §1, every status and body.
+/// `POST /webhooks/v1/pos/{token}?env=dev|prod`: docs/contract.md §1, every status and body.
 struct IngestController: Sendable {
     let store: any EventStore
     let configuration: ServerConfiguration
-    let rateLimiter: RateLimiter
+    /// Per token; nil when the rate is 0 (no limit).
+    let rateLimiter: RateLimiter?
+    /// Failed token look-ups per client address: unknown tokens are refused cheaply, and never flood the store.
+    let unknownTokens: RateLimiter
+    let budget: ByteBudget
+    let rejections: RejectionRecorder
     let metrics: ServerMetrics
     let timeZones = TimeZoneCache()
 
     static let idempotencyKeyHeader = HTTPField.Name("Idempotency-Key")!
     static let path = "/webhooks/v1/pos"
+    /// Idempotency-Keys longer than this are kept as their SHA-256 (whole, so long keys never collide).
+    static let longestPlainKey = 200
 
     func addRoutes(to router: Router<EmiliaRequestContext>) {
         router.post("\(Self.path)/:token", use: receive)
@@ -36,66 +43,104 @@ struct IngestController: Sendable {
     }
 
     @Sendable func receive(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
-        let clearToken = context.parameters.get("token") ?? ""
-        if let problem = TokenFormat.problem(with: clearToken) {
-            throw APIError(.unauthorized, APIError.invalidToken, hint: problem)
+        let token = try await knownToken(request, context: context)
+        func refuse(_ status: HTTPResponse.Status, _ detail: String, reason: String, env: DeploymentEnvironment?,
+                    headers: HTTPFields = [:], body: ByteBuffer? = nil) -> APIError {
+            rejections.record(token: token, environment: env, status: status, reason: reason, detail: detail, body: body,
+                              requestID: context.requestID, logger: context.logger)
+            return APIError(status, detail, headers: headers)
         }
-        let token: TokenRecord
-        do {
-            guard let found = try await store.activeToken(matching: clearToken) else {
-                throw APIError(.unauthorized, APIError.invalidToken)
-            }
-            token = found
-        } catch let error as StoreError {
-            throw APIError.from(error)
-        }
-        let reject = Rejecter(store: store, metrics: metrics, token: token, requestID: context.requestID, logger: context.logger)
 
         var environment = DeploymentEnvironment.prod
         if let value = request.uri.queryParameters.get("env") {
             guard let parsed = DeploymentEnvironment(queryValue: value) else {
-                throw reject(.badRequest, "Unknown env '\(value)': use 'dev' or 'prod'", reason: "unknown_env", env: nil)
+                throw refuse(.badRequest, "Unknown env '\(value)': use 'dev' or 'prod'", reason: "unknown_env", env: nil)
             }
             environment = parsed
         }
-        if let wait = rateLimiter.acquire(token.id) {
-            throw reject(.tooManyRequests, "Rate limit exceeded: \(Int(configuration.rateLimitPerSecond)) requests/s per token",
+        if let wait = rateLimiter?.acquire(token.id) {
+            throw refuse(.tooManyRequests, "Rate limit exceeded: \(Self.rateText(configuration.rateLimitPerSecond)) requests/s per token",
                          reason: "rate_limited", env: environment, headers: [.retryAfter: String(wait)])
         }
         let tooLarge = "Payload too large. Max size: \(Self.sizeText(configuration.maximumBodyBytes))"
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > configuration.maximumBodyBytes {
-            throw reject(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > configuration.maximumBodyBytes {
+            throw refuse(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
+        }
+        let busy = "Server busy: too many large bodies in flight, retry later"
+        let reservation = budget.reserve()
+        defer { reservation.release() }
+        guard reservation.grow(by: declared ?? 0) else {
+            throw refuse(.serviceUnavailable, busy, reason: "over_budget", env: environment, headers: [.retryAfter: "1"])
         }
 
         let body: ByteBuffer
-        switch try await BodyReader.read(request.body, limit: configuration.maximumBodyBytes) {
+        switch try await BodyReader.read(request.body, limit: configuration.maximumBodyBytes, reservation: reservation,
+                                         reserved: declared ?? 0) {
         case .complete(let buffer): body = buffer
-        case .tooLarge: throw reject(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
+        case .tooLarge: throw refuse(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
+        case .overBudget: throw refuse(.serviceUnavailable, busy, reason: "over_budget", env: environment, headers: [.retryAfter: "1"])
         case .timedOut:
             let timedOut = BodyDeadlineHandler.BodyTimedOut(timeout: configuration.bodyTimeout)
-            throw reject(.requestTimeout, timedOut.detail, reason: "timeout", env: environment, headers: timedOut.headers)
+            throw refuse(.requestTimeout, timedOut.detail, reason: "timeout", env: environment, headers: timedOut.headers)
         }
 
-        let document: JSONValue
+        let event: IncomingEvent
         do {
-            document = try body.withUnsafeReadableBytes { raw throws(JSONSyntaxError) in
-                try JSONParser.parse(buffer: raw.assumingMemoryBound(to: UInt8.self))
-            }
+            event = try makeEvent(body, token: token, environment: environment, request: request, context: context)
         } catch {
-            throw reject(.badRequest, "Invalid JSON: \(error)", reason: "invalid_json", env: environment, body: body)
+            throw refuse(.badRequest, "Invalid JSON: \(error)", reason: "invalid_json", env: environment, body: body)
         }
+        let receipt: AppendReceipt
+        do {
+            receipt = try await store.append(event)
+        } catch {
+            context.logger.error("Event not stored", metadata: ["token_prefix": .string(token.prefix), "error": "\(error)"])
+            throw APIError.storageUnavailable()
+        }
+        let answer = "{\"status\":\"received\",\"event_id\":\"\(receipt.eventID)\",\"received_at\":\"\(Timestamp.formatUTC(receipt.receivedAt))\",\"env\":\"\(environment.rawValue)\",\"duplicate\":\(receipt.duplicate),\"warnings\":\(receipt.warningsJSON)}"
+        return Response(status: .ok, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
 
+    /// The active token the path names. Unknown ones answer 401; a client address that keeps trying unknown tokens
+    /// gets 429 without a look-up.
+    private func knownToken(_ request: Request, context: EmiliaRequestContext) async throws -> TokenRecord {
+        let clearToken = context.parameters.get("token") ?? ""
+        if let problem = TokenFormat.problem(with: clearToken) {
+            throw APIError(.unauthorized, APIError.invalidToken, hint: problem)
+        }
+        // An address over its allowance of failed look-ups is refused before any read of the store, unless its token
+        // was verified a moment ago (another terminal behind the same address keeps working).
+        if let wait = unknownTokens.pendingWait(context.clientAddress), store.recentlyVerifiedToken(matching: clearToken) == nil {
+            metrics.recordRejection(reason: "unknown_token_rate_limited")
+            throw APIError(.tooManyRequests, "Too many invalid tokens from this address; retry later", headers: [.retryAfter: String(wait)])
+        }
+        guard let token = try await store.activeToken(matching: clearToken) else {
+            _ = unknownTokens.acquire(context.clientAddress)
+            metrics.recordRejection(reason: "invalid_token")
+            throw APIError(.unauthorized, APIError.invalidToken)
+        }
+        return token
+    }
+
+    /// Parses and checks the body (the JSON tree lives only this long) and builds what the store keeps.
+    private func makeEvent(_ body: ByteBuffer, token: TokenRecord, environment: DeploymentEnvironment, request: Request,
+                           context: EmiliaRequestContext) throws(JSONSyntaxError) -> IncomingEvent {
+        let document = try body.withUnsafeReadableBytes { raw throws(JSONSyntaxError) in
+            try JSONParser.parse(buffer: raw.assumingMemoryBound(to: UInt8.self))
+        }
         let contentType = request.headers[.contentType]
         let validation = ValidationContext(
             timeZone: timeZones.zone(named: token.timeZone),
             tableStyle: token.tableStyle.map(TableNamingStyle.init(pattern:)),
-            contentTypeIsJSON: contentType.map(Self.isJSONContentType) ?? false)
+            contentTypeIsJSON: contentType.map(Self.isJSONContentType) ?? false,
+            receivedAt: Date())
         let report = PayloadValidator.validate(document, context: validation)
-
         let bodyData = Data(buffer: body, byteTransferStrategy: .copy)
         let deduplicationKey: String
         if let key = request.headers[Self.idempotencyKeyHeader], !key.isEmpty {
-            deduplicationKey = "key:" + key.prefix(256)
+            deduplicationKey = key.utf8.count <= Self.longestPlainKey ? "key:" + key : "keyh:" + TokenSecrets.hexDigest(Data(key.utf8))
         } else if context.requestIDWasSent {
             deduplicationKey = "rid:" + context.requestID
         } else {
@@ -110,18 +155,12 @@ struct IngestController: Sendable {
             summary: report.summary, warnings: report.warnings, requestID: context.requestID,
             contentType: contentType, tableStyleToLearn: styleToLearn)
         event.timeZone = token.timeZone
-        event.document = document
+        return event
+    }
 
-        let receipt: AppendReceipt
-        do {
-            receipt = try await store.append(event)
-        } catch {
-            context.logger.error("Event not stored", metadata: ["token_prefix": .string(token.prefix), "error": "\(error)"])
-            throw APIError.storageUnavailable()
-        }
-        let answer = "{\"status\":\"received\",\"event_id\":\"\(receipt.eventID)\",\"received_at\":\"\(Timestamp.formatUTC(receipt.receivedAt))\",\"env\":\"\(environment.rawValue)\",\"duplicate\":\(receipt.duplicate),\"warnings\":\(receipt.warningsJSON)}"
-        return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: answer)))
+    /// `100` for 100/s, `0.5` for a fractional rate.
+    static func rateText(_ rate: Double) -> String {
+        rate == rate.rounded() && rate < 1e15 ? String(Int(rate)) : String(rate)
     }
 
     /// `10MB` for 10 MiB, `64KB` for 64 KiB.
@@ -137,28 +176,5 @@ struct IngestController: Sendable {
         let type = media.lowercased()
         return type == "application/json"
             || (type.hasPrefix("application/") && type.hasSuffix("+json") && type.count > "application/+json".count)
-    }
-}
-
-/// Builds the error for a refused post of a known token, and records it for the dashboard.
-struct Rejecter {
-    let store: any EventStore
-    let metrics: ServerMetrics
-    let token: TokenRecord
-    let requestID: String
-    let logger: Logger
-
-    func callAsFunction(_ status: HTTPResponse.Status, _ detail: String, reason: String, env: DeploymentEnvironment?,
-                        headers: HTTPFields = [:], body: ByteBuffer? = nil) -> APIError {
-        let prefix = body.map { buffer in
-            Data(buffer: buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, Rejection.bodyPrefixLimit))!)
-        }
-        store.recordRejection(Rejection(tokenID: token.id, environment: env, at: Date(), status: Int(status.code),
-                                        reason: detail, bodyPrefix: prefix, requestID: requestID))
-        metrics.recordRejection(reason: reason)
-        logger.info("Webhook refused", metadata: [
-            "token_prefix": .string(token.prefix), "status": .stringConvertible(status.code), "reason": .string(reason),
-        ])
-        return APIError(status, detail, headers: headers)
     }
 }

@@ -2,6 +2,9 @@ import Foundation
 import Synchronization
 
 /// A token bucket per key: `rate` per second sustained, up to `burst` at once. The clock is injected.
+///
+/// It remembers at most `maximumKeys` keys: past that, buckets that have refilled (the same as new ones) are
+/// forgotten, so keys an attacker chooses (client addresses) cannot grow it without bound.
 final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
@@ -10,13 +13,19 @@ final class RateLimiter: Sendable {
 
     private let rate: Double
     private let burst: Double
+    private let maximumKeys: Int
     private let now: @Sendable () -> Double
     private let buckets = Mutex<[String: Bucket]>([:])
 
-    /// - Parameter now: seconds on a monotonic clock.
-    init(rate: Double, burst: Double, now: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds) {
+    /// - Parameters:
+    ///   - rate: tokens per second, more than 0.
+    ///   - now: seconds on a monotonic clock.
+    init(rate: Double, burst: Double, maximumKeys: Int = 100_000,
+         now: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds) {
+        precondition(rate > 0 && rate.isFinite, "a rate limiter needs a positive rate")
         self.rate = rate
         self.burst = max(1, burst)
+        self.maximumKeys = maximumKeys
         self.now = now
     }
 
@@ -24,16 +33,41 @@ final class RateLimiter: Sendable {
     func acquire(_ key: String) -> Int? {
         let instant = now()
         return buckets.withLock { buckets in
-            var bucket = buckets[key] ?? Bucket(tokens: burst, updated: instant)
-            bucket.tokens = min(burst, bucket.tokens + (instant - bucket.updated) * rate)
-            bucket.updated = instant
-            defer { buckets[key] = bucket }
+            var bucket = refilled(buckets[key], at: instant)
+            defer { store(bucket, for: key, in: &buckets, at: instant) }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
                 return nil
             }
-            return max(1, Int(((1 - bucket.tokens) / rate).rounded(.up)))
+            return wait(for: bucket)
         }
+    }
+
+    /// The seconds `key` must wait before its next request, or nil when it may go now; takes nothing.
+    func pendingWait(_ key: String) -> Int? {
+        let instant = now()
+        return buckets.withLock { buckets in
+            let bucket = refilled(buckets[key], at: instant)
+            return bucket.tokens >= 1 ? nil : wait(for: bucket)
+        }
+    }
+
+    private func refilled(_ bucket: Bucket?, at instant: Double) -> Bucket {
+        guard let bucket else { return Bucket(tokens: burst, updated: instant) }
+        return Bucket(tokens: min(burst, bucket.tokens + max(0, instant - bucket.updated) * rate), updated: instant)
+    }
+
+    private func wait(for bucket: Bucket) -> Int {
+        let seconds = ((1 - bucket.tokens) / rate).rounded(.up)
+        return seconds < 86_400 ? max(1, Int(seconds)) : 86_400
+    }
+
+    private func store(_ bucket: Bucket, for key: String, in buckets: inout [String: Bucket], at instant: Double) {
+        if buckets[key] == nil, buckets.count >= maximumKeys {
+            buckets = buckets.filter { refilled($0.value, at: instant).tokens < burst }
+            if buckets.count >= maximumKeys { buckets.removeAll(keepingCapacity: true) }
+        }
+        buckets[key] = bucket
     }
 
     static let monotonicSeconds: @Sendable () -> Double = {

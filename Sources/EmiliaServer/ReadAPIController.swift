@@ -66,7 +66,7 @@ struct ReadAPIController: Sendable {
                 let result = try await store.events(page)
                 var buffer = ByteBuffer()
                 for event in result.events {
-                    buffer.writeString(format == "csv" ? ExportFormat.csvLine(event) : ExportFormat.ndjsonLine(event))
+                    if format == "csv" { ExportFormat.writeCSVLine(event, into: &buffer) } else { ExportFormat.writeNDJSONLine(event, into: &buffer) }
                 }
                 if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 guard let next = result.nextCursor else { break }
@@ -125,33 +125,69 @@ enum ExportFormat {
     static let csvHeader = "event_id,received_at,env,event,order_id,table_number,warning_codes,payload\n"
 
     /// One NDJSON line: the event's metadata and its original payload (newlines folded, which JSON allows).
-    static func ndjsonLine(_ event: StoredEvent) -> String {
-        streamData(event) + "\n"
+    static func writeNDJSONLine(_ event: StoredEvent, into buffer: inout ByteBuffer) {
+        writeObject(event, into: &buffer)
+        buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
     /// The JSON object of an event with its payload, on one line.
     static func streamData(_ event: StoredEvent) -> String {
+        var buffer = ByteBuffer()
+        writeObject(event, into: &buffer)
+        return String(buffer: buffer)
+    }
+
+    private static func writeObject(_ event: StoredEvent, into buffer: inout ByteBuffer) {
         var line = "{\"event_id\":\"\(event.id)\",\"token_id\":\"\(event.tokenID)\",\"env\":\"\(event.environment.rawValue)\""
         line += ",\"received_at\":\"\(Timestamp.formatUTC(event.receivedAt))\",\"event\":\(JSONText.quoted(event.eventType))"
         line += ",\"order_id\":\(event.orderID.map(JSONText.quoted) ?? "null"),\"table_number\":\(event.tableNumber.map(JSONText.quoted) ?? "null")"
         line += ",\"warnings\":\(JSONText.warnings(event.warnings))"
-        if let body = event.body { line += ",\"payload\":" + singleLine(body) }
-        return line + "}"
+        buffer.writeString(line)
+        if let body = event.body {
+            buffer.writeString(",\"payload\":")
+            writeSingleLine(body, into: &buffer)
+        }
+        buffer.writeInteger(UInt8(ascii: "}"))
     }
 
-    static func csvLine(_ event: StoredEvent) -> String {
+    /// A stored body on one line: CR and LF (only ever whitespace between JSON tokens) become spaces, written
+    /// straight into the page's buffer.
+    private static func writeSingleLine(_ body: Data, into buffer: inout ByteBuffer) {
+        body.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0, end = bytes.count
+            while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0A || bytes[start] == 0x0D { start += 1 }
+            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
+            let count = end - start
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in
+                for offset in 0..<count {
+                    let byte = bytes[start + offset]
+                    target[offset] = byte == 0x0A || byte == 0x0D ? 0x20 : byte
+                }
+                return count
+            }
+        }
+    }
+
+    /// One CSV row. Fields holding a comma, a quote, CR or LF are quoted; a field a spreadsheet would read as a
+    /// formula (leading `=`, `+`, `-`, `@`, tab or CR) gets a `'` first, so an export never runs what a POS sent.
+    static func writeCSVLine(_ event: StoredEvent, into buffer: inout ByteBuffer) {
+        var payload = ByteBuffer()
+        if let body = event.body { writeSingleLine(body, into: &payload) }
         let fields = [event.id, Timestamp.formatUTC(event.receivedAt), event.environment.rawValue, event.eventType,
                       event.orderID ?? "", event.tableNumber ?? "", event.warnings.map(\.code.rawValue).joined(separator: " "),
-                      event.body.map(singleLine) ?? ""]
-        return fields.map(csvField).joined(separator: ",") + "\n"
+                      String(buffer: payload)]
+        buffer.writeString(fields.map(csvField).joined(separator: ",") + "\n")
     }
 
-    private static func singleLine(_ body: Data) -> String {
-        String(decoding: body.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }, as: UTF8.self).trimmingCharacters(in: .whitespaces)
-    }
-
-    private static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) else { return text }
+    static func csvField(_ text: String) -> String {
+        var text = text
+        if let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) {
+            text = "'" + text
+        }
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else {
+            return text
+        }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -12,7 +12,7 @@ public struct ServerConfiguration: Sendable {
     public var adminKey: String
     /// The largest accepted body: 10 MiB.
     public var maximumBodyBytes = 10 * 1024 * 1024
-    /// Sustained requests per second per token (both envs together).
+    /// Sustained requests per second per token (both envs together); 0 means no limit.
     public var rateLimitPerSecond = 100.0
     /// The burst a token may send at once.
     public var rateLimitBurst = 200.0
@@ -33,6 +33,26 @@ public struct ServerConfiguration: Sendable {
     public var retention: Duration? = .seconds(90 * 86_400)
     /// The most writes waiting for a commit before ingest answers 503.
     public var maximumPendingWrites = 50_000
+    /// The most bytes of webhook bodies held at once, from the first byte read to the answer
+    /// (`EMILIA_INGEST_MEMORY_MB`, 256 MiB by default). A post that would go past it gets 503 + `Retry-After`.
+    public var ingestMemoryBudget = 256 * 1024 * 1024
+    /// Below this much free space on the data directory's disk, `/health` answers 503.
+    public var minimumFreeDiskBytes: Int64 = 16 * 1024 * 1024
+    /// Failed token look-ups (unknown or inactive tokens) a client address may make per second, and at once.
+    public var unknownTokenRatePerSecond = 5.0
+    public var unknownTokenBurst = 20.0
+    /// Failed dashboard sign-ins a client address may make per minute, and at once.
+    public var signInFailuresPerMinute = 5.0
+    public var signInFailureBurst = 10.0
+    /// Refusals of one token recorded in full (reason, request id, body start) per minute, and at once; the rest
+    /// are kept as counts (`emilia_rejections_total` counts every one).
+    public var detailedRejectionsPerMinute = 12.0
+    public var detailedRejectionBurst = 20.0
+    /// How often the counts of refusals not recorded in full are written.
+    public var rejectionCountInterval: Duration = .seconds(10)
+    /// Behind a reverse proxy (`EMILIA_TRUST_PROXY=1`): take the client's address from `X-Forwarded-For` and
+    /// HTTPS from `X-Forwarded-Proto`. Off by default, since anyone can send those headers.
+    public var trustProxy = false
 
     /// Benchmarks only: adds `POST /noop/webhooks/v1/pos/{token}`, which reads the body and answers a fixed
     /// 200 without validating or storing (the framework's ceiling on this machine). Off by default.
@@ -41,4 +61,30 @@ public struct ServerConfiguration: Sendable {
     public init(adminKey: String) {
         self.adminKey = adminKey
     }
+
+    /// Refuses settings the server cannot run with, with a sentence naming the setting.
+    public func validate() throws {
+        func check(_ condition: Bool, _ message: String) throws {
+            if !condition { throw ConfigurationError(message) }
+        }
+        try check(rateLimitPerSecond.isFinite && rateLimitPerSecond >= 0,
+                  "EMILIA_RATE_LIMIT must be 0 (no limit) or a positive number of requests per second")
+        try check(rateLimitBurst.isFinite && rateLimitBurst >= 1, "EMILIA_RATE_BURST must be a number of requests, 1 or more")
+        try check(maximumBodyBytes > 0, "the body limit must be positive")
+        try check(ingestMemoryBudget >= maximumBodyBytes,
+                  "EMILIA_INGEST_MEMORY_MB must hold at least one largest body (\(maximumBodyBytes / (1024 * 1024)) MiB)")
+        try check(maximumPendingWrites > 0, "the write queue must hold at least one write")
+        try check(port >= 0 && port <= 65_535, "EMILIA_PORT must be between 0 and 65535")
+        for (value, name) in [(unknownTokenRatePerSecond, "unknown-token rate"), (unknownTokenBurst, "unknown-token burst"),
+                              (signInFailuresPerMinute, "sign-in rate"), (signInFailureBurst, "sign-in burst"),
+                              (detailedRejectionsPerMinute, "rejection record rate"), (detailedRejectionBurst, "rejection burst")] {
+            try check(value.isFinite && value > 0, "the \(name) must be a positive number")
+        }
+    }
+}
+
+/// A setting `emilia serve` cannot run with.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,3 +1,4 @@
+import EmiliaStore
 import Foundation
 import Prometheus
 import Synchronization
@@ -20,6 +21,7 @@ public final class ServerMetrics: Sendable {
     }
     private let pendingWrites: Gauge
     private let oldestUncommitted: Gauge
+    private let droppedLogLines: Gauge
 
     public init() {
         ingestLatency = registry.makeDurationHistogram(
@@ -36,6 +38,8 @@ public final class ServerMetrics: Sendable {
         pendingWrites = registry.makeGauge(descriptor: Self.name("pending", "writes", help: "Writes queued for the next commit"))
         oldestUncommitted = registry.makeGauge(
             descriptor: Self.name("oldest_uncommitted", "seconds", help: "Age of the oldest write not yet committed (0 when none)"))
+        droppedLogLines = registry.makeGauge(
+            descriptor: Self.name("log_lines_dropped", "total", help: "Log lines that could not be written (full disk, closed output)"))
     }
 
     /// Sets the write backlog gauges (read at scrape time).
@@ -64,6 +68,30 @@ public final class ServerMetrics: Sendable {
     /// Counts a refused webhook post by its reason (`rate_limited`, `invalid_json`, …).
     func recordRejection(reason: String) {
         counter(Self.name("rejections", "total", help: "Refused webhook posts by reason"), labels: [("reason", reason)]).increment()
+    }
+
+    /// Counts a failed pass of a service that retries (`folder`, `retention`, `checkpointer`).
+    func recordServiceError(service: String) {
+        counter(Self.name("service_errors", "total", help: "Failed passes of background services (each retried with backoff)"),
+                labels: [("service", service)]).increment()
+    }
+
+    /// Counts events kept out of their session because folding them failed.
+    func recordFoldFailures(_ events: Int) {
+        counter(Self.name("fold_failures", "total", help: "Events left out of their session because folding them failed"),
+                labels: []).increment(by: Int64(events))
+    }
+
+    /// Counts log lines that could not be written (a full disk, a closed output).
+    func recordDroppedLogLines(_ lines: Int) {
+        droppedLogLines.set(to: Double(lines))
+    }
+
+    /// What the store reports, wired to these metrics.
+    var storeMonitor: StoreMonitor {
+        StoreMonitor(commit: { [self] size, duration in recordCommit(batchSize: size, duration: duration) },
+                     serviceError: { [self] in recordServiceError(service: $0) },
+                     foldFailures: { [self] in recordFoldFailures($0) })
     }
 
     /// Records one group commit.

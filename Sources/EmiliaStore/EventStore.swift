@@ -6,6 +6,8 @@ import Foundation
 public protocol EventStore: Sendable {
     /// The active token with this clear value (a rotated-out value works until its grace period ends).
     func activeToken(matching clearToken: String) async throws -> TokenRecord?
+    /// The active token with this clear value when a recent look-up found it, without reading storage; else nil.
+    func recentlyVerifiedToken(matching clearToken: String) -> TokenRecord?
     /// Stores the event durably (or finds its earlier copy by dedup key) and answers once committed.
     func append(_ event: IncomingEvent) async throws -> AppendReceipt
     /// Records a refused request; may be batched with other writes, never blocks the caller on disk.

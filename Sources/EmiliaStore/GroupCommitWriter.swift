@@ -5,9 +5,6 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Observes commits, for metrics: how many writes went into one transaction and how long it took.
-public typealias CommitObserver = @Sendable (_ batchSize: Int, _ duration: Duration) -> Void
-
 /// The single writer of the event log: it commits everything pending as one transaction (group commit,
 /// `synchronous=FULL`), then answers every waiting request. This is what makes "200 means on disk" fast.
 ///
@@ -20,39 +17,43 @@ final class GroupCommitWriter: Service {
 
     private struct State: ~Copyable {
         var pending: [WriteItem] = []
+        /// Rejection records among `pending`: they have a small cap of their own, so a flood of refusals never takes
+        /// the room events need.
+        var pendingRejections = 0
         var isClosed = false
         var lastCommitFailed = false
         /// When the oldest write still waiting for a commit was queued.
         var oldestPendingSince: ContinuousClock.Instant?
-        /// Committed session events not yet folded into `sessions`, and the reads waiting for them.
-        var unfolded = 0
-        var foldWaiters: [CheckedContinuation<Void, Never>] = []
-        var isStopped = false
         /// The checkpointer left a long log: finish its pass between two commits.
         var checkpointRequested = false
     }
 
-    /// How long committed session events may wait to be folded while writes keep coming, and how many.
-    static let foldInterval: Duration = .milliseconds(25)
-    static let foldBatch = 4096
+    /// How many rejection records may wait for a commit; more are dropped (they still count in the metrics).
+    static let maximumPendingRejections = 1_000
 
     private let database: DatabasePool
-    private let zones = TimeZoneCache()
     private let logger: Logger
     private let now: @Sendable () -> Date
     private let observer: CommitObserver
     private let maximumPending: Int
+    /// Told the newest rowid after each commit (the session folder folds up to it).
+    private let onCommitted: @Sendable (Int64) -> Void
+    /// Told when a commit changed a token (a learned table style), so cached look-ups are dropped.
+    private let onTokenChanged: @Sendable () -> Void
     private let state = Mutex(State())
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
     init(database: DatabasePool, logger: Logger, maximumPending: Int, now: @escaping @Sendable () -> Date,
-         observer: @escaping CommitObserver) {
+         observer: @escaping CommitObserver, onCommitted: @escaping @Sendable (Int64) -> Void,
+         onTokenChanged: @escaping @Sendable () -> Void) {
+        self.onTokenChanged = onTokenChanged
         self.database = database
         self.logger = logger
         self.maximumPending = maximumPending
         self.now = now
         self.observer = observer
+        self.onCommitted = onCommitted
         (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -73,24 +74,14 @@ final class GroupCommitWriter: Service {
         wakeUp.yield()
     }
 
-    /// Returns once every session event committed so far is folded into `sessions` (reads of sessions call it first).
-    func waitUntilFolded() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let waits = state.withLock { state in
-                guard state.unfolded > 0, !state.isStopped else { return false }
-                state.foldWaiters.append(continuation)
-                return true
-            }
-            if waits { wakeUp.yield() } else { continuation.resume() }
-        }
-    }
-
     /// Queues the event and waits for its commit.
     func append(_ event: IncomingEvent) async throws -> AppendReceipt {
         try await withCheckedThrowingContinuation { continuation in
             let refusal: StoreError? = state.withLock { state in
                 if state.isClosed { return StoreError(.unavailable, "the writer is shut down") }
-                if state.pending.count >= maximumPending { return StoreError(.unavailable, "the write queue is full") }
+                if state.pending.count - state.pendingRejections >= maximumPending {
+                    return StoreError(.unavailable, "the write queue is full")
+                }
                 if state.pending.isEmpty { state.oldestPendingSince = ContinuousClock.now }
                 state.pending.append(.event(event, continuation))
                 return nil
@@ -102,9 +93,10 @@ final class GroupCommitWriter: Service {
     /// Queues a rejection record without waiting; dropped when the queue is full or closed.
     func record(_ rejection: Rejection) {
         let queued = state.withLock { state in
-            guard !state.isClosed, state.pending.count < maximumPending else { return false }
+            guard !state.isClosed, state.pendingRejections < Self.maximumPendingRejections else { return false }
             if state.pending.isEmpty { state.oldestPendingSince = ContinuousClock.now }
             state.pending.append(.rejection(rejection))
+            state.pendingRejections += 1
             return true
         }
         if queued { wakeUp.yield() }
@@ -112,51 +104,30 @@ final class GroupCommitWriter: Service {
 
     func run() async throws {
         var identifiers = TimeOrderedIdentifierGenerator()
-        var pending = PendingSessionEvents()
-        do {
-            pending = try await database.read { db in try PendingSessionEvents.unfolded(db: db, zones: zones) }
-            state.withLock { $0.unfolded = pending.count }
-        } catch {
-            logger.error("Could not read the events left unfolded", metadata: ["error": "\(error)"])
-        }
         await withGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                // A tick, so events committed just before traffic stops are folded without waiting for more writes.
-                group.addTask { [wakeUp] in
-                    while (try? await Task.sleep(for: Self.foldInterval)) != nil { wakeUp.yield() }
-                }
-                for await _ in wakeUps {
-                    await commitPending(identifiers: &identifiers, folding: &pending)
-                    await foldIfDue(&pending, force: false)
-                    await checkpointIfRequested()
-                }
-                group.cancelAll()
+            for await _ in wakeUps {
+                await commitPending(identifiers: &identifiers)
+                await checkpointIfRequested()
             }
         } onGracefulShutdown: { [wakeUp] in
             wakeUp.finish()
         }
         state.withLock { $0.isClosed = true }
-        await commitPending(identifiers: &identifiers, folding: &pending)
-        await foldIfDue(&pending, force: true)
-        let waiters = state.withLock { state in
-            state.isStopped = true
-            defer { state.foldWaiters = [] }
-            return state.foldWaiters
-        }
-        for waiter in waiters { waiter.resume() }
+        await commitPending(identifiers: &identifiers)
     }
 
-    private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator, folding pending: inout PendingSessionEvents) async {
+    private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {
         while true {
             let batch = state.withLock { state -> [WriteItem] in
                 defer {
                     state.pending.removeAll(keepingCapacity: true)
+                    state.pendingRejections = 0
                     state.oldestPendingSince = nil
                 }
                 return state.pending
             }
             if batch.isEmpty { return }
-            await commit(batch, identifiers: &identifiers, folding: &pending)
+            await commit(batch, identifiers: &identifiers)
         }
     }
 
@@ -170,31 +141,7 @@ final class GroupCommitWriter: Service {
         }
     }
 
-    /// Folds the waiting session events when a read waits for them, there are many, the oldest has waited
-    /// `foldInterval`, or the writer is stopping. A failed fold keeps them for the next try.
-    private func foldIfDue(_ pending: inout PendingSessionEvents, force: Bool) async {
-        let readersWait = state.withLock { !$0.foldWaiters.isEmpty }
-        if !pending.isEmpty {
-            let due = force || readersWait || pending.count >= Self.foldBatch
-                || (pending.oldest.map { ContinuousClock.now - $0 >= Self.foldInterval } ?? false)
-            guard due else { return }
-            do {
-                try await database.write { [pending, zones] db in try pending.fold(db: db, zones: zones) }
-                pending = PendingSessionEvents()
-            } catch {
-                logger.error("Folding sessions failed; will retry", metadata: ["error": "\(error)", "events": "\(pending.count)"])
-            }
-        }
-        let waiters = state.withLock { state in
-            state.unfolded = pending.count
-            defer { state.foldWaiters = [] }
-            return state.foldWaiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-
-    private func commit(_ batch: [WriteItem], identifiers: inout TimeOrderedIdentifierGenerator,
-                        folding pending: inout PendingSessionEvents) async {
+    private func commit(_ batch: [WriteItem], identifiers: inout TimeOrderedIdentifierGenerator) async {
         let receivedAt = now()
         var events: [(IncomingEvent, String)] = []
         var rejections: [Rejection] = []
@@ -229,29 +176,18 @@ final class GroupCommitWriter: Service {
             }
             receiptIndex += 1
         }
-        // After the answers: folding waits for the next batch anyway.
-        if case .success(let stored) = outcome { queueForFolding(zip(events.map(\.0), stored), into: &pending) }
+        // After the answers: the folder batches what it is told anyway.
+        if case .success(let stored) = outcome {
+            if stored.contains(where: \.learnedTableStyle) { onTokenChanged() }
+            if let newest = stored.compactMap(\.rowID).max() { onCommitted(newest) }
+        }
     }
 
     /// One event's outcome: its receipt, and its rowid when it was new.
     private struct StoredWrite {
         var receipt: AppendReceipt
         var rowID: Int64?
-    }
-
-    /// Queues the newly stored session events of a committed batch for the next fold.
-    private func queueForFolding(_ stored: some Sequence<(IncomingEvent, StoredWrite)>, into pending: inout PendingSessionEvents) {
-        for (event, write) in stored {
-            guard let rowID = write.rowID else { continue }
-            pending.committed(upTo: rowID)
-            guard event.summary.kind.isSessionEvent, !(event.summary.orderID ?? "").isEmpty else { continue }
-            guard let document = event.document ?? (try? JSONParser.parse(event.body)),
-                  let facts = SessionFacts(eventID: write.receipt.eventID, receivedAt: write.receipt.receivedAt,
-                                           document: document, timeZone: zones.zone(named: event.timeZone))
-            else { continue }
-            pending.add(facts, tokenID: event.tokenID, environment: event.environment.rawValue, timeZone: event.timeZone)
-        }
-        state.withLock { $0.unfolded = pending.count }
+        var learnedTableStyle = false
     }
 
     private static func insert(_ event: IncomingEvent, id: String, receivedAt: Date, db: Database) throws -> StoredWrite {
@@ -277,18 +213,20 @@ final class GroupCommitWriter: Service {
                                                       duplicate: true, warningsJSON: existing["warnings"]))
         }
         let rowID = db.lastInsertedRowID
+        var learned = false
         if let style = event.tableStyleToLearn {
             try db.execute(sql: "UPDATE tokens SET table_style = ? WHERE id = ? AND table_style IS NULL",
                            arguments: [style, event.tokenID])
+            learned = db.changesCount > 0
         }
         return StoredWrite(receipt: AppendReceipt(eventID: id, receivedAt: receivedAt, duplicate: false, warningsJSON: warningsJSON),
-                           rowID: rowID)
+                           rowID: rowID, learnedTableStyle: learned)
     }
 
     private static func insert(_ rejection: Rejection, db: Database) throws {
         try db.execute(sql: """
-            INSERT INTO rejections (token_id, env, at, status, reason, body, request_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO rejections (token_id, env, at, status, reason, body, request_id, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """, arguments: [rejection.tokenID, rejection.environment?.rawValue, rejection.at.timeIntervalSince1970,
-                             rejection.status, rejection.reason, rejection.bodyPrefix, rejection.requestID])
+                             rejection.status, rejection.reason, rejection.bodyPrefix, rejection.requestID, rejection.count])
     }
 }

@@ -11,6 +11,15 @@ public struct DataQuality: Sendable, Hashable {
     public var rejections: [Int: Int]
     /// One example event id per warning code, for the dashboard's links.
     public var examples: [String: String]
+    /// True when `warnings` counts only the newest `warningSampleLimit` flagged events of the day.
+    public var warningsSampled = false
+    /// Events kept in the log but left out of their session because folding them failed, with a reason and an example.
+    public var unfoldedEvents = 0
+    public var unfoldedReason: String?
+    public var unfoldedExample: String?
+
+    /// How many flagged events a view reads to count warning codes.
+    public static let warningSampleLimit = 20_000
 
     public init(events: Int = 0, eventsWithWarnings: Int = 0, warnings: [String: Int] = [:], rejections: [Int: Int] = [:],
                 examples: [String: String] = [:]) {
@@ -52,6 +61,10 @@ public struct EventQuery: Sendable, Hashable {
     public var ascending: Bool
     /// Read the raw bodies too.
     public var includeBodies: Bool
+
+    /// With bodies, a page stops once it holds this many bytes of them (at least one event), so an export page of
+    /// large payloads stays small in memory.
+    public static let maximumPageBytes = 8 * 1024 * 1024
 
     public init(tokenID: String, environment: DeploymentEnvironment, eventType: String? = nil, tableNumber: String? = nil,
                 orderID: String? = nil, hasWarnings: Bool? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 100,

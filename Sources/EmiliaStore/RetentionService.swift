@@ -16,27 +16,42 @@ public struct RetentionService: Service, CustomStringConvertible {
     let interval: Duration
     let batchSize: Int
     let logger: Logger
+    let monitor: StoreMonitor
 
     public var description: String { "RetentionService" }
 
-    public init(store: SQLiteEventStore, age: Duration, interval: Duration = .seconds(3600), batchSize: Int = 5000, logger: Logger) {
+    public init(store: SQLiteEventStore, age: Duration, interval: Duration = .seconds(3600), batchSize: Int = 5000, logger: Logger,
+                monitor: StoreMonitor = StoreMonitor()) {
         self.store = store
         self.age = max(age, Self.minimumAge)
         self.interval = interval
         self.batchSize = batchSize
         self.logger = logger
+        self.monitor = monitor
     }
 
+    /// Deletes what is due every `interval` until graceful shutdown. A failed pass (a lock held elsewhere, a full disk)
+    /// is logged, counted and retried with backoff: it never ends the server.
     public func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    let deleted = try await store.deleteExpired(olderThan: Date().addingTimeInterval(-age.seconds), batchSize: batchSize)
-                    if deleted > 0 { logger.info("Retention deleted old events", metadata: ["events": "\(deleted)"]) }
-                    try await Task.sleep(for: interval)
+        var backoff = FailureBackoff(initial: .seconds(1), maximum: interval)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var wait = interval
+            do {
+                let deleted = try await store.deleteExpired(olderThan: Date().addingTimeInterval(-age.seconds), batchSize: batchSize)
+                if deleted > 0 { logger.info("Retention deleted old events", metadata: ["events": "\(deleted)"]) }
+                if backoff.succeeded() { logger.notice("Retention works again") }
+            } catch is CancellationError {
+                return
+            } catch {
+                monitor.serviceError("retention")
+                if backoff.failures == 0 || backoff.shouldLog {
+                    logger.error("Retention pass failed; will retry", metadata: ["error": "\(error)"])
                 }
+                wait = backoff.failed()
             }
-        } catch is CancellationError {}
+            let pause = wait
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+        }
     }
 }
 

@@ -5,8 +5,8 @@ import GRDB
 // Sessions, analytics inputs and the event log, read from SQLite.
 extension SQLiteEventStore {
     public func sessions(tokenID: String, environment: DeploymentEnvironment, localDate: String) async throws -> [TableSession] {
-        await writer.waitUntilFolded()
-        return try await database.read { db in
+        await folder.waitUntilFolded()
+        return try await read { db in
             try Data.fetchAll(db, sql: """
                 SELECT state FROM sessions WHERE token_id = ? AND env = ? AND local_date = ? ORDER BY opened_at, order_id
                 """, arguments: [tokenID.lowercased(), environment.rawValue, localDate]).map(SessionProjection.decode)
@@ -14,48 +14,61 @@ extension SQLiteEventStore {
     }
 
     public func session(tokenID: String, environment: DeploymentEnvironment, orderID: String) async throws -> TableSession? {
-        await writer.waitUntilFolded()
-        return try await database.read { db in
+        await folder.waitUntilFolded()
+        return try await read { db in
             try Data.fetchOne(db, sql: "SELECT state FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?",
                               arguments: [tokenID.lowercased(), environment.rawValue, orderID]).map(SessionProjection.decode)
         }
     }
 
     public func dataQuality(tokenID: String, environment: DeploymentEnvironment, from: Date, to: Date) async throws -> DataQuality {
-        try await database.read { db in
+        try await read { db in
             var quality = DataQuality()
             let arguments: StatementArguments = [tokenID.lowercased(), environment.rawValue, from.timeIntervalSince1970, to.timeIntervalSince1970]
             quality.events = try Int.fetchOne(db, sql: """
                 SELECT count(*) FROM events
                 WHERE token_id = ? AND env = ? AND COALESCE(occurred_at, received_at) >= ? AND COALESCE(occurred_at, received_at) < ?
                 """, arguments: arguments) ?? 0
-            let flagged = try Row.fetchAll(db, sql: """
-                SELECT id, warnings FROM events
+            quality.eventsWithWarnings = try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM events
                 WHERE token_id = ? AND env = ? AND COALESCE(occurred_at, received_at) >= ? AND COALESCE(occurred_at, received_at) < ?
                   AND warning_count > 0
-                ORDER BY id DESC
+                """, arguments: arguments) ?? 0
+            // Codes are counted in SQLite over the newest flagged events only: the work and memory of a view stay bounded
+            // however many events a day has (`warningsSampled` says when the counts cover part of the day).
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT json_extract(w.value, '$.code') AS code, count(DISTINCT f.id) AS n, max(f.id) AS example
+                FROM (SELECT id, warnings FROM events
+                      WHERE token_id = ? AND env = ? AND COALESCE(occurred_at, received_at) >= ? AND COALESCE(occurred_at, received_at) < ?
+                        AND warning_count > 0
+                      ORDER BY id DESC LIMIT \(DataQuality.warningSampleLimit)) f, json_each(f.warnings) w
+                GROUP BY code
                 """, arguments: arguments)
-            quality.eventsWithWarnings = flagged.count
-            for row in flagged {
-                let text: String = row["warnings"]
-                let warnings = (try? JSONDecoder().decode([ValidationWarning].self, from: Data(text.utf8))) ?? []
-                for code in Set(warnings.map(\.code.rawValue)) {
-                    quality.warnings[code, default: 0] += 1
-                    if quality.examples[code] == nil { quality.examples[code] = row["id"] }
-                }
+            for row in rows {
+                guard let code: String = row["code"] else { continue }
+                quality.warnings[code] = row["n"]
+                quality.examples[code] = row["example"]
             }
+            quality.warningsSampled = quality.eventsWithWarnings > DataQuality.warningSampleLimit
             for row in try Row.fetchAll(db, sql: """
-                SELECT status, count(*) AS n FROM rejections
+                SELECT status, sum(count) AS n FROM rejections
                 WHERE token_id = ? AND (env = ? OR env IS NULL) AND at >= ? AND at < ? GROUP BY status
                 """, arguments: arguments) {
                 quality.rejections[row["status"]] = row["n"]
             }
+            let failures = try Row.fetchOne(db, sql: """
+                SELECT count(*) AS n, max(reason) AS reason, max(event_id) AS example FROM fold_failures
+                WHERE token_id = ? AND env = ? AND at >= ? AND at < ?
+                """, arguments: arguments)
+            quality.unfoldedEvents = failures?["n"] ?? 0
+            quality.unfoldedReason = failures?["reason"]
+            quality.unfoldedExample = failures?["example"]
             return quality
         }
     }
 
     public func events(_ query: EventQuery) async throws -> EventPage {
-        try await database.read { db in
+        try await read { db in
             var conditions = ["token_id = ?", "env = ?"]
             var arguments: StatementArguments = [query.tokenID.lowercased(), query.environment.rawValue]
             if let type = query.eventType { conditions.append("event_type = ?"); arguments += [type] }
@@ -71,15 +84,25 @@ extension SQLiteEventStore {
             let limit = max(1, min(query.limit, 1000))
             let columns = Self.eventColumns + (query.includeBodies ? ", body" : "")
             let sql = "SELECT \(columns) FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY id \(query.ascending ? "ASC" : "DESC") LIMIT \(limit + 1)"
-            var events = try Row.fetchAll(db, sql: sql, arguments: arguments).map(Self.event(from:))
-            let hasMore = events.count > limit
-            if hasMore { events.removeLast() }
+            // A page holds at most `limit` events and, with bodies, about `EventQuery.maximumPageBytes` of them.
+            var events: [StoredEvent] = []
+            var bytes = 0, hasMore = false
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try rows.next() {
+                if events.count == limit || (query.includeBodies && bytes >= EventQuery.maximumPageBytes) {
+                    hasMore = true
+                    break
+                }
+                let event = Self.event(from: row)
+                bytes += event.bodySize
+                events.append(event)
+            }
             return EventPage(events: events, nextCursor: hasMore ? events.last?.id : nil)
         }
     }
 
     public func activity(tokenID: String, from: Date, to: Date) async throws -> TokenActivity {
-        try await database.read { db in
+        try await read { db in
             let id = tokenID.lowercased()
             // The newest id per env is the last event (ids are time-ordered), found through the log index.
             let last = try ["prod", "dev"].compactMap { env in
@@ -102,14 +125,17 @@ extension SQLiteEventStore {
         // Event ids are time-ordered: every event received before the cutoff sorts below this prefix.
         let boundary = TimeOrderedIdentifierGenerator.lowerBound(at: cutoff)
         while true {
-            let deleted = try await database.write { db in
+            let deleted = try await write { db in
                 try db.execute(sql: """
                     DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE id < ? ORDER BY id LIMIT ?)
                     """, arguments: [boundary, batchSize])
                 let events = db.changesCount
                 try db.execute(sql: "DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE at < ? LIMIT ?)",
                                arguments: [cutoff.timeIntervalSince1970, batchSize])
-                return (events, db.changesCount)
+                let rejections = db.changesCount
+                try db.execute(sql: "DELETE FROM fold_failures WHERE rowid IN (SELECT rowid FROM fold_failures WHERE at < ? LIMIT ?)",
+                               arguments: [cutoff.timeIntervalSince1970, batchSize])
+                return (events, max(rejections, db.changesCount))
             }
             total += deleted.0
             if deleted.0 < batchSize && deleted.1 < batchSize { return total }
@@ -117,21 +143,37 @@ extension SQLiteEventStore {
     }
 
     public func rebuildSessions(progress: @Sendable (Int, Int) -> Void) async throws -> Int {
-        let orders = try await database.read { db in try SessionProjection.allOrders(db: db) }
+        let orders = try await read { db in try SessionProjection.allOrders(db: db) }
         let batchSize = 500
         var done = 0
         progress(0, orders.count)
         for start in stride(from: 0, to: orders.count, by: batchSize) {
             let batch = Array(orders[start..<min(start + batchSize, orders.count)])
-            try await database.write { db in
+            try await write { db in
                 for order in batch {
-                    try SessionProjection.rebuild(db: db, tokenID: order.tokenID, environment: order.environment, orderID: order.orderID,
-                                                  timeZone: TimeZone(identifier: order.timeZone) ?? .gmt)
+                    // One order that cannot be written is kept with the reason; the others are rebuilt.
+                    let zone = TimeZone(identifier: order.timeZone) ?? .gmt
+                    do {
+                        try db.inSavepoint {
+                            try SessionProjection.rebuild(db: db, key: order, timeZone: zone)
+                            return .commit
+                        }
+                    } catch let error as DatabaseError where !error.isStoreFault {
+                        try SessionProjection.recordFailure(of: try Self.events(of: order, db: db), key: order,
+                                                            reason: error.message ?? "\(error)", db: db)
+                    }
                 }
             }
             done += batch.count
             progress(done, orders.count)
         }
         return orders.count
+    }
+
+    private static func events(of order: SessionKey, db: Database) throws -> [(id: String, occurredAt: Date)] {
+        try Row.fetchAll(db, sql: """
+            SELECT id, COALESCE(occurred_at, received_at) AS at FROM events WHERE token_id = ? AND env = ? AND order_id = ? AND is_test = 0
+            """, arguments: [order.tokenID, order.environment, order.orderID])
+            .map { ($0["id"], Date(timeIntervalSince1970: $0["at"])) }
     }
 }

@@ -14,13 +14,17 @@ public final class SQLiteEventStore: EventStore {
 
     let database: DatabasePool
     let writer: GroupCommitWriter
+    let folder: SessionFolder
+    let directory: URL
     private let tokenCache: TokenCache
-    private let now: @Sendable () -> Date
+    let now: @Sendable () -> Date
+    private let minimumFreeBytes: Int64
 
     private let checkpointer: WALCheckpointer?
 
-    /// The services the server runs beside the HTTP server: the writer, and the WAL checkpointer.
-    public var services: [any Service] { checkpointer.map { [$0, writer] } ?? [writer] }
+    /// The services the server runs beside the HTTP server: the WAL checkpointer, the session folder and the writer.
+    /// They stop in reverse order: the writer commits what is queued, then the folder folds it.
+    public var services: [any Service] { (checkpointer.map { [$0] } ?? []) + [folder, writer] }
 
     /// Opens (creating and migrating when needed) the store in `directory`.
     /// - Parameters:
@@ -28,10 +32,11 @@ public final class SQLiteEventStore: EventStore {
     ///     writer's commits.
     ///   - logRestartFrames: with separate checkpoints, the log length (in 4 KiB frames; 16 MiB by default) past which
     ///     the writer finishes the checkpointer's pass, so the log starts over instead of growing under steady writes.
+    ///   - minimumFreeBytes: below this much free space in `directory`, health reports storage unavailable.
     public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
                 separateCheckpoints: Bool = true, logRestartFrames: Int = 4096,
-                maximumPendingWrites: Int = 50_000, now: @escaping @Sendable () -> Date = { Date() },
-                commitObserver: @escaping CommitObserver = { _, _ in }) throws {
+                maximumPendingWrites: Int = 50_000, minimumFreeBytes: Int64 = 16 * 1024 * 1024,
+                now: @escaping @Sendable () -> Date = { Date() }, monitor: StoreMonitor = StoreMonitor()) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
@@ -47,25 +52,37 @@ public final class SQLiteEventStore: EventStore {
         // it applied on its second attempt.
         do { try SQLiteSchema.migrator.migrate(database) } catch { try SQLiteSchema.migrator.migrate(database) }
         self.now = now
-        tokenCache = TokenCache(lifetime: tokenCacheLifetime)
+        self.directory = directory
+        self.minimumFreeBytes = minimumFreeBytes
+        let folder = SessionFolder(database: database, zones: TimeZoneCache(), logger: logger, monitor: monitor)
+        self.folder = folder
+        let tokenCache = TokenCache(lifetime: tokenCacheLifetime)
+        self.tokenCache = tokenCache
         writer = GroupCommitWriter(database: database, logger: logger, maximumPending: maximumPendingWrites,
-                                   now: now, observer: commitObserver)
+                                   now: now, observer: monitor.commit, onCommitted: folder.committed(upTo:),
+                                   onTokenChanged: tokenCache.removeAll)
         checkpointer = separateCheckpoints
-            ? WALCheckpointer(path: path, restartFrames: logRestartFrames, logger: logger, onLongLog: writer.finishCheckpoint) : nil
+            ? WALCheckpointer(path: path, restartFrames: logRestartFrames, logger: logger, monitor: monitor,
+                              onLongLog: writer.finishCheckpoint) : nil
     }
 
     public func activeToken(matching clearToken: String) async throws -> TokenRecord? {
         let hash = TokenSecrets.hash(clearToken)
         let instant = now()
         if let cached = tokenCache.lookup(hash, at: instant) { return cached.record }
-        let record = try await database.read { db in
+        let generation = tokenCache.generation
+        let record = try await read { db in
             try Row.fetchOne(db, sql: """
                 SELECT t.* FROM token_secrets s JOIN tokens t ON t.id = s.token_id
                 WHERE s.hash = ? AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > ?)
                 """, arguments: [hash, instant.timeIntervalSince1970]).map(Self.token(from:))
         }
-        tokenCache.store(hash, record: record, at: instant)
+        tokenCache.store(hash, record: record, at: instant, generation: generation)
         return record
+    }
+
+    public func recentlyVerifiedToken(matching clearToken: String) -> TokenRecord? {
+        tokenCache.lookup(TokenSecrets.hash(clearToken), at: now())?.record
     }
 
     public func append(_ event: IncomingEvent) async throws -> AppendReceipt {
@@ -87,7 +104,7 @@ public final class SQLiteEventStore: EventStore {
         let token = TokenSecrets.makeToken()
         let record = TokenRecord(id: UUID().uuidString.lowercased(), name: trimmedName, timeZone: timeZone,
                                  status: .active, prefix: TokenSecrets.prefix(token), createdAt: now(), tableStyle: nil)
-        try await database.write { db in
+        try await write { db in
             try db.execute(sql: """
                 INSERT INTO tokens (id, name, time_zone, status, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 """, arguments: [record.id, record.name, record.timeZone, record.status.rawValue, record.prefix,
@@ -99,19 +116,19 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func listTokens() async throws -> [TokenRecord] {
-        try await database.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").map(Self.token(from:))
         }
     }
 
     public func token(id: String) async throws -> TokenRecord? {
-        try await database.read { db in
+        try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id.lowercased()]).map(Self.token(from:))
         }
     }
 
     public func setTokenStatus(id: String, _ status: TokenStatus) async throws -> TokenRecord {
-        let record = try await database.write { db -> TokenRecord? in
+        let record = try await write { db -> TokenRecord? in
             try db.execute(sql: "UPDATE tokens SET status = ? WHERE id = ?", arguments: [status.rawValue, id.lowercased()])
             return try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id.lowercased()]).map(Self.token(from:))
         }
@@ -124,7 +141,7 @@ public final class SQLiteEventStore: EventStore {
         let token = TokenSecrets.makeToken()
         let instant = now()
         let graceEnd = instant.addingTimeInterval(Double(grace.components.seconds))
-        let record = try await database.write { db -> TokenRecord? in
+        let record = try await write { db -> TokenRecord? in
             guard try Row.fetchOne(db, sql: "SELECT id FROM tokens WHERE id = ?", arguments: [id.lowercased()]) != nil else {
                 return nil
             }
@@ -142,25 +159,25 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func event(id: String) async throws -> StoredEvent? {
-        try await database.read { db in
+        try await read { db in
             try Row.fetchOne(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE id = ?",
                              arguments: [id.lowercased()]).map(Self.event(from:))
         }
     }
 
     public func rawBody(eventID: String) async throws -> Data? {
-        try await database.read { db in
+        try await read { db in
             try Data.fetchOne(db, sql: "SELECT body FROM events WHERE id = ?", arguments: [eventID.lowercased()])
         }
     }
 
     public func rejections(tokenID: String, limit: Int) async throws -> [Rejection] {
-        try await database.read { db in
+        try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM rejections WHERE token_id = ? ORDER BY id DESC LIMIT ?",
                              arguments: [tokenID.lowercased(), limit]).map { row in
                 Rejection(tokenID: row["token_id"], environment: (row["env"] as String?).flatMap(DeploymentEnvironment.init(rawValue:)),
                           at: Date(timeIntervalSince1970: row["at"]), status: row["status"], reason: row["reason"],
-                          bodyPrefix: row["body"], requestID: row["request_id"])
+                          bodyPrefix: row["body"], requestID: row["request_id"], count: row["count"])
             }
         }
     }
@@ -168,13 +185,15 @@ public final class SQLiteEventStore: EventStore {
     public func writeBacklog() -> (count: Int, oldestAge: Duration?) { writer.backlog }
 
     public func checkHealth() async throws {
-        _ = try await database.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        _ = try await storage { try await read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
+        if let free = FreeSpace.available(at: directory), free < minimumFreeBytes {
+            throw StoreError(.unavailable, "the disk holding the data directory is full (\(free) bytes free)")
+        }
         if writer.lastCommitFailed {
-            // Probe the write lock, so storage reads healthy again once it recovers, even with no traffic.
+            // Probe with a real write, so storage reads healthy again once it recovers, even with no traffic.
             do {
-                try await database.writeWithoutTransaction { db in
-                    try db.execute(sql: "BEGIN IMMEDIATE")
-                    try db.execute(sql: "ROLLBACK")
+                try await write { db in
+                    try db.execute(sql: "UPDATE projection_cursor SET last_rowid = last_rowid")
                 }
             } catch {
                 throw StoreError(.unavailable, "the last commit failed and writes still fail")

@@ -102,11 +102,26 @@ enum SQLiteSchema {
                 CREATE INDEX sessions_day ON sessions(token_id, env, local_date);
                 """)
         }
-        // Sessions are folded in batches after the events' commit: the cursor says how far (see PendingSessionEvents).
+        // Sessions are folded in batches after the events' commit: the cursor says how far (see SessionFolder).
         migrator.registerMigration("v5-projection-cursor") { db in
             try db.execute(sql: """
                 CREATE TABLE projection_cursor (last_rowid INTEGER NOT NULL);
                 INSERT INTO projection_cursor (last_rowid) SELECT COALESCE(max(rowid), 0) FROM events;
+                """)
+        }
+        // Events whose session could not be folded, with the reason; rejections of a flood kept as counts.
+        migrator.registerMigration("v6-resilience") { db in
+            try db.execute(sql: """
+                CREATE TABLE fold_failures (
+                    event_id TEXT PRIMARY KEY,
+                    token_id TEXT NOT NULL,
+                    env TEXT NOT NULL,
+                    order_id TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                CREATE INDEX fold_failures_token ON fold_failures(token_id, env, at);
+                ALTER TABLE rejections ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
                 """)
         }
         return migrator

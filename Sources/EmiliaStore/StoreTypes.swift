@@ -53,8 +53,6 @@ public struct IncomingEvent: Sendable {
     public var tableStyleToLearn: String?
     /// The token's IANA zone, to fold the event's session.
     public var timeZone: String = "UTC"
-    /// The body already parsed by ingest, so the writer does not parse it again (nil: parse `body`).
-    public var document: JSONValue?
 
     public init(tokenID: String, environment: DeploymentEnvironment, deduplicationKey: String, body: Data,
                 summary: EventSummary, warnings: [ValidationWarning], requestID: String?, contentType: String?,
@@ -110,9 +108,11 @@ public struct Rejection: Sendable, Hashable {
     /// For 400s, the first 64 KiB of the body.
     public var bodyPrefix: Data?
     public var requestID: String?
+    /// How many refusals this record stands for (more than 1 when a flood was aggregated into counts).
+    public var count: Int
 
     public init(tokenID: String, environment: DeploymentEnvironment?, at: Date, status: Int, reason: String,
-                bodyPrefix: Data?, requestID: String?) {
+                bodyPrefix: Data?, requestID: String?, count: Int = 1) {
         self.tokenID = tokenID
         self.environment = environment
         self.at = at
@@ -120,6 +120,7 @@ public struct Rejection: Sendable, Hashable {
         self.reason = reason
         self.bodyPrefix = bodyPrefix
         self.requestID = requestID
+        self.count = count
     }
 
     /// How much of a rejected body is kept.

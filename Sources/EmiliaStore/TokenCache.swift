@@ -3,39 +3,62 @@ import Synchronization
 
 /// A short-lived memory of token look-ups, so ingest does not read the token table on every request.
 ///
-/// Entries live for `lifetime` (1 s by default): a token deactivated by the CLI in another process stops
-/// working within that time; changes made through this store clear the cache at once.
+/// Entries live for `lifetime` (1 s by default): a token deactivated by the CLI in another process stops working
+/// within that time; changes made through this store clear the cache at once. Known tokens and misses are kept
+/// apart, each bounded: a flood of made-up tokens only ever evicts other misses, never a restaurant's token.
 final class TokenCache: Sendable {
     struct Entry {
         var record: TokenRecord?
         var expires: Date
     }
 
+    private struct Entries {
+        var known: [String: Entry] = [:]
+        var misses: [String: Entry] = [:]
+        /// Bumped by `removeAll`, so a look-up that started before a change cannot store what it read.
+        var generation = 0
+    }
+
     private let lifetime: TimeInterval
-    private let entries = Mutex<[String: Entry]>([:])
+    private let entries = Mutex(Entries())
     private static let capacity = 10_000
 
     init(lifetime: Duration) {
         self.lifetime = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
     }
 
+    /// The cache's generation now: pass it back to `store` after the look-up.
+    var generation: Int { entries.withLock { $0.generation } }
+
     /// The cached answer for this hash (a nil record means "known not to match"), or nil when not cached.
     func lookup(_ hash: String, at instant: Date) -> Entry? {
         entries.withLock { entries in
-            guard let entry = entries[hash], entry.expires > instant else { return nil }
+            guard let entry = entries.known[hash] ?? entries.misses[hash], entry.expires > instant else { return nil }
             return entry
         }
     }
 
-    func store(_ hash: String, record: TokenRecord?, at instant: Date) {
+    /// Remembers a look-up's answer, unless the cache was cleared since `generation` was read.
+    func store(_ hash: String, record: TokenRecord?, at instant: Date, generation: Int) {
         guard lifetime > 0 else { return }
+        let entry = Entry(record: record, expires: instant.addingTimeInterval(lifetime))
         entries.withLock { entries in
-            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[hash] = Entry(record: record, expires: instant.addingTimeInterval(lifetime))
+            guard entries.generation == generation else { return }
+            if record == nil {
+                if entries.misses.count >= Self.capacity { entries.misses.removeAll(keepingCapacity: true) }
+                entries.misses[hash] = entry
+            } else {
+                if entries.known.count >= Self.capacity { entries.known = entries.known.filter { $0.value.expires > instant } }
+                entries.known[hash] = entry
+            }
         }
     }
 
     func removeAll() {
-        entries.withLock { $0.removeAll() }
+        entries.withLock { entries in
+            entries.known.removeAll()
+            entries.misses.removeAll()
+            entries.generation += 1
+        }
     }
 }

@@ -16,44 +16,52 @@ struct WALCheckpointer: Service, CustomStringConvertible {
     let interval: Duration
     let restartFrames: Int
     let logger: Logger
+    let monitor: StoreMonitor
     let onLongLog: @Sendable () -> Void
 
-    init(path: String, interval: Duration = .milliseconds(250), restartFrames: Int, logger: Logger,
+    init(path: String, interval: Duration = .milliseconds(250), restartFrames: Int, logger: Logger, monitor: StoreMonitor,
          onLongLog: @escaping @Sendable () -> Void) {
         self.path = path
         self.interval = interval
         self.restartFrames = restartFrames
         self.logger = logger
+        self.monitor = monitor
         self.onLongLog = onLongLog
     }
 
     var description: String { "WALCheckpointer" }
 
+    /// Checkpoints until graceful shutdown. A failure (opening its connection, a checkpoint) is logged, counted and
+    /// retried with backoff: it never ends the server.
     func run() async throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(1)
-        let connection = try DatabaseQueue(path: path, configuration: configuration)
-        do {
-            try await cancelWhenGracefulShutdown {
-                while !Task.isCancelled {
-                    try await Task.sleep(for: interval)
-                    do {
-                        // Columns: busy, frames in the log, frames checkpointed.
-                        let logFrames = try await connection.writeWithoutTransaction { db in
-                            try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)").map { $0[1] as Int } ?? 0
-                        }
-                        if logFrames >= restartFrames { onLongLog() }
-                    } catch is CancellationError {
-                        break
-                    } catch {
-                        logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
-                    }
+        var connection: DatabaseQueue?
+        var backoff = FailureBackoff(initial: interval, maximum: .seconds(30))
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            var wait = interval
+            do {
+                let queue = try connection ?? DatabaseQueue(path: path, configuration: configuration)
+                connection = queue
+                // Columns: busy, frames in the log, frames checkpointed.
+                let logFrames = try await queue.writeWithoutTransaction { db in
+                    try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)").map { $0[1] as Int } ?? 0
                 }
+                if logFrames >= restartFrames { onLongLog() }
+                if backoff.succeeded() { logger.notice("WAL checkpoints work again") }
+            } catch is CancellationError {
+                break
+            } catch {
+                monitor.serviceError("checkpointer")
+                if backoff.failures == 0 || backoff.shouldLog {
+                    logger.warning("WAL checkpoint failed; will retry", metadata: ["error": "\(error)"])
+                }
+                wait = backoff.failed()
             }
-        } catch is CancellationError {
-            // Graceful shutdown: fall through to the last checkpoint.
+            let pause = wait
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
         }
         // A last full pass on the way out keeps the log short for the next start.
-        _ = try? await connection.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        _ = try? await connection?.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 }

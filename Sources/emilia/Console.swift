@@ -1,12 +1,25 @@
 import Foundation
 
-/// Unbuffered output, so a parent process (or a test) sees each line as soon as it is written.
+/// Unbuffered output, so a parent process (or a test) sees each line as soon as it is written. A line that cannot be
+/// written (a full disk, a closed pipe) is dropped: output must never stop the server.
 enum Console {
-    static func line(_ text: String) {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
-    }
+    static func line(_ text: String) { write(text + "\n", to: STDOUT_FILENO) }
 
-    static func error(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+    /// Text as it is, no newline added.
+    static func raw(_ text: String) { write(text, to: STDOUT_FILENO) }
+
+    static func error(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
+
+    private static func write(_ text: String, to descriptor: Int32) {
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Foundation.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
     }
 }

@@ -20,6 +20,6 @@ struct ProgressBar: Sendable {
     }
 
     func update(done: Int, total: Int) {
-        if let text = render(done: done, total: total) { FileHandle.standardOutput.write(Data(text.utf8)) }
+        if let text = render(done: done, total: total) { Console.raw(text) }
     }
 }

@@ -84,7 +84,6 @@ struct SeedCommand: AsyncParsableCommand {
                                   summary: report.summary, warnings: report.warnings, requestID: nil,
                                   contentType: "application/json")
         event.timeZone = token.timeZone
-        event.document = document
         return event
     }
 }

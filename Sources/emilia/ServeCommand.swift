@@ -11,12 +11,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to bind (EMILIA_HOST).") var host: String?
     @Option(help: "Port to listen on; 0 picks a free one (EMILIA_PORT).") var port: Int?
     @Option(help: "Directory for the SQLite file and generated admin key (EMILIA_DATA_DIR).") var dataDir: String?
-    @Option(help: "Sustained requests per second per token (EMILIA_RATE_LIMIT).") var rateLimit: Double?
+    @Option(help: "Sustained requests per second per token; 0 for no limit (EMILIA_RATE_LIMIT).") var rateLimit: Double?
     @Option(help: "Burst of requests per token (EMILIA_RATE_BURST).") var rateBurst: Double?
     @Flag(help: .hidden) var benchNoopRoute = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error (EMILIA_LOG_LEVEL).") var logLevel: String?
+    @Flag(help: "Behind a reverse proxy: honour X-Forwarded-For and X-Forwarded-Proto (EMILIA_TRUST_PROXY=1).") var trustProxy = false
 
     func run() async throws {
+        // A closed stdout or stderr (a pipe whose reader went away) must not kill the server: writes just fail.
+        signal(SIGPIPE, SIG_IGN)
         let environment = ProcessInfo.processInfo.environment
         let level = Logger.Level(rawValue: logLevel ?? environment["EMILIA_LOG_LEVEL"] ?? "info") ?? .info
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
@@ -25,17 +28,33 @@ struct ServeCommand: AsyncParsableCommand {
         let dataDirectory = URL(fileURLWithPath: dataDir ?? environment["EMILIA_DATA_DIR"] ?? "emilia-data")
         let adminKey = try AdminKey.resolve(explicit: environment["EMILIA_ADMIN_KEY"], dataDirectory: dataDirectory)
         var configuration = ServerConfiguration(adminKey: adminKey.key)
+        let settings = Settings(environment: environment)
         configuration.host = host ?? environment["EMILIA_HOST"] ?? configuration.host
-        configuration.port = port ?? environment["EMILIA_PORT"].flatMap(Int.init) ?? configuration.port
+        configuration.port = try port ?? settings.integer("EMILIA_PORT") ?? configuration.port
         configuration.dataDirectory = dataDirectory
-        configuration.rateLimitPerSecond = rateLimit ?? environment["EMILIA_RATE_LIMIT"].flatMap(Double.init) ?? configuration.rateLimitPerSecond
-        configuration.rateLimitBurst = rateBurst ?? environment["EMILIA_RATE_BURST"].flatMap(Double.init) ?? configuration.rateLimitBurst
+        configuration.rateLimitPerSecond = try rateLimit ?? settings.number("EMILIA_RATE_LIMIT") ?? configuration.rateLimitPerSecond
+        configuration.rateLimitBurst = try rateBurst ?? settings.number("EMILIA_RATE_BURST") ?? configuration.rateLimitBurst
         configuration.enableNoOpRoute = benchNoopRoute
-        if let days = environment["EMILIA_RETENTION_DAYS"].flatMap(Int.init) {
+        if let days = try settings.integer("EMILIA_RETENTION_DAYS") {
+            guard days >= 0 else { throw ValidationError("EMILIA_RETENTION_DAYS must be 0 (keep forever) or a number of days") }
             configuration.retention = days > 0 ? .seconds(days * 86_400) : nil
         }
+        if let megabytes = try settings.integer("EMILIA_INGEST_MEMORY_MB") {
+            guard megabytes > 0, megabytes <= 1 << 20 else { throw ValidationError("EMILIA_INGEST_MEMORY_MB must be a positive number of MiB") }
+            configuration.ingestMemoryBudget = megabytes * 1024 * 1024
+        }
+        if let megabytes = try settings.integer("EMILIA_MIN_FREE_DISK_MB") {
+            guard megabytes >= 0 else { throw ValidationError("EMILIA_MIN_FREE_DISK_MB must be 0 or more") }
+            configuration.minimumFreeDiskBytes = Int64(megabytes) * 1024 * 1024
+        }
+        configuration.trustProxy = trustProxy || environment["EMILIA_TRUST_PROXY"] == "1"
         configuration.separateCheckpoints = environment["EMILIA_SEPARATE_CHECKPOINTS"] != "0"
         configuration.defaultTimeZone = environment["EMILIA_DEFAULT_TIMEZONE"] ?? configuration.defaultTimeZone
+        do {
+            try configuration.validate()
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
 
         if adminKey.generated, let file = adminKey.file {
             Console.line("Generated an admin key (shown once; kept in \(file.path), mode 0600):\n  \(adminKey.key)")
@@ -49,5 +68,22 @@ struct ServeCommand: AsyncParsableCommand {
             Console.line("Emilia listening on http://\(host):\(port) (data in \(dataDirectory.path))")
         }
         try await app.runService()
+    }
+}
+
+/// `EMILIA_*` numbers read strictly: a value that is set but not a number stops the server with its name.
+struct Settings {
+    let environment: [String: String]
+
+    func number(_ name: String) throws -> Double? {
+        guard let text = environment[name] else { return nil }
+        guard let value = Double(text), value.isFinite else { throw ValidationError("\(name) must be a number, got '\(text)'") }
+        return value
+    }
+
+    func integer(_ name: String) throws -> Int? {
+        guard let text = environment[name] else { return nil }
+        guard let value = Int(text) else { throw ValidationError("\(name) must be a whole number, got '\(text)'") }
+        return value
     }
 }

@@ -5,27 +5,40 @@ final class ChildProcess: Sendable {
     let process: Process
     private let lines = LogLines()
     private let errorLines = LogLines()
+    /// When set, standard output and error go to this file (as `emilia serve >> emilia.log` would).
+    let outputFile: URL?
 
-    init(executable: URL, arguments: [String], environment: [String: String] = [:]) throws {
+    init(executable: URL, arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil) throws {
         process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        let errorPipe = Pipe()
-        process.standardError = errorPipe
-        for (pipe, lines) in [(pipe, self.lines), (errorPipe, errorLines)] {
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
+        self.outputFile = outputFile
+        if let outputFile {
+            FileManager.default.createFile(atPath: outputFile.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: outputFile)
+            process.standardOutput = handle
+            process.standardError = handle
+        } else {
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            let errorPipe = Pipe()
+            process.standardError = errorPipe
+            for (pipe, lines) in [(pipe, self.lines), (errorPipe, errorLines)] {
+                pipe.fileHandleForReading.readabilityHandler = { handle in
+                    let data = handle.availableData
+                    if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
+                }
             }
         }
         try process.run()
     }
 
     /// Everything printed on standard output so far.
-    var standardOutput: String { lines.all.joined() }
+    var standardOutput: String {
+        if let outputFile { return (try? String(contentsOf: outputFile, encoding: .utf8)) ?? "" }
+        return lines.all.joined()
+    }
 
     /// Everything printed on standard error so far (for failure messages).
     var standardError: String { errorLines.all.joined() }
@@ -49,8 +62,8 @@ extension ChildProcess {
     }
 
     /// Starts `emilia ARGUMENTS` with extra environment variables.
-    convenience init(_ arguments: [String], environment: [String: String] = [:]) throws {
-        try self.init(executable: Self.emiliaExecutable, arguments: arguments, environment: environment)
+    convenience init(_ arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil) throws {
+        try self.init(executable: Self.emiliaExecutable, arguments: arguments, environment: environment, outputFile: outputFile)
     }
 
     /// Waits for the "listening on" line and returns the base URL.

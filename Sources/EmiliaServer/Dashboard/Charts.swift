@@ -9,7 +9,10 @@ enum Charts {
         let tables = Array(Set(sessions.map { $0.tableNumber ?? "(no table)" })).sorted { DayAnalytics.tableOrder($0, $1) }
         let rowHeight = 22.0, labelWidth = 90.0, width = 960.0
         let height = Double(max(1, tables.count)) * rowHeight + 28
-        let times = sessions.compactMap(\.openedAt) + sessions.compactMap(\.closedAt)
+        // Only the day and the night after it are drawn: a date years away costs no more than one tonight.
+        let window = (start: day.start, end: day.end.addingTimeInterval(12 * 3600))
+        func clamp(_ date: Date) -> Date { min(max(date, window.start), window.end) }
+        let times = (sessions.compactMap(\.openedAt) + sessions.compactMap(\.closedAt)).map(clamp)
         var start = times.min() ?? day.start.addingTimeInterval(10 * 3600)
         var end = max(times.max() ?? day.end, sessions.contains { $0.status == .open } ? min(now, day.end) : start)
         start = start.addingTimeInterval(-start.timeIntervalSince1970.truncatingRemainder(dividingBy: 3600))
@@ -29,9 +32,9 @@ enum Charts {
             let y = Double(row) * rowHeight
             svg += "<text class=\"label\" x=\"4\" y=\"\(f(y + 15))\">\(HTML.escape(table))</text>"
             for session in sessions where (session.tableNumber ?? "(no table)") == table {
-                guard let opened = session.openedAt else { continue }
+                guard let opened = session.openedAt.map(clamp) else { continue }
                 let isOpen = session.status == .open
-                let closed = session.closedAt ?? min(now, day.end)
+                let closed = clamp(session.closedAt ?? min(now, day.end))
                 let barWidth = max(3, x(closed) - x(opened))
                 let tip = "\(session.orderID) · \(session.tableNumber ?? "no table") · \(isOpen ? "open" : HTML.duration(session.durationSeconds)) · total \(session.revenue)"
                 svg += "<rect data-session=\"\(HTML.escape(session.orderID))\" class=\"session \(isOpen ? "open" : "closed")\" x=\"\(f(x(opened)))\" y=\"\(f(y + 3))\" width=\"\(f(barWidth))\" height=\"\(f(rowHeight - 6))\" rx=\"3\"><title>\(HTML.escape(tip))</title></rect>"

@@ -20,13 +20,15 @@ struct DashboardAuth: Sendable {
         return "\(payload).\(sign(payload))"
     }
 
-    /// The `Set-Cookie` header for a new sign-in.
-    func setCookie(_ value: String) -> String {
-        "\(Self.cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(lifetime))"
+    /// The `Set-Cookie` header for a new sign-in (`Secure` when the page came over HTTPS).
+    func setCookie(_ value: String, secure: Bool = false) -> String {
+        "\(Self.cookieName)=\(value); Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(lifetime))\(secure ? "; Secure" : "")"
     }
 
     /// The `Set-Cookie` header that signs out.
-    var clearCookie: String { "\(Self.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" }
+    func clearCookie(secure: Bool = false) -> String {
+        "\(Self.cookieName)=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0\(secure ? "; Secure" : "")"
+    }
 
     /// The valid session cookie of a request, or nil.
     func session(of request: Request) -> String? {

@@ -7,11 +7,13 @@ import Hummingbird
 struct DashboardController: Sendable {
     let store: any EventStore
     let auth: DashboardAuth
+    /// Failed sign-ins per client address.
+    let signInFailures: RateLimiter
     let configuration: ServerConfiguration
 
     func addRoutes(to router: Router<EmiliaRequestContext>) {
         Assets.addRoutes(to: router)
-        SignInPages(auth: auth).addRoutes(to: router)
+        SignInPages(auth: auth, failures: signInFailures).addRoutes(to: router)
         let pages = router.group().add(middleware: DashboardSignInMiddleware(auth: auth))
         let day = RestaurantDayPage(store: store, auth: auth)
         pages.get("/", use: restaurants)

@@ -14,7 +14,7 @@ struct EventDetailPage: Sendable {
             throw APIError(.notFound, "No event with id \(id)")
         }
         let token = try await store.token(id: event.tokenID)
-        let pretty = (try? JSONParser.parse(body)).map { PrettyJSON.format($0) } ?? String(decoding: body, as: UTF8.self)
+        let pretty = PrettyJSON.page(body)
         let warnings = event.warnings.map { warning -> String in
             """
             <tr><td><code>\(warning.code.rawValue)</code></td><td><code>\(HTML.escape(warning.field))</code></td>
@@ -51,20 +51,59 @@ struct EventDetailPage: Sendable {
     }
 }
 
-/// Indented JSON text, keys in the order they were sent and numbers as written.
+/// Indented JSON text, keys in the order they were sent and numbers as written, cut at `limit` bytes so a
+/// crafted payload costs the page no more than that.
 enum PrettyJSON {
-    static func format(_ value: JSONValue, indent: String = "") -> String {
-        let inner = indent + "  "
-        switch value {
-        case .array(let elements):
-            if elements.isEmpty { return "[]" }
-            return "[\n" + elements.map { inner + format($0, indent: inner) }.joined(separator: ",\n") + "\n\(indent)]"
-        case .object(let members):
-            if members.isEmpty { return "{}" }
-            return "{\n" + members.map { inner + JSONText.quoted($0.key) + ": " + format($0.value, indent: inner) }
-                .joined(separator: ",\n") + "\n\(indent)}"
-        default:
-            return value.text
+    /// The most text the event page shows; past it the page links to the raw bytes.
+    static let limit = 256 * 1024
+
+    /// What the event page shows for a stored body.
+    static func page(_ body: Data) -> String {
+        guard body.count <= 4 * limit, let value = try? JSONParser.parse(body) else {
+            let shown = String(decoding: body.prefix(limit), as: UTF8.self)
+            return body.count > limit ? shown + "\n… (\(body.count) bytes: download the raw payload for the rest)" : shown
         }
+        let (text, complete) = format(value, limit: limit)
+        return complete ? text : text + "\n… (cut at \(limit / 1024) KiB: download the raw payload for the rest)"
+    }
+
+    /// The indented text, and false when it was cut at `limit` bytes.
+    static func format(_ value: JSONValue, limit: Int = PrettyJSON.limit) -> (text: String, complete: Bool) {
+        var output: [UInt8] = []
+        let complete = write(value, depth: 0, into: &output, limit: limit)
+        return (String(decoding: output, as: UTF8.self), complete)
+    }
+
+    private static func write(_ value: JSONValue, depth: Int, into output: inout [UInt8], limit: Int) -> Bool {
+        guard output.count < limit else { return false }
+        func newline(_ depth: Int) {
+            output.append(UInt8(ascii: "\n"))
+            output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * depth))
+        }
+        switch value {
+        case .array(let elements) where !elements.isEmpty:
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                guard write(element, depth: depth + 1, into: &output, limit: limit) else { return false }
+            }
+            newline(depth)
+            output.append(UInt8(ascii: "]"))
+        case .object(let members) where !members.isEmpty:
+            output.append(UInt8(ascii: "{"))
+            for (index, member) in members.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                JSONText.appendQuoted(member.key, to: &output)
+                output.append(contentsOf: ": ".utf8)
+                guard write(member.value, depth: depth + 1, into: &output, limit: limit) else { return false }
+            }
+            newline(depth)
+            output.append(UInt8(ascii: "}"))
+        default:
+            value.write(into: &output)
+        }
+        return output.count <= limit
     }
 }

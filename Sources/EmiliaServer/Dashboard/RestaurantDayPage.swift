@@ -101,11 +101,18 @@ struct RestaurantDayPage: Sendable {
             return "<tr data-warning=\"\(code)\"><td><code>\(code)</code></td><td class=\"num\">\(count)</td><td>\(HTML.escape(remedy))\(example)</td></tr>"
         }.joined()
         let refused = rejections.map { rejection -> String in
-            "<tr><td>\(Timestamp.formatUTC(rejection.at))</td><td>\(rejection.status)</td><td>\(HTML.escape(rejection.reason))</td></tr>"
+            let times = rejection.count > 1 ? " <span class=\"badge warn\">×\(rejection.count)</span>" : ""
+            return "<tr><td>\(Timestamp.formatUTC(rejection.at))</td><td>\(rejection.status)</td><td>\(HTML.escape(rejection.reason))\(times)</td></tr>"
         }.joined()
+        var unfolded = ""
+        if quality.unfoldedEvents > 0 {
+            let example = quality.unfoldedExample.map { " <a href=\"/events/\($0)\">example</a>" } ?? ""
+            unfolded = "<p class=\"error\" data-unfolded=\"\(quality.unfoldedEvents)\">\(quality.unfoldedEvents) events could not be folded into their session (kept in the log): \(HTML.escape(quality.unfoldedReason ?? "unknown reason")).\(example)</p>"
+        }
+        let sampled = quality.warningsSampled ? " Warning counts cover the newest \(DataQuality.warningSampleLimit) of them." : ""
         return """
             <h2>Data quality</h2><div class="grid"><div class="card">
-            <p>\(quality.events) events this day, \(quality.eventsWithWarnings) with warnings.</p>
+            <p>\(quality.events) events this day, \(quality.eventsWithWarnings) with warnings.\(sampled)</p>\(unfolded)
             <table data-table="warnings"><thead><tr><th>Warning</th><th class="num">Events</th><th>How to fix it</th></tr></thead>
             <tbody>\(warnings.isEmpty ? "<tr><td colspan=\"3\" class=\"muted\">No warnings: the data is clean.</td></tr>" : warnings)</tbody></table></div>
             <div class="card"><h2 style="margin-top:0">Refused posts</h2><table data-table="rejections"><thead><tr><th>When (UTC)</th><th>Status</th><th>Reason</th></tr></thead>

@@ -4,36 +4,49 @@ import Hummingbird
 /// `/login` and `/logout`: the admin key in a form, a signed session cookie out.
 struct SignInPages: Sendable {
     let auth: DashboardAuth
+    /// Failed sign-ins per client address: guessing a key costs the guesser time.
+    let failures: RateLimiter
 
     func addRoutes(to router: Router<EmiliaRequestContext>) {
         router.get("login") { request, _ in
             if auth.session(of: request) != nil { return HTML.redirect("/") }
             return form(next: request.uri.queryParameters.get("next"), message: nil)
         }
-        router.post("login") { request, _ in
+        router.post("login") { request, context in
             let fields = try await FormFields.read(request)
             let next = Self.safeNext(fields["next"])
+            if let wait = failures.pendingWait(context.clientAddress) {
+                var response = form(next: next, message: "Too many wrong keys from this address: wait \(wait) s and try again.")
+                response.status = .tooManyRequests
+                response.headers[.retryAfter] = String(wait)
+                return response
+            }
             guard let key = fields["admin_key"], AdminAuthMiddleware.constantTimeEquals(key, auth.adminKey) else {
+                _ = failures.acquire(context.clientAddress)
                 var response = form(next: next, message: "That admin key is not right. Check EMILIA_ADMIN_KEY or the admin.key file in the data directory.")
                 response.status = .unauthorized
                 return response
             }
             let session = auth.issue()
-            return HTML.redirect(next, headers: [.setCookie: auth.setCookie(session)])
+            return HTML.redirect(next, headers: [.setCookie: auth.setCookie(session, secure: context.isSecure)])
         }
-        router.post("logout") { request, _ in
+        router.post("logout") { request, context in
             let fields = try await FormFields.read(request)
             guard let session = auth.session(of: request) else { return HTML.redirect("/login") }
             guard auth.isValidCSRF(fields["csrf_token"], session: session) else {
                 throw APIError(.forbidden, "The form is stale or came from another site; reload the page and try again.")
             }
-            return HTML.redirect("/login", headers: [.setCookie: auth.clearCookie])
+            return HTML.redirect("/login", headers: [.setCookie: auth.clearCookie(secure: context.isSecure)])
         }
     }
 
-    /// Only same-site paths; anything else goes to `/`.
+    /// Only same-site paths; anything else goes to `/`. A path is printable ASCII without spaces or backslashes
+    /// (browsers drop tabs and newlines and read `\\` as `/`, which would turn `/\t/evil` into `//evil`), starting
+    /// with one `/`.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        guard let next, next.utf8.count <= 2048, next.hasPrefix("/"), !next.hasPrefix("//"),
+              next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
+        else { return "/" }
         return next
     }
 
