@@ -33,7 +33,8 @@ public struct SessionFacts: Sendable, Hashable {
         occurredAt = time(document["timestamp"]) ?? receivedAt
         sessionStart = time(document["session_start"])
         sessionEnd = time(document["session_end"])
-        tableNumber = (document["table_number"] ?? document["table"])?.textValue
+        // As the validator reads it: `table_number`, else its alias `table` (also when `table_number` is null).
+        tableNumber = document["table_number"]?.textValue ?? document["table"]?.textValue
         let server = document["server"]
         openedBy = Self.staff(document["opened_by"]) ?? Self.staff(server?["opened_by"])
             ?? (kind == .sessionOpened ? Self.staff(server) : nil)

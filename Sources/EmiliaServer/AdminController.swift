@@ -75,7 +75,14 @@ struct AdminController: Sendable {
             throw APIError(.badRequest, "token_id is required")
         }
         let limit = min(1000, max(1, request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100))
-        let rejections = try await run { try await store.rejections(tokenID: tokenID, limit: limit) }
+        var environment: DeploymentEnvironment?
+        if let value = request.uri.queryParameters.get("env") {
+            guard let parsed = DeploymentEnvironment(queryValue: value) else {
+                throw APIError(.badRequest, "Unknown env '\(value)': use 'dev' or 'prod'")
+            }
+            environment = parsed
+        }
+        let rejections = try await run { try await store.rejections(tokenID: tokenID, environment: environment, limit: limit) }
         return RejectionListResponse(rejections: rejections.map(RejectionResponse.init))
     }
 

@@ -22,7 +22,9 @@ public protocol EventStore: Sendable {
 
     func event(id: String) async throws -> StoredEvent?
     func rawBody(eventID: String) async throws -> Data?
-    func rejections(tokenID: String, limit: Int) async throws -> [Rejection]
+    /// The token's refused posts, newest first; with `environment`, those of that env (and those refused before an
+    /// env could be read).
+    func rejections(tokenID: String, environment: DeploymentEnvironment?, limit: Int) async throws -> [Rejection]
 
     /// The sessions of a restaurant's local day (`YYYY-MM-DD`), by opening time.
     func sessions(tokenID: String, environment: DeploymentEnvironment, localDate: String) async throws -> [TableSession]

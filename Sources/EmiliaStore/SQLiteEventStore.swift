@@ -48,6 +48,9 @@ public final class SQLiteEventStore: EventStore {
         }
         let path = directory.appendingPathComponent(Self.fileName).path
         database = try DatabasePool(path: path, configuration: configuration)
+        // GRDB sets `synchronous = NORMAL` on the writer once it turns WAL on, after `prepareDatabase`: every commit
+        // must reach the disk before its 200, so the writer syncs fully (a test reads it back off the live connection).
+        try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         // The CLI and a server opening the same new data dir at once: whoever loses the race to a migration finds
         // it applied on its second attempt.
         do { try SQLiteSchema.migrator.migrate(database) } catch { try SQLiteSchema.migrator.migrate(database) }
@@ -171,10 +174,11 @@ public final class SQLiteEventStore: EventStore {
         }
     }
 
-    public func rejections(tokenID: String, limit: Int) async throws -> [Rejection] {
+    public func rejections(tokenID: String, environment: DeploymentEnvironment?, limit: Int) async throws -> [Rejection] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM rejections WHERE token_id = ? ORDER BY id DESC LIMIT ?",
-                             arguments: [tokenID.lowercased(), limit]).map { row in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM rejections WHERE token_id = ? AND (? IS NULL OR env = ? OR env IS NULL) ORDER BY id DESC LIMIT ?
+                """, arguments: [tokenID.lowercased(), environment?.rawValue, environment?.rawValue, limit]).map { row in
                 Rejection(tokenID: row["token_id"], environment: (row["env"] as String?).flatMap(DeploymentEnvironment.init(rawValue:)),
                           at: Date(timeIntervalSince1970: row["at"]), status: row["status"], reason: row["reason"],
                           bodyPrefix: row["body"], requestID: row["request_id"], count: row["count"])

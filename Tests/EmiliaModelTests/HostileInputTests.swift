@@ -13,7 +13,7 @@ private func facts(_ json: String, id: String = "e1") throws -> SessionFacts {
     try #require(SessionFacts(eventID: id, receivedAt: received, document: try JSONParser.parse(Array(json.utf8)), timeZone: saoPaulo))
 }
 
-@Suite("Hostile input: amounts, times and sizes never trap and cost bounded work")
+@Suite("Hostile input: amounts, times and sizes never trap and cost bounded work", .timeLimit(.minutes(3)))
 struct HostileInputTests {
     @Test(arguments: ["922337203685477.58076", "922337203685477.5807", "9223372036854775807", "1e39", "-1e13",
                       "1000000000000", "99999999999999999999999999999999"])
@@ -134,6 +134,12 @@ struct HostileInputTests {
         #expect(forward == backward)
         #expect(forward.items.count == SessionAccumulator.maximumItemLines)
         #expect(forward.items.map(\.orderedAt) == forward.items.map(\.orderedAt).sorted { ($0 ?? .distantFuture) < ($1 ?? .distantFuture) })
+    }
+
+    @Test func theFoldReadsTheTableAsTheValidatorDoes() throws {
+        let json = #"{"event":"session_opened","order_id":"A","table_number":null,"table":"Mesa 5","timestamp":"2025-11-25T16:00:00-03:00"}"#
+        #expect(try report(json).summary.tableNumber == "Mesa 5")
+        #expect(try facts(json).tableNumber == "Mesa 5")
     }
 
     @Test func aStoredStateWithNonsenseCountsDoesNotTrap() throws {

@@ -2,7 +2,7 @@ import EmiliaModel
 import Foundation
 import Testing
 
-@Suite("JSON parser")
+@Suite("JSON parser", .timeLimit(.minutes(3)))
 struct JSONParserTests {
     @Test func parsesNestedDocumentsKeepingNumberText() throws {
         let value = try JSONParser.parse(Array(#" {"a":[1,-2.50,3e2,true,false,null],"b":{"c":"d\n\u00e9\ud83d\ude00"},"a2":{}} "#.utf8))
@@ -66,7 +66,7 @@ struct JSONParserTests {
     }
 }
 
-@Suite("Money and timestamps")
+@Suite("Money and timestamps", .timeLimit(.minutes(3)))
 struct ValueTests {
     @Test(arguments: [("19.00", 190_000), ("-3.5", -35_000), ("1e2", 1_000_000), ("0.00005", 0), ("0.00015", 2), ("12", 120_000)])
     func parsesMoney(text: String, units: Int64) {

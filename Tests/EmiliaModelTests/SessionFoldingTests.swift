@@ -23,7 +23,7 @@ private struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
-@Suite("Session folding")
+@Suite("Session folding", .timeLimit(.minutes(3)))
 struct SessionFoldingTests {
     @Test func theThreeFixturesFoldIntoOneSession() throws {
         let events = [try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
@@ -132,7 +132,7 @@ struct SessionFoldingTests {
     }
 }
 
-@Suite("Day analytics")
+@Suite("Day analytics", .timeLimit(.minutes(3)))
 struct DayAnalyticsTests {
     @Test func figuresFromTwoSessions() throws {
         let full = try #require(SessionFolding.fold([try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
@@ -168,7 +168,7 @@ struct DayAnalyticsTests {
     }
 }
 
-@Suite("Revenue by hour")
+@Suite("Revenue by hour", .timeLimit(.minutes(3)))
 struct RevenueByHourTests {
     @Test func hoursAfterMidnightComeAfterTheEvening() throws {
         let zone = TimeZone(identifier: "America/Sao_Paulo")!

@@ -11,7 +11,7 @@ private func codes(_ json: String, zone: TimeZone = saoPaulo, style: String? = n
     return PayloadValidator.validate(document, context: context).warnings.map(\.code.rawValue)
 }
 
-@Suite("Validator on the shared fixtures")
+@Suite("Validator on the shared fixtures", .timeLimit(.minutes(3)))
 struct FixtureValidationTests {
     @Test(arguments: [
         ("session_opened.json", [String]()),
@@ -59,7 +59,7 @@ struct FixtureValidationTests {
     }
 }
 
-@Suite("Validator rules")
+@Suite("Validator rules", .timeLimit(.minutes(3)))
 struct ValidationRuleTests {
     static let opened = #""event":"session_opened","order_id":"A1","table_number":"Mesa 2""#
 

@@ -3,7 +3,7 @@ import Logging
 import Synchronization
 import Testing
 
-@Suite("Admin API, operations, secrets")
+@Suite("Admin API, operations, secrets", .timeLimit(.minutes(3)))
 struct AdminAPITests {
     @Test func adminAPINeedsTheKey() async throws {
         try await TestServer.with { server in
@@ -119,9 +119,12 @@ struct AdminAPITests {
 
 /// Log lines captured in memory (message and metadata), to check what logs contain.
 final class LogLines: Sendable {
-    private let storage = Mutex<[String]>([])
-    func append(_ line: String) { storage.withLock { $0.append(line) } }
-    var all: [String] { storage.withLock { $0 } }
+    private let storage = Mutex<(lines: [String], closed: Bool)>(([], false))
+    func append(_ line: String) { storage.withLock { $0.lines.append(line) } }
+    var all: [String] { storage.withLock { $0.lines } }
+    /// Marks the end: nothing more will be appended.
+    func close() { storage.withLock { $0.closed = true } }
+    var isClosed: Bool { storage.withLock { $0.closed } }
 }
 
 struct RecordingLogHandler: LogHandler {

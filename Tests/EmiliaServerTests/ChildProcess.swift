@@ -24,10 +24,22 @@ final class ChildProcess: Sendable {
             process.standardOutput = pipe
             let errorPipe = Pipe()
             process.standardError = errorPipe
+            // Children spawned at the same time by other tests must not inherit these ends, or our read would not
+            // see its end of file until they exit. The child itself gets them as its 1 and 2, which stay open.
+            for handle in [pipe.fileHandleForReading, pipe.fileHandleForWriting, errorPipe.fileHandleForReading,
+                           errorPipe.fileHandleForWriting] {
+                _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
+            }
             for (pipe, lines) in [(pipe, self.lines), (errorPipe, errorLines)] {
                 pipe.fileHandleForReading.readabilityHandler = { handle in
                     let data = handle.availableData
-                    if !data.isEmpty { lines.append(String(decoding: data, as: UTF8.self)) }
+                    if data.isEmpty {
+                        // End of file: the child closed its end; nothing more will come.
+                        handle.readabilityHandler = nil
+                        lines.close()
+                    } else {
+                        lines.append(String(decoding: data, as: UTF8.self))
+                    }
                 }
             }
         }
@@ -43,9 +55,12 @@ final class ChildProcess: Sendable {
     /// Everything printed on standard error so far (for failure messages).
     var standardError: String { errorLines.all.joined() }
 
-    /// SIGKILL (processes started from async tests may ignore SIGTERM): no chance to flush or clean up.
+    /// True once both output pipes reached their end (always true for output sent to a file).
+    var outputEnded: Bool { outputFile != nil || (lines.isClosed && errorLines.isClosed) }
+
+    /// SIGKILL: no chance to flush or clean up. Harmless when the child has already exited.
     func kill() {
-        Foundation.kill(process.processIdentifier, SIGKILL)
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
@@ -54,15 +69,21 @@ final class ChildProcess: Sendable {
 typealias EmiliaProcess = ChildProcess
 
 extension ChildProcess {
+    /// The `emilia` built beside this test bundle (never another build's, which could be stale).
     static var emiliaExecutable: URL {
-        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("emilia")
-        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return root.appendingPathComponent(".build/debug/emilia")
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // swift test runs `<build>/EmiliaPackageTests.xctest`; on some platforms the bundle is a directory.
+        while directory.pathExtension == "xctest" || directory.lastPathComponent == "Contents" || directory.lastPathComponent == "MacOS" {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("emilia")
     }
 
     /// Starts `emilia ARGUMENTS` with extra environment variables.
     convenience init(_ arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil) throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.emiliaExecutable.path) else {
+            throw TestFailure("no emilia binary beside the tests at \(Self.emiliaExecutable.path): build with swift build --build-tests")
+        }
         try self.init(executable: Self.emiliaExecutable, arguments: arguments, environment: environment, outputFile: outputFile)
     }
 
@@ -70,22 +91,23 @@ extension ChildProcess {
     func waitForListening(timeout: Duration = .seconds(30)) async throws -> String {
         var found: String?
         try await waitUntil(timeout: timeout) {
-            if let range = standardOutput.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) {
+            // The port's digits end at a space: a read cut inside the number must not be taken for all of it.
+            if let range = standardOutput.range(of: #"http://127\.0\.0\.1:\d+(?= )"#, options: .regularExpression) {
                 found = String(standardOutput[range])
             }
             return found != nil || !process.isRunning
         }
-        guard let found else { throw TestFailure("emilia serve did not start: \(standardOutput)") }
+        guard let found else { throw TestFailure("emilia serve did not start: \(standardOutput) \(standardError)") }
         return found
     }
 
     /// Runs `emilia ARGUMENTS` to completion and returns (exit code, standard output).
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
         let child = try ChildProcess(arguments, environment: environment)
+        defer { child.kill() }
         try await waitUntil(timeout: .seconds(60)) { !child.process.isRunning }
-        let status = child.process.terminationStatus
-        // Let the pipe's last bytes arrive.
-        try await waitUntil(timeout: .seconds(2)) { !child.standardOutput.isEmpty || status != 0 }
-        return (status, child.standardOutput)
+        // Everything it printed, to the end of both pipes.
+        try await waitUntil(timeout: .seconds(10)) { child.outputEnded }
+        return (child.process.terminationStatus, child.standardOutput)
     }
 }

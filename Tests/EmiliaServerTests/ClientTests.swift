@@ -11,7 +11,7 @@ private func client(_ baseURL: String, waits: RecordedWaits, attempts: Int = 3, 
 
 private let body = Data(#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 1","timestamp":"2025-11-24T18:30:00-03:00"}"#.utf8)
 
-@Suite("WebhookClient retries, checks and receipts")
+@Suite("WebhookClient retries, checks and receipts", .timeLimit(.minutes(3)))
 struct ClientRetryTests {
     @Test func serverErrorsAreRetriedWithBackoffAndOneIdempotencyKey() async throws {
         let server = ScriptedServer([.status(500), .status(503), .ok])
@@ -66,7 +66,7 @@ struct ClientRetryTests {
     @Test func connectionErrorsAreRetried() async throws {
         let waits = RecordedWaits()
         do {
-            _ = try await client("http://127.0.0.1:9", waits: waits, timeout: .seconds(1)).send(json: body)
+            _ = try await client("http://127.0.0.1:\(try closedPort())", waits: waits, timeout: .seconds(1)).send(json: body)
             Issue.record("expected a failure")
         } catch let error as WebhookError {
             #expect(error.isRetryable)
@@ -130,7 +130,7 @@ struct ClientRetryTests {
     }
 }
 
-@Suite("Monitor and batcher")
+@Suite("Monitor and batcher", .timeLimit(.minutes(3)))
 struct MonitorAndBatcherTests {
     @Test func alertFiresOnceBelowNinetyFivePercentAfterAHundredSends() {
         let alerts = LogLines()
@@ -164,4 +164,21 @@ struct MonitorAndBatcherTests {
         #expect(batcher.flushAll(now: start.addingTimeInterval(62)).map(\.orderID) == ["B"])
         #expect(batcher.flushAll(now: start.addingTimeInterval(63)).isEmpty)
     }
+}
+
+/// A loopback port nothing listens on: bound to learn a free number, then closed.
+func closedPort() throws -> Int {
+    let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { throw TestFailure("no socket") }
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw TestFailure("could not bind a loopback port") }
+    return Int(UInt16(bigEndian: address.sin_port))
 }

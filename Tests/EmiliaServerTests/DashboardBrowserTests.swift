@@ -25,7 +25,7 @@ private func signIn(_ browser: Browser, _ server: TestServer, key: String = Test
     try await browser.click(try await browser.find("button[type=submit]"))
 }
 
-@Suite("Dashboard in headless Chromium", .serialized)
+@Suite("Dashboard in headless Chromium", .serialized, .timeLimit(.minutes(3)))
 struct DashboardBrowserTests {
     @Test func signInWithAWrongKeyThenTheRightOne() async throws {
         try await TestServer.with { server in

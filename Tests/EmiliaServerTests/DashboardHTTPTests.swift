@@ -28,7 +28,7 @@ extension TestServer {
     }
 }
 
-@Suite("Dashboard over HTTP: sign-in, CSRF, access control, every page")
+@Suite("Dashboard over HTTP: sign-in, CSRF, access control, every page", .timeLimit(.minutes(3)))
 struct DashboardHTTPTests {
     @Test(arguments: ["/", "/tokens", "/restaurants/x", "/events/x", "/restaurants/x/rows"])
     func signedOutVisitsGoToSignIn(path: String) async throws {

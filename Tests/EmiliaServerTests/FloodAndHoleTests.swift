@@ -3,7 +3,7 @@ import GRDB
 import Testing
 
 /// Floods cost bounded storage; the small holes of the security review stay closed.
-@Suite("Floods and small holes")
+@Suite("Floods and small holes", .timeLimit(.minutes(3)))
 struct FloodAndHoleTests {
     @Test(.timeLimit(.minutes(2)))
     func aTokenThatIgnoresRetryAfterCostsABoundedNumberOfRecords() async throws {

@@ -3,7 +3,7 @@ import Testing
 
 /// Bounds on how long one restaurant waits behind another. They measure wall-clock latency, so
 /// `scripts/test.sh` runs this suite on its own, after the others, on an otherwise idle machine.
-@Suite("Latency bounds (run alone)", .serialized)
+@Suite("Latency bounds (run alone)", .serialized, .timeLimit(.minutes(3)))
 struct LatencyBoundTests {
     @Test(.timeLimit(.minutes(3)))
     func aHugeItemsAddedDoesNotStallAnotherRestaurant() async throws {

@@ -7,7 +7,7 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 
-@Suite("Upgrading a data dir written by an earlier version")
+@Suite("Upgrading a data dir written by an earlier version", .timeLimit(.minutes(3)))
 struct MigrationTests {
     /// `stores/v3-one-session.sql`: the dump of a data dir written by schema v3 (one token, the three fixture events of
     /// order ORD-2025-0124 folded into one closed session). Its clear token is this one.
@@ -48,7 +48,7 @@ struct MigrationTests {
     }
 }
 
-@Suite("The write-ahead log under steady writes")
+@Suite("The write-ahead log under steady writes", .timeLimit(.minutes(3)))
 struct WriteAheadLogTests {
     /// With writes always in flight a PASSIVE checkpoint never lets the log start over, so it grows by every byte
     /// written; the writer finishing the checkpointer's pass keeps it a fraction of what went through it.

@@ -61,7 +61,7 @@ struct Mutator {
 }
 
 /// Thousands of mutated fixtures posted to a real `emilia serve`: only 2xx and 4xx answers, and it restarts cleanly.
-@Suite("Mutated payloads over HTTP")
+@Suite("Mutated payloads over HTTP", .timeLimit(.minutes(3)))
 struct MutatedPayloadTests {
     static let adminKey = "mutation-test-admin-key-012345"
 

@@ -5,7 +5,7 @@ import NIOCore
 import Testing
 
 /// One POS bug must never crash, brick or stall the server: huge amounts, a fold that fails, a huge event.
-@Suite("Poison events")
+@Suite("Poison events", .timeLimit(.minutes(3)))
 struct PoisonEventTests {
     static let adminKey = "poison-test-admin-key-0123456789"
 

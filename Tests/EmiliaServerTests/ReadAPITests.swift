@@ -12,7 +12,7 @@ private func seedDay(_ server: TestServer, token: String, env: String = "prod") 
     }
 }
 
-@Suite("Read API: sessions, analytics, events, export, stream")
+@Suite("Read API: sessions, analytics, events, export, stream", .timeLimit(.minutes(3)))
 struct ReadAPITests {
     @Test func sessionsOfTheDayFoldWithinASecond() async throws {
         try await TestServer.with { server in
@@ -112,8 +112,12 @@ struct ReadAPITests {
             #expect(seen == posted.reversed())
             let mesa1 = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&table=Mesa%201", admin: true).json()
             #expect((mesa1["events"] as? [Any])?.count == 12)
-            let flagged = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&has_warnings=true", admin: true).json()
+            // Only the naive-timestamp post has warnings: the filter must pick exactly it, and its opposite the rest.
+            let flagged = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&has_warnings=true&limit=1000", admin: true).json()
+            #expect((flagged["events"] as? [[String: Any]])?.count == 1)
             #expect((flagged["events"] as? [[String: Any]])?.first?["event"] as? String == "session_opened")
+            let clean = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&has_warnings=false&limit=1000", admin: true).json()
+            #expect((clean["events"] as? [[String: Any]])?.count == 23)
             #expect(try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&cursor=bogus", admin: true).status == 400)
             let future = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&since=2099-01-01T00:00:00Z", admin: true).json()
             #expect((future["events"] as? [Any])?.isEmpty == true)
@@ -156,35 +160,43 @@ struct ReadAPITests {
     @Test func streamDeliversNewEventsAndResumes() async throws {
         try await TestServer.with { server in
             let (id, token) = try await server.createToken()
-            _ = try await server.post(token: token, body: Data(#"{"event":"test","n":"before"}"#.utf8))
+            let before = try await server.post(token: token, body: Data(#"{"event":"test","n":"before"}"#.utf8)).json()["event_id"] as! String
             var request = HTTPClientRequest(url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev")
             request.headers.add(name: "Authorization", value: "Bearer \(TestServer.adminKey)")
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             #expect(response.headers["Content-Type"].first == "text/event-stream")
             var iterator = response.body.makeAsyncIterator()
-            var received = ""
+            // Prod first, then dev, then a dev sentinel: reading up to the sentinel would have met a leaked prod event.
+            let prod = try await server.post(token: token, env: "prod", body: Data(#"{"event":"test","n":"prod"}"#.utf8)).json()["event_id"] as! String
             let posted = try await server.post(token: token, body: Data(#"{"event":"test","n":"after"}"#.utf8)).json()["event_id"] as! String
-            _ = try await server.post(token: token, env: "prod", body: Data(#"{"event":"test","n":"prod"}"#.utf8))
-            let deadline = ContinuousClock.now + .seconds(5)
-            while !received.contains(posted), ContinuousClock.now < deadline, let chunk = try await iterator.next() {
+            let sentinel = try await server.post(token: token, body: Data(#"{"event":"test","n":"sentinel"}"#.utf8)).json()["event_id"] as! String
+            var received = ""
+            let deadline = ContinuousClock.now + .seconds(10)
+            while !received.contains(sentinel), ContinuousClock.now < deadline, let chunk = try await iterator.next() {
                 received += String(buffer: chunk)
             }
-            #expect(received.contains(posted))
-            #expect(!received.contains("before"))
-            #expect(!received.contains("\"prod\""))
+            #expect(received.contains(posted) && received.contains(sentinel))
+            #expect(!received.contains(before), "the stream replayed an event from before it started")
+            #expect(!received.contains(prod), "a prod event reached the dev stream")
             let eventID = try #require(received.components(separatedBy: "\n").first { $0.hasPrefix("id: ") }).dropFirst(4)
 
-            // Resume from that id: only what came after it.
+            // Resume from that id, by Last-Event-ID and by cursor=: only what came after it.
             let third = try await server.post(token: token, body: Data(#"{"event":"test","n":"third"}"#.utf8)).json()["event_id"] as! String
-            var resume = HTTPClientRequest(url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev")
-            resume.headers.add(name: "Authorization", value: "Bearer \(TestServer.adminKey)")
-            resume.headers.add(name: "Last-Event-ID", value: String(eventID))
-            let resumed = try await HTTPClient.shared.execute(resume, timeout: .seconds(30))
-            var resumedIterator = resumed.body.makeAsyncIterator()
-            var text = ""
-            while !text.contains(third), let chunk = try await resumedIterator.next() { text += String(buffer: chunk) }
-            #expect(text.contains(third))
-            #expect(!text.contains(posted))
+            for resumeBy in ["header", "query"] {
+                var resume = HTTPClientRequest(url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev" + (resumeBy == "query" ? "&cursor=\(eventID)" : ""))
+                resume.headers.add(name: "Authorization", value: "Bearer \(TestServer.adminKey)")
+                if resumeBy == "header" { resume.headers.add(name: "Last-Event-ID", value: String(eventID)) }
+                let resumed = try await HTTPClient.shared.execute(resume, timeout: .seconds(30))
+                var resumedIterator = resumed.body.makeAsyncIterator()
+                var text = ""
+                let resumeDeadline = ContinuousClock.now + .seconds(10)
+                while !text.contains(third), ContinuousClock.now < resumeDeadline, let chunk = try await resumedIterator.next() {
+                    text += String(buffer: chunk)
+                }
+                #expect(text.contains(third), "resumed by \(resumeBy)")
+                #expect(text.contains(sentinel), "resumed by \(resumeBy)")
+                #expect(!text.contains(posted), "resumed by \(resumeBy)")
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ import Logging
 import ServiceLifecycle
 import Testing
 
-@Suite("Retention")
+@Suite("Retention", .timeLimit(.minutes(3)))
 struct RetentionTests {
     /// Appends `count` test events to a store whose clock says `receivedAt`.
     private func append(_ count: Int, at receivedAt: Date, directory: URL, tokenID: String) async throws {

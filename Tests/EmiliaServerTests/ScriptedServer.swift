@@ -22,9 +22,19 @@ final class ScriptedServer: Sendable {
     }
 
     private let script: Mutex<[Answer]>
+    private let answer: (@Sendable (Attempt) -> Answer)?
     private let recorded = Mutex<[Attempt]>([])
 
-    init(_ script: [Answer]) { self.script = Mutex(script) }
+    init(_ script: [Answer]) {
+        self.script = Mutex(script)
+        answer = nil
+    }
+
+    /// Answers each attempt with what `answer` decides (e.g. from a simulated clock).
+    init(answer: @escaping @Sendable (Attempt) -> Answer) {
+        script = Mutex([])
+        self.answer = answer
+    }
 
     var attempts: [Attempt] { recorded.withLock { $0 } }
 
@@ -33,8 +43,9 @@ final class ScriptedServer: Sendable {
         let router = Router()
         router.post("/webhooks/v1/pos/:token") { request, _ -> Response in
             let text = String(buffer: try await request.body.collect(upTo: 11 * 1024 * 1024))
-            self.recorded.withLock { $0.append(Attempt(idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!], body: text)) }
-            let answer = self.script.withLock { $0.isEmpty ? .ok : $0.removeFirst() }
+            let attempt = Attempt(idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!], body: text)
+            self.recorded.withLock { $0.append(attempt) }
+            let answer = self.answer?(attempt) ?? self.script.withLock { $0.isEmpty ? .ok : $0.removeFirst() }
             switch answer {
             case .ok:
                 let id = UUID().uuidString.lowercased()
@@ -56,9 +67,15 @@ final class ScriptedServer: Sendable {
                               logger: Logger(label: "scripted", factory: { _ in SwiftLogNoOpLogHandler() }))
         let group = ServiceGroup(services: [app], logger: Logger(label: "scripted", factory: { _ in SwiftLogNoOpLogHandler() }))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                defer { continuation.finish() }
+                try await group.run()
+            }
             var iterator = ports.makeAsyncIterator()
-            let port = await iterator.next()!
+            guard let port = await iterator.next() else {
+                try await tasks.waitForAll()
+                throw TestFailure("the scripted server stopped before it listened")
+            }
             defer { tasks.cancelAll() }
             let result = try await body("http://127.0.0.1:\(port)")
             await group.triggerGracefulShutdown()

@@ -11,7 +11,7 @@ import Synchronization
 import Testing
 
 /// A full disk, a held lock, too many large bodies: answered with 503s, survived, recovered from without a restart.
-@Suite("Storage faults", .serialized)
+@Suite("Storage faults", .serialized, .timeLimit(.minutes(3)))
 struct StorageFaultTests {
     static let adminKey = "fault-test-admin-key-0123456789"
 

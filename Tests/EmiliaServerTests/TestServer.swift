@@ -13,11 +13,16 @@ struct TestServer: Sendable {
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
+        // Tests post hundreds at once: enough connections that none waits out the pool on a loaded machine.
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.timeout = .init(connect: .seconds(30), read: .seconds(60))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
     let baseURL: String
     let dataDirectory: URL
+    /// Starts a graceful shutdown now (as SIGTERM would), while the test goes on.
+    var shutDown: @Sendable () async -> Void = {}
 
     /// Runs `body` against a server built by `buildApplication`, then shuts it down gracefully.
     static func with<T: Sendable>(
@@ -27,6 +32,8 @@ struct TestServer: Sendable {
         _ body: (TestServer) async throws -> T
     ) async throws -> T {
         let directory = dataDirectory ?? TemporaryDirectory.make()
+        // A directory made here goes with the server, also when the test fails.
+        defer { if dataDirectory == nil { try? FileManager.default.removeItem(at: directory) } }
         var configuration = ServerConfiguration(adminKey: adminKey)
         configuration.port = 0
         configuration.dataDirectory = directory
@@ -37,10 +44,18 @@ struct TestServer: Sendable {
         }
         let group = ServiceGroup(services: [app], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                // A server that stops before it listens ends the wait for its port at once (with its error).
+                defer { portContinuation.finish() }
+                try await group.run()
+            }
             var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw TestFailure("the server did not start") }
-            let server = TestServer(baseURL: "http://127.0.0.1:\(port)", dataDirectory: directory)
+            guard let port = await iterator.next() else {
+                try await tasks.waitForAll()
+                throw TestFailure("the server stopped before it listened")
+            }
+            let server = TestServer(baseURL: "http://127.0.0.1:\(port)", dataDirectory: directory,
+                                    shutDown: { await group.triggerGracefulShutdown() })
             let result: T
             do {
                 result = try await body(server)
@@ -85,9 +100,10 @@ struct HTTPAnswer: Sendable {
         return object
     }
 
-    /// The `code`s of the answer's `warnings`.
+    /// The `code`s of the answer's `warnings`, which must be there (an empty list when clean).
     func warningCodes() throws -> [String] {
-        ((try json()["warnings"] as? [[String: Any]]) ?? []).compactMap { $0["code"] as? String }
+        guard let warnings = try json()["warnings"] as? [[String: Any]] else { throw TestFailure("no warnings array in \(text)") }
+        return warnings.compactMap { $0["code"] as? String }
     }
 }
 

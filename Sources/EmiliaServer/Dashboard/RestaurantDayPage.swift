@@ -14,7 +14,7 @@ struct RestaurantDayPage: Sendable {
         let token = scope.token, env = scope.environment
         async let sessionsRead = store.sessions(tokenID: token.id, environment: env, localDate: day.date)
         async let qualityRead = store.dataQuality(tokenID: token.id, environment: env, from: day.start, to: day.end)
-        async let rejectionsRead = store.rejections(tokenID: token.id, limit: 20)
+        async let rejectionsRead = store.rejections(tokenID: token.id, environment: env, limit: 20)
         let filters = EventFilters(request)
         var query = EventQuery(tokenID: token.id, environment: env, limit: 50)
         filters.apply(to: &query)
@@ -22,7 +22,7 @@ struct RestaurantDayPage: Sendable {
         let sessions = try await sessionsRead
         let analytics = DayAnalytics(sessions: sessions, timeZone: scope.timeZone)
         let quality = try await qualityRead
-        let rejections = try await rejectionsRead.filter { $0.environment == nil || $0.environment == env }
+        let rejections = try await rejectionsRead
         let events = try await eventsRead.events
 
         let base = "/restaurants/\(token.id)"

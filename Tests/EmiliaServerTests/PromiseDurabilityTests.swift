@@ -1,0 +1,132 @@
+@testable import EmiliaClient
+import EmiliaServer
+@testable import EmiliaStore
+import Foundation
+import GRDB
+import Logging
+import Synchronization
+import Testing
+
+/// Promises: "200 only after an fsync'd commit" (contract §1 durability) and "never a 200 for data that is not
+/// stored", including when the write queue is full (decisions "Rejection records"; GroupCommitWriter.append).
+@Suite("Promise: durability")
+struct PromiseDurabilityTests {
+    /// `synchronous=FULL` on the connection the group-commit writer commits through. Catches the pragma being
+    /// lowered to NORMAL or OFF in SQLiteEventStore.init (a commit could then be lost by a power cut after its 200).
+    @Test(.timeLimit(.minutes(2)))
+    func theStoresWriterConnectionSyncsFully() async throws {
+        let directory = TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteEventStore(directory: directory, logger: Logger(label: "test"))
+        let (synchronous, journal) = try await store.database.write { db in
+            (try Int.fetchOne(db, sql: "PRAGMA synchronous"), try String.fetchOne(db, sql: "PRAGMA journal_mode"))
+        }
+        #expect(synchronous == 2, "PRAGMA synchronous on the writer is \(String(describing: synchronous)), not FULL (2)")
+        #expect(journal?.lowercased() == "wal")
+    }
+
+    /// The client's outbox: `enqueue` returns once the message is on disk. Catches the outbox's
+    /// `PRAGMA synchronous = FULL` (Outbox.init) being lowered.
+    @Test(.timeLimit(.minutes(2)))
+    func theOutboxSyncsFully() throws {
+        let directory = TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outbox = try Outbox(path: directory.appendingPathComponent("outbox.sqlite3"))
+        let synchronous = try outbox.database.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+        #expect(synchronous == 2, "PRAGMA synchronous on the outbox is \(String(describing: synchronous)), not FULL (2)")
+    }
+
+    /// A full write queue answers 503 + Retry-After, never 200; every 200 is stored. Catches: the queue-full branch
+    /// of GroupCommitWriter.append answering success (or dropping the event after a 200), a failed commit
+    /// resuming its waiters with receipts, and 503s without Retry-After.
+    @Test(.timeLimit(.minutes(2)))
+    func aFullWriteQueueAnswers503AndEvery200IsStored() async throws {
+        let logs = PromiseLogLines()
+        let logger = Logger(label: "test", factory: { _ in PromiseRecordingLogHandler(lines: logs) })
+        let directory = TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await TestServer.with(configure: {
+            $0.maximumPendingWrites = 1
+            $0.storageBusyTimeout = .milliseconds(500)
+        }, logger: logger, dataDirectory: directory) { server in
+            let (_, token) = try await server.createToken()
+            let path = directory.appendingPathComponent(SQLiteEventStore.fileName).path
+            // Another connection holds the write lock: nothing can commit until it rolls back.
+            var blockerConfiguration = Configuration()
+            blockerConfiguration.allowsUnsafeTransactions = true
+            let blocker = try DatabaseQueue(path: path, configuration: blockerConfiguration)
+            try await blocker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
+
+            func post(_ index: Int) async throws -> HTTPAnswer {
+                try await server.post(token: token, body: Data(#"{"event":"test","n":\#(index)}"#.utf8))
+            }
+            // While the lock is held: one write is committing, one waits, the rest find the queue full. All 503.
+            let held = try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
+                for index in 0..<16 { group.addTask { try await post(index) } }
+                return try await group.reduce(into: [HTTPAnswer]()) { $0.append($1) }
+            }
+            for answer in held {
+                #expect(answer.status == 503, "answered \(answer.status) while nothing could commit: \(answer.text)")
+                #expect(answer.headers["Retry-After"].first != nil)
+            }
+            #expect(logs.all.contains { $0.contains("the write queue is full") },
+                    "no post met a full queue, so this test did not exercise it")
+
+            // Lock released while posts are in flight: each answer is 503 or 200, and nothing else.
+            var answers = held
+            answers += try await withThrowingTaskGroup(of: HTTPAnswer.self) { group in
+                for index in 16..<32 { group.addTask { try await post(index) } }
+                var collected: [HTTPAnswer] = []
+                for try await answer in group {
+                    if collected.isEmpty {
+                        #expect(answer.status == 503, "answered \(answer.status) before the lock was released")
+                        try await blocker.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
+                    }
+                    collected.append(answer)
+                }
+                return collected
+            }
+            // Writes work again.
+            for index in 32..<36 { answers.append(try await post(index)) }
+
+            var stored: Set<String> = []
+            for answer in answers {
+                #expect(answer.status == 200 || answer.status == 503, "unexpected \(answer.status): \(answer.text)")
+                if answer.status == 503 { #expect(answer.headers["Retry-After"].first != nil) }
+                guard answer.status == 200 else { continue }
+                let id = try #require(try answer.json()["event_id"] as? String)
+                #expect(try await server.request(.GET, "/api/v1/events/\(id)", admin: true).status == 200,
+                        "event \(id) was answered 200 but is not stored")
+                stored.insert(id)
+            }
+            #expect(stored.count >= 4)
+            // Nothing answered 503 was stored either: the log holds exactly the 200s.
+            let count = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
+            #expect(count == stored.count)
+        }
+    }
+}
+
+/// Log lines kept in memory.
+final class PromiseLogLines: Sendable {
+    private let lines = Mutex<[String]>([])
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+    var all: [String] { lines.withLock { $0 } }
+}
+
+/// A log handler that keeps every line (message and metadata) in a `PromiseLogLines`.
+struct PromiseRecordingLogHandler: LogHandler {
+    let lines: PromiseLogLines
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        lines.append("\(event.level) \(event.message) \(all)")
+    }
+}
