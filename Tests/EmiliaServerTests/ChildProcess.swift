@@ -55,6 +55,15 @@ final class ChildProcess: Sendable {
     /// Everything printed on standard error so far (for failure messages).
     var standardError: String { errorLines.all.joined() }
 
+    /// Closes our ends of its output pipes, as a reader that went away would: its writes now fail (EPIPE).
+    func closeOutput() {
+        for output in [process.standardOutput, process.standardError] {
+            guard let pipe = output as? Pipe else { continue }
+            pipe.fileHandleForReading.readabilityHandler = nil
+            try? pipe.fileHandleForReading.close()
+        }
+    }
+
     /// True once both output pipes reached their end (always true for output sent to a file).
     var outputEnded: Bool { outputFile != nil || (lines.isClosed && errorLines.isClosed) }
 

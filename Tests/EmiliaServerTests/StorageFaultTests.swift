@@ -40,7 +40,8 @@ struct StorageFaultTests {
             var request = HTTPClientRequest(url: "\(baseURL)/webhooks/v1/pos/\(token)?env=prod")
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: #"{"event":"test","n":\#(index),"pad":"\#(padding)"}"#))
+            // Session events: the folder meets the full disk too, and must catch up once space is back.
+            request.body = .bytes(ByteBuffer(string: #"{"event":"session_opened","order_id":"F\#(index)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00","pad":"\#(padding)"}"#))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 1 << 20)
             if response.status == .ok, let id = (try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String {
@@ -82,6 +83,36 @@ struct StorageFaultTests {
             try String.fetchSet(db, sql: "SELECT id FROM events")
         }
         #expect(Set(acknowledged).isSubset(of: stored))
+        // Every acknowledged session event is in its session (the folder retried through the full disk).
+        let folded = try await DatabaseQueue(path: directory.appendingPathComponent("emilia.sqlite3").path).read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM events e WHERE e.event_type = 'session_opened'
+                  AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.order_id = e.order_id)
+                """)
+        }
+        #expect(folded == 0, "acknowledged session events without their session")
+    }
+
+    @Test(.timeLimit(.minutes(2)))
+    func aClosedOutputNeverStopsTheServer() async throws {
+        let directory = TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (_, created) = try await EmiliaProcess.run(["token", "create", "--name", "Quiet", "--json", "--data-dir", directory.path])
+        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+        let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path],
+                                       environment: ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_LOG_LEVEL": "debug"])
+        defer { server.kill() }
+        let baseURL = try await server.waitForListening()
+        // Whoever read its output went away (`emilia serve | head`): every log line now meets a closed pipe.
+        server.closeOutput()
+        for index in 0..<20 {
+            var request = HTTPClientRequest(url: "\(baseURL)/webhooks/v1/pos/\(token)?env=dev")
+            request.method = .POST
+            request.body = .bytes(ByteBuffer(string: #"{"event":"test","n":\#(index)}"#))
+            #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status == .ok)
+        }
+        #expect(try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + "/nowhere"), timeout: .seconds(10)).status == .notFound)
+        #expect(server.process.isRunning)
     }
 
     @Test(.timeLimit(.minutes(3)))
