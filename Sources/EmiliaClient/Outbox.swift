@@ -20,6 +20,10 @@ public struct OutboxMessage: Sendable, Hashable {
     public var lastStatus: Int?
     public var lastError: String?
     public var eventID: String?
+    /// When its retry budget began: when it was enqueued, or requeued.
+    public var createdAt: Date
+    /// When it is (or was last) due.
+    public var nextAttemptAt: Date
 }
 
 /// Counts by status.
@@ -156,6 +160,36 @@ public final class Outbox: Sendable {
         }
     }
 
+    /// Pending messages that have failed at least once (being retried), oldest first.
+    public func retryingMessages(limit: Int = 100) throws -> [OutboxMessage] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM messages WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT ?",
+                             arguments: [limit]).map(Self.message)
+        }
+    }
+
+    /// Puts dead messages back to pending, due at `now`, with a fresh retry budget (`created_at` becomes `now`);
+    /// `ids` nil requeues every dead message; ids of messages that are not dead are ignored. Returns how many.
+    @discardableResult
+    public func requeueDead(ids: [Int64]? = nil, now: Date = Date()) throws -> Int {
+        try database.write { db in
+            let time = now.timeIntervalSince1970
+            if let ids {
+                var requeued = 0
+                for id in Set(ids) {
+                    try db.execute(sql: """
+                        UPDATE messages SET status = 'pending', next_attempt_at = ?, created_at = ? WHERE id = ? AND status = 'dead'
+                        """, arguments: [time, time, id])
+                    requeued += db.changesCount
+                }
+                return requeued
+            }
+            try db.execute(sql: "UPDATE messages SET status = 'pending', next_attempt_at = ?, created_at = ? WHERE status = 'dead'",
+                           arguments: [time, time])
+            return db.changesCount
+        }
+    }
+
     /// Due messages, at most one per order: the oldest pending one, only when nothing older of its order is pending.
     func due(now: Date, limit: Int) throws -> [OutboxMessage] {
         try database.read { db in
@@ -168,10 +202,14 @@ public final class Outbox: Sendable {
         }
     }
 
-    /// When the next pending message is due, if any.
+    /// When the next pending message is due, if any; a message waiting behind an older one of its order does not count.
     func nextDue() throws -> Date? {
         try database.read { db in
-            try Double.fetchOne(db, sql: "SELECT min(next_attempt_at) FROM messages WHERE status = 'pending'")
+            try Double.fetchOne(db, sql: """
+                SELECT min(m.next_attempt_at) FROM messages m
+                WHERE m.status = 'pending'
+                  AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.status = 'pending' AND p.order_key = m.order_key AND p.id < m.id)
+                """)
         }.map(Date.init(timeIntervalSince1970:))
     }
 
@@ -182,18 +220,21 @@ public final class Outbox: Sendable {
         }
     }
 
-    func markFailed(_ id: Int64, attempts: Int, status: Int?, reason: String, retryAt: Date?) throws {
+    /// Records a failed attempt: pending again at `retryAt`, or dead (at `now`) when `retryAt` is nil.
+    func markFailed(_ id: Int64, attempts: Int, status: Int?, reason: String, retryAt: Date?, now: Date = Date()) throws {
         try database.write { db in
             try db.execute(sql: """
                 UPDATE messages SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?
                 """, arguments: [retryAt == nil ? "dead" : "pending", attempts, status, reason,
-                                 (retryAt ?? Date()).timeIntervalSince1970, id])
+                                 (retryAt ?? now).timeIntervalSince1970, id])
         }
     }
 
     static func message(_ row: Row) -> OutboxMessage {
         OutboxMessage(id: row["id"], orderKey: row["order_key"], body: row["body"], idempotencyKey: row["idempotency_key"],
                       status: OutboxMessageStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
-                      lastStatus: row["last_status"], lastError: row["last_error"], eventID: row["event_id"])
+                      lastStatus: row["last_status"], lastError: row["last_error"], eventID: row["event_id"],
+                      createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                      nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]))
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Retried: 408, 429, every 5xx, timeouts and connection errors. Not retried: 400, 401, 413 and other 4xx.
 public struct RetryPolicy: Sendable {
-    /// Attempts in all, the first included.
+    /// Attempts in all, the first included (`WebhookClient.send`; the outbox is bounded by time instead).
     public var maximumAttempts = 3
     /// The backoff before the second attempt's jitter (doubles each time).
     public var baseDelay: Duration = .milliseconds(500)
@@ -20,6 +20,9 @@ public struct RetryPolicy: Sendable {
         self.maximumDelay = maximumDelay
         self.maximumRetryAfter = maximumRetryAfter
     }
+
+    /// The outbox's backoff: 1 s doubling to a 5 min cap, full jitter; its retry budget, not a count, ends the retries.
+    public static let outbox = RetryPolicy(maximumAttempts: .max, baseDelay: .seconds(1), maximumDelay: .seconds(300))
 
     /// True when a failure with this HTTP status is worth another attempt.
     public static func isRetryable(status: Int) -> Bool {

@@ -119,12 +119,9 @@ struct AdminAPITests {
 
 /// Log lines captured in memory (message and metadata), to check what logs contain.
 final class LogLines: Sendable {
-    private let storage = Mutex<(lines: [String], closed: Bool)>(([], false))
-    func append(_ line: String) { storage.withLock { $0.lines.append(line) } }
-    var all: [String] { storage.withLock { $0.lines } }
-    /// Marks the end: nothing more will be appended.
-    func close() { storage.withLock { $0.closed = true } }
-    var isClosed: Bool { storage.withLock { $0.closed } }
+    private let storage = Mutex<[String]>([])
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+    var all: [String] { storage.withLock { $0 } }
 }
 
 struct RecordingLogHandler: LogHandler {

@@ -5,20 +5,29 @@ final class ChildProcess: Sendable {
     let process: Process
     private let lines = LogLines()
     private let errorLines = LogLines()
-    /// When set, standard output and error go to this file (as `emilia serve >> emilia.log` would).
+    /// When set, standard output goes to this file (and standard error too, unless `errorFile` is set), as
+    /// `emilia serve >> emilia.log` would. A file is whole once the child has exited.
     let outputFile: URL?
+    let errorFile: URL?
 
-    init(executable: URL, arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil) throws {
+    init(executable: URL, arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil,
+         errorFile: URL? = nil) throws {
         process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         self.outputFile = outputFile
+        self.errorFile = errorFile
         if let outputFile {
             FileManager.default.createFile(atPath: outputFile.path, contents: nil)
             let handle = try FileHandle(forWritingTo: outputFile)
             process.standardOutput = handle
-            process.standardError = handle
+            if let errorFile {
+                FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+                process.standardError = try FileHandle(forWritingTo: errorFile)
+            } else {
+                process.standardError = handle
+            }
         } else {
             let pipe = Pipe()
             process.standardOutput = pipe
@@ -34,9 +43,7 @@ final class ChildProcess: Sendable {
                 pipe.fileHandleForReading.readabilityHandler = { handle in
                     let data = handle.availableData
                     if data.isEmpty {
-                        // End of file: the child closed its end; nothing more will come.
-                        handle.readabilityHandler = nil
-                        lines.close()
+                        handle.readabilityHandler = nil  // end of file: nothing more will come
                     } else {
                         lines.append(String(decoding: data, as: UTF8.self))
                     }
@@ -53,7 +60,10 @@ final class ChildProcess: Sendable {
     }
 
     /// Everything printed on standard error so far (for failure messages).
-    var standardError: String { errorLines.all.joined() }
+    var standardError: String {
+        if let errorFile { return (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "" }
+        return errorLines.all.joined()
+    }
 
     /// Closes our ends of its output pipes, as a reader that went away would: its writes now fail (EPIPE).
     func closeOutput() {
@@ -63,9 +73,6 @@ final class ChildProcess: Sendable {
             try? pipe.fileHandleForReading.close()
         }
     }
-
-    /// True once both output pipes reached their end (always true for output sent to a file).
-    var outputEnded: Bool { outputFile != nil || (lines.isClosed && errorLines.isClosed) }
 
     /// SIGKILL: no chance to flush or clean up. Harmless when the child has already exited.
     func kill() {
@@ -89,11 +96,13 @@ extension ChildProcess {
     }
 
     /// Starts `emilia ARGUMENTS` with extra environment variables.
-    convenience init(_ arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil) throws {
+    convenience init(_ arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil,
+                     errorFile: URL? = nil) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.emiliaExecutable.path) else {
             throw TestFailure("no emilia binary beside the tests at \(Self.emiliaExecutable.path): build with swift build --build-tests")
         }
-        try self.init(executable: Self.emiliaExecutable, arguments: arguments, environment: environment, outputFile: outputFile)
+        try self.init(executable: Self.emiliaExecutable, arguments: arguments, environment: environment, outputFile: outputFile,
+                      errorFile: errorFile)
     }
 
     /// Waits for the "listening on" line and returns the base URL.
@@ -112,11 +121,13 @@ extension ChildProcess {
 
     /// Runs `emilia ARGUMENTS` to completion and returns (exit code, standard output).
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
-        let child = try ChildProcess(arguments, environment: environment)
+        // Output to files, read once it has exited: all of it, whatever other children hold open meanwhile.
+        let directory = TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let child = try ChildProcess(arguments, environment: environment, outputFile: directory.appendingPathComponent("stdout"),
+                                     errorFile: directory.appendingPathComponent("stderr"))
         defer { child.kill() }
         try await waitUntil(timeout: .seconds(60)) { !child.process.isRunning }
-        // Everything it printed, to the end of both pipes.
-        try await waitUntil(timeout: .seconds(10)) { child.outputEnded }
         return (child.process.terminationStatus, child.standardOutput)
     }
 }

@@ -38,18 +38,24 @@ struct OutboxTests {
     @Test func refusedAndExhaustedMessagesAreParkedAsDeadWithTheReason() async throws {
         let server = ScriptedServer([.status(400), .status(503), .status(503), .status(503)])
         let outbox = try Outbox(path: TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3"))
-        try outbox.enqueue(json: event("A", 1), orderID: "A")
-        try outbox.enqueue(json: event("B", 1), orderID: "B")
+        let clock = SimulatedClock()
+        try outbox.enqueue(json: event("A", 1), orderID: "A", now: clock.now)
+        try outbox.enqueue(json: event("B", 1), orderID: "B", now: clock.now)
         let monitor = WebhookMonitor()
+        // Waits of exactly 1 s (a 2 s ceiling, the dice at one half) against a 1.5 s budget: tries at 0, 1 and 2 s.
+        let policy = RetryPolicy(baseDelay: .seconds(2), maximumDelay: .seconds(2))
         let counts = try await server.run { url in
             let client = WebhookClient(token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", baseURL: url)
-            return try await OutboxDelivery(outbox: outbox, client: client, policy: fast, concurrency: 1, monitor: monitor).drain()
+            return try await OutboxDelivery(outbox: outbox, client: client, policy: policy, retryBudget: .milliseconds(1500),
+                                            concurrency: 1, monitor: monitor,
+                                            environment: RetryEnvironment(sleep: { clock.advance($0) }, random: { 0.5 }),
+                                            now: { clock.now }).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 0, dead: 2))
         let dead = try outbox.deadMessages()
         #expect(dead.map(\.attempts) == [1, 3])
         #expect(dead.map(\.lastStatus) == [400, 503])
-        #expect(dead[0].lastError?.contains("scripted 400") == true)
+        #expect(dead.first?.lastError?.contains("scripted 400") == true)
         // Every attempt of a message carried the same idempotency key.
         let keys = server.attempts.compactMap(\.idempotencyKey)
         #expect(Set(keys.dropFirst()).count == 1)
