@@ -57,7 +57,8 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
         rateLimiter: configuration.rateLimitPerSecond > 0
             ? RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst) : nil,
         unknownTokens: RateLimiter(rate: configuration.unknownTokenRatePerSecond, burst: configuration.unknownTokenBurst),
-        budget: ByteBudget(capacity: configuration.ingestMemoryBudget),
+        budget: ByteBudget(capacity: configuration.ingestMemoryBudget,
+                           shareLimit: max(configuration.ingestMemoryBudget / 4, ByteBudget.copiesPerByte * configuration.maximumBodyBytes)),
         rejections: rejections,
         metrics: metrics
     ).addRoutes(to: router)

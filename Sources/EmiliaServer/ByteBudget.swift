@@ -1,54 +1,74 @@
 import Synchronization
 
 /// A memory budget counted in bytes: webhook bodies take their size from it while they are read, parsed, queued and
-/// committed, and give it back when their answer goes out. A post that would go past it is refused (503), so many
-/// large posts at once cost at most the budget, never the process.
+/// committed, and give it back when their answer goes out. A post that would go past it, or past its token's share,
+/// is refused (503), so many large posts at once cost at most the budget, and one restaurant cannot take all of it.
 final class ByteBudget: Sendable {
-    let capacity: Int
-    private let used = Mutex(0)
+    /// Each body byte is charged this many times: a body is held as read and again as stored.
+    static let copiesPerByte = 2
 
-    init(capacity: Int) { self.capacity = capacity }
+    let capacity: Int
+    /// The most one key (a token) may hold at once.
+    let shareLimit: Int
+    private let usage = Mutex<(total: Int, byKey: [String: Int])>((0, [:]))
+
+    init(capacity: Int, shareLimit: Int) {
+        self.capacity = capacity
+        self.shareLimit = min(capacity, shareLimit)
+    }
 
     /// Bytes taken now.
-    var inUse: Int { used.withLock { $0 } }
+    var inUse: Int { usage.withLock { $0.total } }
 
-    /// A claim on the budget that grows as a body arrives; it gives everything back when released or dropped.
+    /// A claim on the budget for `key` that grows as a body arrives; it gives everything back when released or dropped.
     final class Reservation: Sendable {
         private let budget: ByteBudget
+        private let key: String
         private let held = Mutex(0)
 
-        fileprivate init(budget: ByteBudget) { self.budget = budget }
+        fileprivate init(budget: ByteBudget, key: String) {
+            self.budget = budget
+            self.key = key
+        }
 
-        /// Takes `bytes` more; false (taking nothing) when the budget cannot spare them.
+        /// Takes room for `bytes` more body bytes; false (taking nothing) when the budget or the key's share cannot
+        /// spare them.
         func grow(by bytes: Int) -> Bool {
             guard bytes > 0 else { return true }
-            guard budget.take(bytes) else { return false }
-            held.withLock { $0 += bytes }
+            let charge = bytes * ByteBudget.copiesPerByte
+            guard budget.take(charge, for: key) else { return false }
+            held.withLock { $0 += charge }
             return true
         }
 
         /// Gives everything back (again is harmless).
         func release() {
             let bytes = held.withLock { held in defer { held = 0 }; return held }
-            budget.give(bytes)
+            budget.give(bytes, for: key)
         }
 
         deinit { release() }
     }
 
-    /// An empty reservation.
-    func reserve() -> Reservation { Reservation(budget: self) }
+    /// An empty reservation for `key`.
+    func reserve(for key: String) -> Reservation { Reservation(budget: self, key: key) }
 
-    private func take(_ bytes: Int) -> Bool {
-        used.withLock { used in
-            guard bytes <= capacity - used else { return false }
-            used += bytes
+    private func take(_ bytes: Int, for key: String) -> Bool {
+        usage.withLock { usage in
+            let mine = usage.byKey[key, default: 0]
+            guard bytes <= capacity - usage.total, bytes <= shareLimit - mine else { return false }
+            usage.total += bytes
+            usage.byKey[key] = mine + bytes
             return true
         }
     }
 
-    private func give(_ bytes: Int) {
+    private func give(_ bytes: Int, for key: String) {
         guard bytes > 0 else { return }
-        used.withLock { $0 -= bytes }
+        usage.withLock { usage in
+            usage.total -= bytes
+            let left = usage.byKey[key, default: 0] - bytes
+            usage.byKey[key] = left > 0 ? left : nil
+        }
     }
 }

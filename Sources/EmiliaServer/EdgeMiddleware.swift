@@ -28,7 +28,8 @@ struct EdgeMiddleware: RouterMiddleware {
             context.requestID = Self.makeRequestID()
         }
         if trustProxy {
-            if let forwarded = request.headers[Self.forwardedFor]?.split(separator: ",").first {
+            // The last address is the one the trusted proxy appended; earlier ones are whatever the client sent.
+            if let forwarded = request.headers[Self.forwardedFor]?.split(separator: ",").last {
                 let address = forwarded.trimmingCharacters(in: .whitespaces)
                 if !address.isEmpty, address.count <= 64 { context.clientAddress = address }
             }

@@ -68,7 +68,7 @@ struct IngestController: Sendable {
             throw refuse(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
         }
         let busy = "Server busy: too many large bodies in flight, retry later"
-        let reservation = budget.reserve()
+        let reservation = budget.reserve(for: token.id)
         defer { reservation.release() }
         guard reservation.grow(by: declared ?? 0) else {
             throw refuse(.serviceUnavailable, busy, reason: "over_budget", env: environment, headers: [.retryAfter: "1"])

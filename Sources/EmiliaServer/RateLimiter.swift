@@ -4,7 +4,8 @@ import Synchronization
 /// A token bucket per key: `rate` per second sustained, up to `burst` at once. The clock is injected.
 ///
 /// It remembers at most `maximumKeys` keys: past that, buckets that have refilled (the same as new ones) are
-/// forgotten, so keys an attacker chooses (client addresses) cannot grow it without bound.
+/// forgotten, then the half that waited longest, so keys an attacker chooses (client addresses) cannot grow it
+/// without bound.
 final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
@@ -65,7 +66,11 @@ final class RateLimiter: Sendable {
     private func store(_ bucket: Bucket, for key: String, in buckets: inout [String: Bucket], at instant: Double) {
         if buckets[key] == nil, buckets.count >= maximumKeys {
             buckets = buckets.filter { refilled($0.value, at: instant).tokens < burst }
-            if buckets.count >= maximumKeys { buckets.removeAll(keepingCapacity: true) }
+            if buckets.count >= maximumKeys {
+                // Still full of waiting keys: forget the half that waited longest (they are closest to full again).
+                let oldest = buckets.sorted { $0.value.updated < $1.value.updated }.prefix(buckets.count / 2).map(\.key)
+                for old in oldest { buckets[old] = nil }
+            }
         }
         buckets[key] = bucket
     }

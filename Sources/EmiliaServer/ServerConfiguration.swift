@@ -33,8 +33,9 @@ public struct ServerConfiguration: Sendable {
     public var retention: Duration? = .seconds(90 * 86_400)
     /// The most writes waiting for a commit before ingest answers 503.
     public var maximumPendingWrites = 50_000
-    /// The most bytes of webhook bodies held at once, from the first byte read to the answer
-    /// (`EMILIA_INGEST_MEMORY_MB`, 256 MiB by default). A post that would go past it gets 503 + `Retry-After`.
+    /// The most memory webhook bodies may hold at once, from the first byte read to the answer, each body counted
+    /// twice (as read and as stored) (`EMILIA_INGEST_MEMORY_MB`, 256 MiB by default). One token may hold a quarter
+    /// of it (at least one largest body). A post that would go past either gets 503 + `Retry-After`.
     public var ingestMemoryBudget = 256 * 1024 * 1024
     /// Below this much free space on the data directory's disk, `/health` answers 503.
     public var minimumFreeDiskBytes: Int64 = 16 * 1024 * 1024
@@ -71,8 +72,8 @@ public struct ServerConfiguration: Sendable {
                   "EMILIA_RATE_LIMIT must be 0 (no limit) or a positive number of requests per second")
         try check(rateLimitBurst.isFinite && rateLimitBurst >= 1, "EMILIA_RATE_BURST must be a number of requests, 1 or more")
         try check(maximumBodyBytes > 0, "the body limit must be positive")
-        try check(ingestMemoryBudget >= maximumBodyBytes,
-                  "EMILIA_INGEST_MEMORY_MB must hold at least one largest body (\(maximumBodyBytes / (1024 * 1024)) MiB)")
+        try check(ingestMemoryBudget / ByteBudget.copiesPerByte >= maximumBodyBytes,
+                  "EMILIA_INGEST_MEMORY_MB must hold at least one largest body twice (\(2 * maximumBodyBytes / (1024 * 1024)) MiB)")
         try check(maximumPendingWrites > 0, "the write queue must hold at least one write")
         try check(port >= 0 && port <= 65_535, "EMILIA_PORT must be between 0 and 65535")
         for (value, name) in [(unknownTokenRatePerSecond, "unknown-token rate"), (unknownTokenBurst, "unknown-token burst"),

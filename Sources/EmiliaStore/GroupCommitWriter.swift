@@ -167,6 +167,11 @@ final class GroupCommitWriter: Service {
             outcome = .failure(StoreError(.unavailable, "the commit failed"))
             state.withLock { $0.lastCommitFailed = true }
         }
+        // Before the answers: a read right after its 200 must wait for this commit's fold, and see a learned style.
+        if case .success(let stored) = outcome {
+            if stored.contains(where: \.learnedTableStyle) { onTokenChanged() }
+            if let newest = stored.compactMap(\.rowID).max() { onCommitted(newest) }
+        }
         var receiptIndex = 0
         for item in batch {
             guard case .event(_, let continuation) = item else { continue }
@@ -175,11 +180,6 @@ final class GroupCommitWriter: Service {
             case .failure(let error): continuation.resume(throwing: error)
             }
             receiptIndex += 1
-        }
-        // After the answers: the folder batches what it is told anyway.
-        if case .success(let stored) = outcome {
-            if stored.contains(where: \.learnedTableStyle) { onTokenChanged() }
-            if let newest = stored.compactMap(\.rowID).max() { onCommitted(newest) }
         }
     }
 

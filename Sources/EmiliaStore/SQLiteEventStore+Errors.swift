@@ -34,6 +34,7 @@ enum FreeSpace {
     static func available(at url: URL) -> Int64? {
         var stats = statvfs()
         guard statvfs(url.path, &stats) == 0 else { return nil }
-        return Int64(stats.f_bavail) * Int64(stats.f_frsize)
+        let (bytes, overflow) = UInt64(stats.f_bavail).multipliedReportingOverflow(by: UInt64(stats.f_frsize))
+        return overflow || bytes > UInt64(Int64.max) ? Int64.max : Int64(bytes)
     }
 }

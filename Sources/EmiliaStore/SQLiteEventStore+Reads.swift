@@ -126,15 +126,20 @@ extension SQLiteEventStore {
         let boundary = TimeOrderedIdentifierGenerator.lowerBound(at: cutoff)
         while true {
             let deleted = try await write { db in
+                // The newest event always stays: rowids then never start over, so the fold cursor stays meaningful.
                 try db.execute(sql: """
-                    DELETE FROM events WHERE rowid IN (SELECT rowid FROM events WHERE id < ? ORDER BY id LIMIT ?)
+                    DELETE FROM events WHERE rowid IN (
+                        SELECT rowid FROM events WHERE id < ? AND rowid < (SELECT max(rowid) FROM events) ORDER BY id LIMIT ?)
                     """, arguments: [boundary, batchSize])
                 let events = db.changesCount
                 try db.execute(sql: "DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE at < ? LIMIT ?)",
                                arguments: [cutoff.timeIntervalSince1970, batchSize])
                 let rejections = db.changesCount
-                try db.execute(sql: "DELETE FROM fold_failures WHERE rowid IN (SELECT rowid FROM fold_failures WHERE at < ? LIMIT ?)",
-                               arguments: [cutoff.timeIntervalSince1970, batchSize])
+                // A fold failure lives as long as its event.
+                try db.execute(sql: """
+                    DELETE FROM fold_failures WHERE rowid IN (
+                        SELECT f.rowid FROM fold_failures f LEFT JOIN events e ON e.id = f.event_id WHERE e.id IS NULL LIMIT ?)
+                    """, arguments: [batchSize])
                 return (events, max(rejections, db.changesCount))
             }
             total += deleted.0

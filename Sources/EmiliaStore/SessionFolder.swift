@@ -172,6 +172,8 @@ final class SessionFolder: Service, CustomStringConvertible {
         while true {
             let (folded, committed) = state.withLock { ($0.folded, $0.committed) }
             guard folded < committed else { return }
+            // A shutdown does not wait out a failing store here: the last pass (or the next start) folds the rest.
+            if !stopping && Task.isShuttingDownGracefully { return }
             do {
                 let (end, hadEvents) = try await foldChunk(after: folded)
                 state.withLock { state in
@@ -189,7 +191,7 @@ final class SessionFolder: Service, CustomStringConvertible {
                 }
                 let wait = backoff.failed()
                 if stopping && backoff.failures >= 3 { return }
-                try? await Task.sleep(for: wait)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             }
         }
     }

@@ -33,8 +33,9 @@ final class TokenCache: Sendable {
     /// The cached answer for this hash (a nil record means "known not to match"), or nil when not cached.
     func lookup(_ hash: String, at instant: Date) -> Entry? {
         entries.withLock { entries in
-            guard let entry = entries.known[hash] ?? entries.misses[hash], entry.expires > instant else { return nil }
-            return entry
+            if let entry = entries.known[hash], entry.expires > instant { return entry }
+            if let entry = entries.misses[hash], entry.expires > instant { return entry }
+            return nil
         }
     }
 
@@ -45,6 +46,7 @@ final class TokenCache: Sendable {
         entries.withLock { entries in
             guard entries.generation == generation else { return }
             if record == nil {
+                entries.known[hash] = nil
                 if entries.misses.count >= Self.capacity { entries.misses.removeAll(keepingCapacity: true) }
                 entries.misses[hash] = entry
             } else {

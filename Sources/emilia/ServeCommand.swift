@@ -36,7 +36,9 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.rateLimitBurst = try rateBurst ?? settings.number("EMILIA_RATE_BURST") ?? configuration.rateLimitBurst
         configuration.enableNoOpRoute = benchNoopRoute
         if let days = try settings.integer("EMILIA_RETENTION_DAYS") {
-            guard days >= 0 else { throw ValidationError("EMILIA_RETENTION_DAYS must be 0 (keep forever) or a number of days") }
+            guard days >= 0, days <= 36_500 else {
+                throw ValidationError("EMILIA_RETENTION_DAYS must be 0 (keep forever) or a number of days up to 36500")
+            }
             configuration.retention = days > 0 ? .seconds(days * 86_400) : nil
         }
         if let megabytes = try settings.integer("EMILIA_INGEST_MEMORY_MB") {
@@ -44,7 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.ingestMemoryBudget = megabytes * 1024 * 1024
         }
         if let megabytes = try settings.integer("EMILIA_MIN_FREE_DISK_MB") {
-            guard megabytes >= 0 else { throw ValidationError("EMILIA_MIN_FREE_DISK_MB must be 0 or more") }
+            guard megabytes >= 0, megabytes <= 1 << 30 else { throw ValidationError("EMILIA_MIN_FREE_DISK_MB must be 0 or more MiB") }
             configuration.minimumFreeDiskBytes = Int64(megabytes) * 1024 * 1024
         }
         configuration.trustProxy = trustProxy || environment["EMILIA_TRUST_PROXY"] == "1"

@@ -558,7 +558,7 @@ struct FuzzInput: Sendable, Codable, CustomTestStringConvertible {
     }
 }
 
-@Suite("Fuzz regressions")
+@Suite("Fuzz regressions", .timeLimit(.minutes(5)))
 struct FuzzRegressionTests {
     /// Every input the fuzzer once crashed on (Fuzz/regressions/<target>/) passes its harness's checks now.
     @Test(arguments: FuzzInput.all(in: "regressions"))

@@ -42,6 +42,9 @@ struct HostileInputTests {
         #expect((Money(1) * top).units == .max)
         #expect((Money(-2) * top).units == .min)
         #expect(top.adding(Money(units: 1)) == nil)
+        // Both within range; the 128-bit quotient is 2^64 − 1 with a remainder that rounds up (found in review).
+        #expect(Money("126960.5")!.multiplied(by: Money("14529514355.8111")!) == nil)
+        #expect((Money("126960.5")! * Money("14529514355.8111")!).units == .max)
         #expect(Money(10).multiplied(by: top) == nil)
         #expect(top.description == "922337203685477.58")
         #expect(bottom.description == "-922337203685477.58")

@@ -9,7 +9,7 @@ private func event(_ order: String, _ step: Int) -> Data {
     Data(#"{"event":"items_added","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:0\#(step)-03:00","items":[],"step":\#(step)}"#.utf8)
 }
 
-@Suite("Durable outbox")
+@Suite("Durable outbox", .timeLimit(.minutes(3)))
 struct OutboxTests {
     @Test func deliversInOrderPerOrderAndConcurrentlyAcrossOrders() async throws {
         try await TestServer.with(configure: { $0.rateLimitPerSecond = 10_000; $0.rateLimitBurst = 10_000 }) { server in
@@ -106,7 +106,7 @@ struct OutboxTests {
     }
 }
 
-@Suite("CLI exit codes")
+@Suite("CLI exit codes", .timeLimit(.minutes(3)))
 struct CLITests {
     @Test func lintExitCodes() async throws {
         let fixtures = Fixture.directory.path

@@ -160,8 +160,11 @@ struct StorageFaultTests {
         let oldGroup = ServiceGroup(services: old.services, logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await oldGroup.run() }
-            _ = try await old.append(IncomingEvent(tokenID: token, environment: .prod, deduplicationKey: "old", body: Data(#"{"event":"test"}"#.utf8),
-                                                   summary: EventSummary(kind: .test("test")), warnings: [], requestID: nil, contentType: nil))
+            // Two: retention always keeps the newest event of the log.
+            for key in ["old", "newest"] {
+                _ = try await old.append(IncomingEvent(tokenID: token, environment: .prod, deduplicationKey: key, body: Data(#"{"event":"test"}"#.utf8),
+                                                       summary: EventSummary(kind: .test("test")), warnings: [], requestID: nil, contentType: nil))
+            }
             await oldGroup.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
@@ -178,7 +181,7 @@ struct StorageFaultTests {
             try await waitUntil { errors.withLock { $0 } >= 2 }
             try await blocker.writeWithoutTransaction { db in try db.execute(sql: "ROLLBACK") }
             try await waitUntil {
-                try await blocker.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") } == 0
+                try await blocker.read { db in try String.fetchAll(db, sql: "SELECT dedup_key FROM events") } == ["newest"]
             }
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
