@@ -105,6 +105,16 @@ extension ChildProcess {
                       errorFile: errorFile)
     }
 
+    /// Makes a token in `directory` with `emilia token create` (as an operator would) and returns its id and value.
+    static func createToken(named name: String, in directory: URL) async throws -> (id: String, token: String) {
+        let (status, created) = try await run(["token", "create", "--name", name, "--json", "--data-dir", directory.path])
+        guard status == 0, let json = try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any],
+              let id = json["id"] as? String, let token = json["token"] as? String else {
+            throw TestFailure("emilia token create failed (\(status)): \(created)")
+        }
+        return (id, token)
+    }
+
     /// Waits for the "listening on" line and returns the base URL.
     func waitForListening(timeout: Duration = .seconds(30)) async throws -> String {
         var found: String?

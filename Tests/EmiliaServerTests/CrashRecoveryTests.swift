@@ -11,12 +11,9 @@ struct CrashRecoveryTests {
     /// A data directory with one token, and `emilia serve` running on it.
     static func startServer() async throws -> (directory: URL, tokenID: String, token: String, server: EmiliaProcess, baseURL: String) {
         let directory = TemporaryDirectory.make()
-        let (status, created) = try await EmiliaProcess.run(["token", "create", "--name", "Burst Bistro", "--json", "--data-dir", directory.path])
-        #expect(status == 0)
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])
-        let token = try #require(json["token"] as? String)
+        let (id, token) = try await EmiliaProcess.createToken(named: "Burst Bistro", in: directory)
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
-        return (directory, try #require(json["id"] as? String), token, server, try await server.waitForListening())
+        return (directory, id, token, server, try await server.waitForListening())
     }
 
     /// Posts from `workers` clients at once until the server stops answering; `stop` runs once `stopAfter` posts

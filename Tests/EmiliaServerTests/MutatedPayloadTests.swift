@@ -69,8 +69,7 @@ struct MutatedPayloadTests {
     func onlyTwoAndFourHundredsAndACleanRestart() async throws {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (_, created) = try await EmiliaProcess.run(["token", "create", "--name", "Mutants", "--json", "--data-dir", directory.path])
-        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+        let (_, token) = try await EmiliaProcess.createToken(named: "Mutants", in: directory)
         let environment = ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_RATE_LIMIT": "0"]
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
         defer { server.kill() }

@@ -35,8 +35,7 @@ struct PoisonEventTests {
     func aStoredPoisonEventDoesNotBrickTheServerAfterACrash() async throws {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (_, created) = try await EmiliaProcess.run(["token", "create", "--name", "Poison", "--json", "--data-dir", directory.path])
-        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+        let (_, token) = try await EmiliaProcess.createToken(named: "Poison", in: directory)
         let environment = ["EMILIA_ADMIN_KEY": Self.adminKey]
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
         let baseURL = try await server.waitForListening()

@@ -41,8 +41,8 @@ struct PromiseDurabilityTests {
     /// resuming its waiters with receipts, and 503s without Retry-After.
     @Test(.timeLimit(.minutes(2)))
     func aFullWriteQueueAnswers503AndEvery200IsStored() async throws {
-        let logs = PromiseLogLines()
-        let logger = Logger(label: "test", factory: { _ in PromiseRecordingLogHandler(lines: logs) })
+        let logs = LogLines()
+        let logger = Logger(label: "test", factory: { _ in RecordingLogHandler(lines: logs) })
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await TestServer.with(configure: {
@@ -104,29 +104,5 @@ struct PromiseDurabilityTests {
             let count = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
             #expect(count == stored.count)
         }
-    }
-}
-
-/// Log lines kept in memory.
-final class PromiseLogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    func append(_ line: String) { lines.withLock { $0.append(line) } }
-    var all: [String] { lines.withLock { $0 } }
-}
-
-/// A log handler that keeps every line (message and metadata) in a `PromiseLogLines`.
-struct PromiseRecordingLogHandler: LogHandler {
-    let lines: PromiseLogLines
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        lines.append("\(event.level) \(event.message) \(all)")
     }
 }

@@ -25,9 +25,7 @@ struct StorageFaultTests {
             try? FileManager.default.removeItem(at: mount)
         }
         let directory = mount.appendingPathComponent("data")
-        let (status, created) = try await EmiliaProcess.run(["token", "create", "--name", "Full", "--json", "--data-dir", directory.path])
-        #expect(status == 0)
-        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+        let (_, token) = try await EmiliaProcess.createToken(named: "Full", in: directory)
         // Its log goes to the same disk, as `emilia serve >> emilia.log` would.
         let environment = ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_MIN_FREE_DISK_MB": "2", "EMILIA_LOG_LEVEL": "debug"]
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment,
@@ -97,8 +95,7 @@ struct StorageFaultTests {
     func aClosedOutputNeverStopsTheServer() async throws {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (_, created) = try await EmiliaProcess.run(["token", "create", "--name", "Quiet", "--json", "--data-dir", directory.path])
-        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+        let (_, token) = try await EmiliaProcess.createToken(named: "Quiet", in: directory)
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path],
                                        environment: ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_LOG_LEVEL": "debug"])
         defer { server.kill() }
@@ -119,8 +116,7 @@ struct StorageFaultTests {
     func manyLargeBodiesAtOnceMeetTheMemoryBudgetNotTheOOMKiller() async throws {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (_, created) = try await EmiliaProcess.run(["token", "create", "--name", "Big", "--json", "--data-dir", directory.path])
-        let token = try #require((try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])?["token"] as? String)
+        let (_, token) = try await EmiliaProcess.createToken(named: "Big", in: directory)
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: [
             "EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_INGEST_MEMORY_MB": "20", "EMILIA_RATE_BURST": "1000",
         ])
