@@ -20,7 +20,8 @@ swift build --build-tests
 # test fails or the run is interrupted): the suite leaves nothing behind.
 scratch=$(mktemp -d /tmp/emilia-test-run.XXXXXX)
 cleanup() {
-  pkill -KILL -f -- "$scratch" 2>/dev/null || true
+  pkill -KILL -f -- "$scratch" 2>/dev/null || true  # emilia serve and chromium children (their paths are in it)
+  pkill -KILL -f -- "chromedriver --port=0" 2>/dev/null || true  # the browser tests' driver
   grep -q " $scratch/" /proc/mounts 2>/dev/null && grep " $scratch/" /proc/mounts | awk '{print $2}' | xargs -r umount -l
   rm -rf "$scratch"
 }
