@@ -41,6 +41,23 @@ struct IngestLimitsTests {
         #expect(limiter.acquire("a") == 1)
     }
 
+    /// One token holding slow posts cannot take the whole body budget: past its share it is refused, others go on,
+    /// and what a request held comes back when it ends.
+    @Test func aTokensShareOfTheBodyBudgetIsBounded() {
+        let budget = ByteBudget(capacity: 40, shareLimit: 10)  // each body byte counts twice
+        let greedy = (0..<5).map { _ in budget.reserve(for: "greedy") }
+        #expect(greedy.allSatisfy { $0.grow(by: 1) })
+        #expect(!budget.reserve(for: "greedy").grow(by: 1), "past its share")
+        let other = budget.reserve(for: "other")
+        #expect(other.grow(by: 5))
+        #expect(budget.inUse == 20)
+        greedy[0].release()
+        greedy[0].release()  // twice is harmless
+        #expect(budget.inUse == 18)
+        #expect(budget.reserve(for: "greedy").grow(by: 1), "a share comes back when a request ends")
+        #expect(!ByteBudget(capacity: 8, shareLimit: 100).reserve(for: "x").grow(by: 5), "never past the whole budget")
+    }
+
     @Test func theDefaultLimitIs100PerSecondWithBurstsOf200() async throws {
         try await TestServer.with { server in
             let (_, token) = try await server.createToken()
