@@ -28,9 +28,9 @@ cleanup() {
 trap cleanup EXIT
 export TMPDIR="$scratch"
 
-# Suites that load the machine (thousands of posts, a full disk, large bodies) or measure wall-clock bounds run
-# after the others, one at a time, so neither disturbs the rest.
-heavy='LatencyBoundTests|MutatedPayloadTests|StorageFaultTests'
+# Suites that load the machine (thousands of posts, a full disk, large bodies, real emilia serve processes) or
+# measure wall-clock bounds run after the others, one at a time, so neither disturbs the rest.
+heavy='LatencyBoundTests|MutatedPayloadTests|StorageFaultTests|CrashRecoveryTests'
 log="$scratch/swift-test.log"
 swift test --skip-build --skip "$heavy" "$@" 2>&1 | tee "$log"
 swift test --skip-build --no-parallel --filter "$heavy" "$@" 2>&1 | tee -a "$log"

@@ -141,11 +141,11 @@ struct CrashRecoveryTests {
         #expect(try await post() == 200)
         let (deactivateStatus, _) = try await EmiliaProcess.run(["token", "deactivate", id, "--data-dir", directory.path])
         #expect(deactivateStatus == 0)
-        // Another process changed it: the server's 1 s token cache is the bound (plus slack for posts on a loaded
-        // machine; a cache of 5 s would fail).
+        // Another process changed it: the server's 1 s token cache is the bound, plus a second for the posts that look
+        // (this suite runs alone, after the others, in scripts/test.sh); a cache of 5 s fails.
         let deactivated = ContinuousClock.now
         try await waitUntil(timeout: .seconds(5)) { try await post() == 401 }
-        #expect(ContinuousClock.now - deactivated < .milliseconds(2500))
+        #expect(ContinuousClock.now - deactivated < .seconds(2))
         let (_, listed) = try await EmiliaProcess.run(["token", "list", "--json", "--data-dir", directory.path])
         #expect(listed.contains("\"status\":\"inactive\""))
         #expect(!listed.contains(token))
