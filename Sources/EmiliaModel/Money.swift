@@ -133,9 +133,10 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
         let scale = UInt64(Money.scale)
         guard magnitudeHigh < scale else { return nil }
         let (quotient, remainder) = scale.dividingFullWidth((magnitudeHigh, magnitudeLow))
-        // The quotient can be 2^64 − 1 here: check its size before rounding it up.
-        guard quotient < UInt64(Int64.max) else { return nil }
+        // The quotient can be 2^64 − 1 here: check its size before rounding it up (Int64.max itself fits).
+        guard quotient <= UInt64(Int64.max) else { return nil }
         let rounded = quotient + (remainder >= scale / 2 ? 1 : 0)
+        guard rounded <= UInt64(Int64.max) else { return nil }
         return Money(units: negative ? -Int64(rounded) : Int64(rounded))
     }
 

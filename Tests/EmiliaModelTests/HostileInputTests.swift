@@ -45,6 +45,8 @@ struct HostileInputTests {
         // Both within range; the 128-bit quotient is 2^64 − 1 with a remainder that rounds up (found in review).
         #expect(Money("126960.5")!.multiplied(by: Money("14529514355.8111")!) == nil)
         #expect((Money("126960.5")! * Money("14529514355.8111")!).units == .max)
+        // A product of exactly Int64.max units fits (found by the fuzzer).
+        #expect(Money(units: -10_000).multiplied(by: Money(units: -9_223_372_036_854_775_807))?.units == .max)
         #expect(Money(10).multiplied(by: top) == nil)
         #expect(top.description == "922337203685477.58")
         #expect(bottom.description == "-922337203685477.58")
