@@ -78,7 +78,9 @@ if [ "$seconds" -gt 0 ]; then
     log="$out/logs/fuzz-$target.log"
     status=0
     # New interesting inputs go to the first directory (the scratch corpus); the committed ones are only read.
-    EMILIA_FUZZ_TARGET="$target" "$binary" "${common[@]}" -max_total_time="$seconds" -max_len="$(max_len "$target")" \
+    # In CI a fixed seed (EMILIA_FUZZ_SEED, 1 by default there) makes a failing run repeat; elsewhere 0 (random).
+    EMILIA_FUZZ_TARGET="$target" "$binary" "${common[@]}" -seed="${EMILIA_FUZZ_SEED:-$([ -n "${CI:-}" ] && echo 1 || echo 0)}" \
+      -max_total_time="$seconds" -max_len="$(max_len "$target")" \
       -dict="$(dict "$target")" -artifact_prefix="$artifacts" "$corpus" "${seeds[@]}" >"$log" 2>&1 || status=$?
     executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     progress=$(grep -E '^#[0-9]+.*cov: ' "$log" | tail -1 || true)
