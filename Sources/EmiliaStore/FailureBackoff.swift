@@ -1,3 +1,6 @@
+import Logging
+import ServiceLifecycle
+
 /// How a service loop waits after failures: doubling from `initial` up to `maximum`, and logging only the 1st, 2nd,
 /// 4th, 8th… failure in a row, so a storage fault that lasts an hour writes a dozen lines, not a flood.
 struct FailureBackoff: Sendable {
@@ -25,5 +28,37 @@ struct FailureBackoff: Sendable {
     mutating func succeeded() -> Bool {
         defer { failures = 0 }
         return failures > 0
+    }
+}
+
+extension FailureBackoff {
+    /// Counts one failure of `service` (in `/metrics`), logs it when it is the 1st, 2nd, 4th… in a row, and answers
+    /// how long to wait before the next try.
+    mutating func record(_ error: any Error, service: String, monitor: StoreMonitor, logger: Logger,
+                         _ message: Logger.Message) -> Duration {
+        let wait = failed()
+        monitor.serviceError(service)
+        if shouldLog { logger.error(message, metadata: ["error": "\(error)", "failures": "\(failures)"]) }
+        return wait
+    }
+}
+
+/// Runs `pass` every `interval` until graceful shutdown or cancellation. A failed pass is recorded (metrics, sparse
+/// logs) and tried again after the backoff's wait: a service written with it never ends the server on an error.
+func repeatUntilShutdown(every interval: Duration, backoff: FailureBackoff, service: String, monitor: StoreMonitor,
+                         logger: Logger, _ pass: () async throws -> Void) async {
+    var backoff = backoff
+    while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        var wait = interval
+        do {
+            try await pass()
+            if backoff.succeeded() { logger.notice("\(service) works again") }
+        } catch is CancellationError {
+            return
+        } catch {
+            wait = backoff.record(error, service: service, monitor: monitor, logger: logger, "\(service) failed a pass; will retry")
+        }
+        let pause = wait
+        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
     }
 }

@@ -33,24 +33,10 @@ public struct RetentionService: Service, CustomStringConvertible {
     /// Deletes what is due every `interval` until graceful shutdown. A failed pass (a lock held elsewhere, a full disk)
     /// is logged, counted and retried with backoff: it never ends the server.
     public func run() async throws {
-        var backoff = FailureBackoff(initial: .seconds(1), maximum: interval)
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var wait = interval
-            do {
-                let deleted = try await store.deleteExpired(olderThan: Date().addingTimeInterval(-age.seconds), batchSize: batchSize)
-                if deleted > 0 { logger.info("Retention deleted old events", metadata: ["events": "\(deleted)"]) }
-                if backoff.succeeded() { logger.notice("Retention works again") }
-            } catch is CancellationError {
-                return
-            } catch {
-                monitor.serviceError("retention")
-                if backoff.failures == 0 || backoff.shouldLog {
-                    logger.error("Retention pass failed; will retry", metadata: ["error": "\(error)"])
-                }
-                wait = backoff.failed()
-            }
-            let pause = wait
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+        await repeatUntilShutdown(every: interval, backoff: FailureBackoff(initial: .seconds(1), maximum: interval),
+                                  service: "retention", monitor: monitor, logger: logger) {
+            let deleted = try await store.deleteExpired(olderThan: Date().addingTimeInterval(-age.seconds), batchSize: batchSize)
+            if deleted > 0 { logger.info("Retention deleted old events", metadata: ["events": "\(deleted)"]) }
         }
     }
 }

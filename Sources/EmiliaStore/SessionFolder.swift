@@ -159,8 +159,8 @@ final class SessionFolder: Service, CustomStringConvertible {
                 }
                 return
             } catch {
-                fail(error, backoff: &backoff, message: "Could not read the fold cursor; will retry")
-                try? await Task.sleep(for: backoff.failed())
+                let wait = backoff.record(error, service: "folder", monitor: monitor, logger: logger, "Could not read the fold cursor; will retry")
+                try? await Task.sleep(for: wait)
             }
         }
     }
@@ -185,20 +185,11 @@ final class SessionFolder: Service, CustomStringConvertible {
             } catch {
                 // Cancelled (the service group is going away): what is left is folded at the next start.
                 if error is CancellationError || Task.isCancelled { return }
-                monitor.serviceError("folder")
-                if backoff.shouldLog || backoff.failures == 0 {
-                    logger.error("Folding sessions failed; will retry", metadata: ["error": "\(error)", "failures": "\(backoff.failures + 1)"])
-                }
-                let wait = backoff.failed()
+                let wait = backoff.record(error, service: "folder", monitor: monitor, logger: logger, "Folding sessions failed; will retry")
                 if stopping && backoff.failures >= 3 { return }
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wait) }
             }
         }
-    }
-
-    private func fail(_ error: any Error, backoff: inout FailureBackoff, message: Logger.Message) {
-        monitor.serviceError("folder")
-        if backoff.failures == 0 || backoff.shouldLog { logger.error(message, metadata: ["error": "\(error)"]) }
     }
 
     /// One chunk: read outside the lock, fold in memory, write sessions and the cursor in one short transaction.

@@ -37,29 +37,15 @@ struct WALCheckpointer: Service, CustomStringConvertible {
         var configuration = Configuration()
         configuration.busyMode = .timeout(1)
         var connection: DatabaseQueue?
-        var backoff = FailureBackoff(initial: interval, maximum: .seconds(30))
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            var wait = interval
-            do {
-                let queue = try connection ?? DatabaseQueue(path: path, configuration: configuration)
-                connection = queue
-                // Columns: busy, frames in the log, frames checkpointed.
-                let logFrames = try await queue.writeWithoutTransaction { db in
-                    try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)").map { $0[1] as Int } ?? 0
-                }
-                if logFrames >= restartFrames { onLongLog() }
-                if backoff.succeeded() { logger.notice("WAL checkpoints work again") }
-            } catch is CancellationError {
-                break
-            } catch {
-                monitor.serviceError("checkpointer")
-                if backoff.failures == 0 || backoff.shouldLog {
-                    logger.warning("WAL checkpoint failed; will retry", metadata: ["error": "\(error)"])
-                }
-                wait = backoff.failed()
+        await repeatUntilShutdown(every: interval, backoff: FailureBackoff(initial: interval, maximum: .seconds(30)),
+                                  service: "checkpointer", monitor: monitor, logger: logger) {
+            let queue = try connection ?? DatabaseQueue(path: path, configuration: configuration)
+            connection = queue
+            // Columns: busy, frames in the log, frames checkpointed.
+            let logFrames = try await queue.writeWithoutTransaction { db in
+                try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)").map { $0[1] as Int } ?? 0
             }
-            let pause = wait
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            if logFrames >= restartFrames { onLongLog() }
         }
         // A last full pass on the way out keeps the log short for the next start.
         _ = try? await connection?.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }

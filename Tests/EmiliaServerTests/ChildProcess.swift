@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A child process whose standard output is collected as it comes.
 final class ChildProcess: Sendable {
@@ -50,8 +51,12 @@ final class ChildProcess: Sendable {
                 }
             }
         }
-        try process.run()
+        // One spawn at a time: Foundation's Process.run crashed here once (a bad read in its memmove) while other
+        // tests were spawning children at the same moment.
+        try Self.spawning.withLock { _ in try process.run() }
     }
+
+    private static let spawning = Mutex(())
 
     /// Everything printed on standard output so far.
     var standardOutput: String {
