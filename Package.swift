@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "emilia", targets: ["emilia"]),
         .library(name: "EmiliaModel", targets: ["EmiliaModel"]),
         .library(name: "EmiliaStore", targets: ["EmiliaStore"]),
+        .library(name: "EmiliaSQLite", targets: ["EmiliaSQLite"]),
+        .library(name: "EmiliaStorage", targets: ["EmiliaStorage"]),
         .library(name: "EmiliaServer", targets: ["EmiliaServer"]),
         .library(name: "EmiliaClient", targets: ["EmiliaClient"]),
     ],
@@ -36,12 +38,32 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The storage seam: the `EventStore` protocol and what every backend shares. Links no database driver.
         .target(
             name: "EmiliaStore",
             dependencies: [
                 "EmiliaModel",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "EmiliaSQLite",
+            dependencies: [
+                "EmiliaModel",
+                "EmiliaStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Picks and opens a backend from `--database` / the data dir: the one place that knows both.
+        .target(
+            name: "EmiliaStorage",
+            dependencies: [
+                "EmiliaStore",
+                "EmiliaSQLite",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -51,6 +73,7 @@ let package = Package(
             dependencies: [
                 "EmiliaModel",
                 "EmiliaStore",
+                "EmiliaStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -66,6 +89,7 @@ let package = Package(
             dependencies: [
                 "EmiliaModel",
                 "EmiliaStore",
+                "EmiliaStorage",
                 "EmiliaServer",
                 "EmiliaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -77,6 +101,8 @@ let package = Package(
             dependencies: [
                 "EmiliaServer",
                 "EmiliaStore",
+                "EmiliaStorage",
+                "EmiliaSQLite",
                 "EmiliaModel",
                 "EmiliaClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,14 +1,17 @@
 import EmiliaModel
+import EmiliaStorage
 import EmiliaStore
 import Foundation
 import Hummingbird
 import HummingbirdCore
 import Logging
+import ServiceLifecycle
 
 /// The version `/health` reports.
 public let emiliaVersion = "0.1.0"
 
-/// Builds the whole Emilia server: the store in `configuration.dataDirectory`, its writer service, every route.
+/// Builds the whole Emilia server: the store (SQLite in `configuration.dataDirectory`, or PostgreSQL at
+/// `configuration.databaseURL`), its services, every route.
 ///
 /// `emilia serve` and the tests call this same function. `onServerRunning` receives the bound port.
 public func buildApplication(
@@ -18,18 +21,14 @@ public func buildApplication(
 ) async throws -> some ApplicationProtocol {
     try configuration.validate()
     let metrics = ServerMetrics()
-    let store = try SQLiteEventStore(
-        directory: configuration.dataDirectory, logger: logger, tokenCacheLifetime: configuration.tokenCacheLifetime,
-        busyTimeout: configuration.storageBusyTimeout,
-        separateCheckpoints: configuration.separateCheckpoints,
-        maximumPendingWrites: configuration.maximumPendingWrites,
-        minimumFreeBytes: configuration.minimumFreeDiskBytes,
-        monitor: metrics.storeMonitor)
+    let opened = try await configuration.storage().open(logger: logger, tuning: configuration.storageTuning(monitor: metrics.storeMonitor))
+    let store = opened.store
     let rejections = RejectionRecorder(store: store, metrics: metrics, perMinute: configuration.detailedRejectionsPerMinute,
                                        burst: configuration.detailedRejectionBurst,
                                        flushInterval: configuration.rejectionCountInterval)
     let router = buildRouter(store: store, configuration: configuration, metrics: metrics, rejections: rejections)
-    var services = store.services
+    // Started first and stopped last (services stop in reverse order): the connections outlive every user.
+    var services: [any Service] = [StoreCloser(close: opened.close)] + opened.services
     if let retention = configuration.retention {
         services.append(RetentionService(store: store, age: retention, logger: logger, monitor: metrics.storeMonitor))
     }
@@ -77,4 +76,14 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
                         configuration: configuration)
         .addRoutes(to: router)
     return router
+}
+
+/// Closes the store's connections once the server shuts down (after every other service stopped).
+private struct StoreCloser: Service {
+    let close: @Sendable () async -> Void
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await close()
+    }
 }

@@ -89,7 +89,7 @@ struct ReadAPIController: Sendable {
             query.cursor = id
         } else {
             // Only what comes next: start after the newest event there is now.
-            query.cursor = try await store.events(EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 1)).events.first?.id
+            query.cursor = try await store.events(EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 1)).events.first?.position
         }
         let store = self.store
         let startQuery = query
@@ -102,10 +102,10 @@ struct ReadAPIController: Sendable {
                 if !page.events.isEmpty {
                     var buffer = ByteBuffer()
                     for event in page.events {
-                        buffer.writeString("id: \(EventCursor.encode(event.id))\nevent: event\ndata: \(ExportFormat.streamData(event))\n\n")
+                        buffer.writeString("id: \(EventCursor.encode(event.position))\nevent: event\ndata: \(ExportFormat.streamData(event))\n\n")
                     }
                     try await writer.write(buffer)
-                    query.cursor = page.events.last?.id
+                    query.cursor = page.events.last?.position
                     lastWrite = ContinuousClock.now
                     if page.nextCursor != nil { continue }
                 } else if ContinuousClock.now - lastWrite > .seconds(15) {

@@ -75,8 +75,11 @@ enum EventCursor {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8),
-              decoded.hasPrefix("e:"), UUID(uuidString: String(decoded.dropFirst(2))) != nil
+              decoded.hasPrefix("e:")
         else { return nil }
+        // A position is an event id (SQLite) or a commit-ordered number (PostgreSQL).
+        let position = decoded.dropFirst(2)
+        guard UUID(uuidString: String(position)) != nil || (Int64(position).map { $0 >= 0 } ?? false) else { return nil }
         return String(decoded.dropFirst(2))
     }
 }

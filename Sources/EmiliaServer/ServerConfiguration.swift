@@ -1,3 +1,5 @@
+import EmiliaStorage
+import EmiliaStore
 import Foundation
 
 /// Everything `emilia serve` can be told, with the documented defaults.
@@ -8,6 +10,9 @@ public struct ServerConfiguration: Sendable {
     public var port = 8080
     /// Where the SQLite file and the generated admin key live (`EMILIA_DATA_DIR`).
     public var dataDirectory = URL(fileURLWithPath: "emilia-data")
+    /// A `postgres://` URL (`EMILIA_DATABASE_URL`): keep the data in PostgreSQL, shared with other nodes, instead of
+    /// SQLite in `dataDirectory`.
+    public var databaseURL: String?
     /// The admin API key (`EMILIA_ADMIN_KEY`). Never empty; see `AdminKey`.
     public var adminKey: String
     /// The largest accepted body: 10 MiB.
@@ -81,6 +86,28 @@ public struct ServerConfiguration: Sendable {
                               (detailedRejectionsPerMinute, "rejection record rate"), (detailedRejectionBurst, "rejection burst")] {
             try check(value.isFinite && value > 0, "the \(name) must be a positive number")
         }
+        do {
+            _ = try storage()
+        } catch let error as StoreError {
+            throw ConfigurationError("EMILIA_DATABASE_URL: \(error.message)")
+        }
+    }
+
+    /// Where the data lives: PostgreSQL when `databaseURL` is set, else SQLite in `dataDirectory`.
+    public func storage() throws -> StorageConfiguration {
+        try StorageConfiguration.resolve(databaseURL: databaseURL, dataDirectory: dataDirectory)
+    }
+
+    /// The store's tuning from these settings.
+    func storageTuning(monitor: StoreMonitor) -> StorageTuning {
+        var tuning = StorageTuning()
+        tuning.tokenCacheLifetime = tokenCacheLifetime
+        tuning.busyTimeout = storageBusyTimeout
+        tuning.separateCheckpoints = separateCheckpoints
+        tuning.maximumPendingWrites = maximumPendingWrites
+        tuning.minimumFreeBytes = minimumFreeDiskBytes
+        tuning.monitor = monitor
+        return tuning
     }
 }
 

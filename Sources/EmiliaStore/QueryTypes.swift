@@ -55,7 +55,7 @@ public struct EventQuery: Sendable, Hashable {
     public var since: Date?
     public var until: Date?
     public var limit: Int
-    /// Continue after this event id (exclusive).
+    /// Continue after this log position (exclusive): a `StoredEvent.position` or a page's `nextCursor`.
     public var cursor: String?
     /// Oldest first (for exports and streams) instead of newest first.
     public var ascending: Bool
@@ -88,4 +88,9 @@ public struct EventQuery: Sendable, Hashable {
 public struct EventPage: Sendable {
     public var events: [StoredEvent]
     public var nextCursor: String?
+
+    package init(events: [StoredEvent], nextCursor: String?) {
+        self.events = events
+        self.nextCursor = nextCursor
+    }
 }

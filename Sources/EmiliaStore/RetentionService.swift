@@ -10,7 +10,7 @@ public struct RetentionService: Service, CustomStringConvertible {
     /// The shortest retention accepted: POS producers retry for up to 72 h, and dedup must hold that long.
     public static let minimumAge: Duration = .seconds(72 * 3600)
 
-    let store: SQLiteEventStore
+    let store: any EventStore
     /// How old an event may get.
     public let age: Duration
     let interval: Duration
@@ -20,7 +20,7 @@ public struct RetentionService: Service, CustomStringConvertible {
 
     public var description: String { "RetentionService" }
 
-    public init(store: SQLiteEventStore, age: Duration, interval: Duration = .seconds(3600), batchSize: Int = 5000, logger: Logger,
+    public init(store: any EventStore, age: Duration, interval: Duration = .seconds(3600), batchSize: Int = 5000, logger: Logger,
                 monitor: StoreMonitor = StoreMonitor()) {
         self.store = store
         self.age = max(age, Self.minimumAge)
@@ -43,5 +43,5 @@ public struct RetentionService: Service, CustomStringConvertible {
 
 extension Duration {
     /// The duration in seconds.
-    var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+    package var seconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

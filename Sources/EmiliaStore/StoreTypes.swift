@@ -35,6 +35,11 @@ public struct TokenRecord: Sendable, Hashable, Codable {
 public struct IssuedToken: Sendable {
     public var record: TokenRecord
     public var token: String
+
+    package init(record: TokenRecord, token: String) {
+        self.record = record
+        self.token = token
+    }
 }
 
 /// An accepted request on its way to the event log.
@@ -77,11 +82,21 @@ public struct AppendReceipt: Sendable, Hashable {
     public var duplicate: Bool
     /// The warnings stored with the (original) event, as JSON text.
     public var warningsJSON: String
+
+    package init(eventID: String, receivedAt: Date, duplicate: Bool, warningsJSON: String) {
+        self.eventID = eventID
+        self.receivedAt = receivedAt
+        self.duplicate = duplicate
+        self.warningsJSON = warningsJSON
+    }
 }
 
 /// An event's stored metadata (the raw bytes are read separately).
 public struct StoredEvent: Sendable, Hashable {
     public var id: String
+    /// Its place in the log, in commit order: the cursor of a page that ends with it (opaque; SQLite uses the id,
+    /// PostgreSQL a commit-ordered number).
+    public var position: String
     public var tokenID: String
     public var environment: DeploymentEnvironment
     public var receivedAt: Date
@@ -96,6 +111,26 @@ public struct StoredEvent: Sendable, Hashable {
     public var warnings: [ValidationWarning]
     /// The raw bytes, when the query asked for them.
     public var body: Data?
+
+    package init(id: String, position: String, tokenID: String, environment: DeploymentEnvironment, receivedAt: Date,
+                 eventType: String, orderID: String?, tableNumber: String?, occurredAt: Date?, isTest: Bool, requestID: String?,
+                 contentType: String?, bodySize: Int, warnings: [ValidationWarning], body: Data?) {
+        self.id = id
+        self.position = position
+        self.tokenID = tokenID
+        self.environment = environment
+        self.receivedAt = receivedAt
+        self.eventType = eventType
+        self.orderID = orderID
+        self.tableNumber = tableNumber
+        self.occurredAt = occurredAt
+        self.isTest = isTest
+        self.requestID = requestID
+        self.contentType = contentType
+        self.bodySize = bodySize
+        self.warnings = warnings
+        self.body = body
+    }
 }
 
 /// A refused request of a known token: why, and the start of what was sent.

@@ -6,10 +6,10 @@ import Synchronization
 /// Entries live for `lifetime` (1 s by default): a token deactivated by the CLI in another process stops working
 /// within that time; changes made through this store clear the cache at once. Known tokens and misses are kept
 /// apart, each bounded: a flood of made-up tokens only ever evicts other misses, never a restaurant's token.
-final class TokenCache: Sendable {
-    struct Entry {
-        var record: TokenRecord?
-        var expires: Date
+package final class TokenCache: Sendable {
+    package struct Entry {
+        package var record: TokenRecord?
+        package var expires: Date
     }
 
     private struct Entries {
@@ -23,15 +23,15 @@ final class TokenCache: Sendable {
     private let entries = Mutex(Entries())
     private static let capacity = 10_000
 
-    init(lifetime: Duration) {
+    package init(lifetime: Duration) {
         self.lifetime = Double(lifetime.components.seconds) + Double(lifetime.components.attoseconds) / 1e18
     }
 
     /// The cache's generation now: pass it back to `store` after the look-up.
-    var generation: Int { entries.withLock { $0.generation } }
+    package var generation: Int { entries.withLock { $0.generation } }
 
     /// The cached answer for this hash (a nil record means "known not to match"), or nil when not cached.
-    func lookup(_ hash: String, at instant: Date) -> Entry? {
+    package func lookup(_ hash: String, at instant: Date) -> Entry? {
         entries.withLock { entries in
             if let entry = entries.known[hash], entry.expires > instant { return entry }
             if let entry = entries.misses[hash], entry.expires > instant { return entry }
@@ -40,7 +40,7 @@ final class TokenCache: Sendable {
     }
 
     /// Remembers a look-up's answer, unless the cache was cleared since `generation` was read.
-    func store(_ hash: String, record: TokenRecord?, at instant: Date, generation: Int) {
+    package func store(_ hash: String, record: TokenRecord?, at instant: Date, generation: Int) {
         guard lifetime > 0 else { return }
         let entry = Entry(record: record, expires: instant.addingTimeInterval(lifetime))
         entries.withLock { entries in
@@ -56,7 +56,7 @@ final class TokenCache: Sendable {
         }
     }
 
-    func removeAll() {
+    package func removeAll() {
         entries.withLock { entries in
             entries.known.removeAll()
             entries.misses.removeAll()

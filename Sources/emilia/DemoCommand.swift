@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmiliaModel
 import EmiliaServer
+import EmiliaStorage
 import EmiliaStore
 import Foundation
 import Hummingbird
@@ -18,8 +19,9 @@ struct DemoCommand: AsyncParsableCommand {
         let logger = Logger(label: "emilia.demo")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("emilia-demo-\(UUID().uuidString.prefix(8))")
         let adminKey = try AdminKey.resolve(explicit: nil, dataDirectory: directory).key
-        let store = try SQLiteEventStore(directory: directory, logger: logger)
-        let issued = try await store.createToken(name: "Cantina Demo", timeZone: "America/Sao_Paulo")
+        let issued = try await StorageConfiguration.sqlite(directory: directory).withStore(logger: logger) { store in
+            try await store.createToken(name: "Cantina Demo", timeZone: "America/Sao_Paulo")
+        }
         var configuration = ServerConfiguration(adminKey: adminKey)
         configuration.port = port
         configuration.dataDirectory = directory

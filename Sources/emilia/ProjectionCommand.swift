@@ -10,13 +10,13 @@ struct ProjectionCommand: AsyncParsableCommand {
 
     struct Rebuild: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Re-fold every session from the stored events.")
-        @Option(help: "The server's data directory (EMILIA_DATA_DIR).") var dataDir: String?
+        @OptionGroup var storage: StorageOptions
 
         func run() async throws {
-            let path = dataDir ?? ProcessInfo.processInfo.environment["EMILIA_DATA_DIR"] ?? "emilia-data"
-            let store = try SQLiteEventStore(directory: URL(fileURLWithPath: path), logger: Logger(label: "emilia.projection"))
             let bar = ProgressBar(label: "Rebuilding sessions")
-            let count = try await store.rebuildSessions { done, total in bar.update(done: done, total: total) }
+            let count = try await storage.withStore(label: "emilia.projection") { store in
+                try await store.rebuildSessions { done, total in bar.update(done: done, total: total) }
+            }
             Console.line("Rebuilt \(count) sessions.")
         }
     }

@@ -4,7 +4,6 @@ import EmiliaModel
 import EmiliaStore
 import Foundation
 import Logging
-import ServiceLifecycle
 
 /// `emilia seed`: fills a data directory with generated history (restaurants, days of service) through the
 /// real store and group-commit writer — for benchmarks and for trying the dashboard on a full database.
@@ -12,7 +11,7 @@ struct SeedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seed", abstract: "Fill a data directory with generated restaurants and days of service.")
 
-    @Option(help: "The data directory (EMILIA_DATA_DIR).") var dataDir: String?
+    @OptionGroup var storage: StorageOptions
     @Option(help: "How many restaurants (tokens) to create.") var restaurants = 5
     @Option(help: "How many past days of service per restaurant.") var days = 7
     @Option(help: "About how many table sessions per restaurant and day.") var sessionsPerDay = 60
@@ -21,9 +20,18 @@ struct SeedCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let environment = DeploymentEnvironment(queryValue: env) else { throw ValidationError("env must be dev or prod") }
-        let path = dataDir ?? ProcessInfo.processInfo.environment["EMILIA_DATA_DIR"] ?? "emilia-data"
-        let logger = Logger(label: "emilia.seed")
-        let store = try SQLiteEventStore(directory: URL(fileURLWithPath: path), logger: logger)
+        let (restaurants, days, sessionsPerDay, seed) = (restaurants, days, sessionsPerDay, seed)
+        let (total, planCount, dayCount) = try await storage.withStore(label: "emilia.seed", runningServices: true) { store in
+            try await Self.seed(store, restaurants: restaurants, days: days, sessionsPerDay: sessionsPerDay,
+                                environment: environment, seed: seed)
+        }
+        let place = try storage.storage().displayName
+        Console.line("Seeded \(total) events for \(planCount) restaurants over \(dayCount) days in \(place).")
+    }
+
+    /// Creates the restaurants and appends their history; answers the events, restaurants and days written.
+    static func seed(_ store: any EventStore, restaurants: Int, days: Int, sessionsPerDay: Int, environment: DeploymentEnvironment,
+                     seed: UInt64) async throws -> (Int, Int, Int) {
         var random = SeededRandom(seed: seed)
         let zone = TimeZone(identifier: "America/Sao_Paulo")!
         var plans: [(TokenRecord, ServiceNightGenerator)] = []
@@ -35,32 +43,26 @@ struct SeedCommand: AsyncParsableCommand {
         let today = Date()
         let dayNames = (1...max(1, days)).reversed().map { LocalDay.of(today.addingTimeInterval(-86_400 * Double($0)), in: zone) }
         let bar = ProgressBar(label: "Seeding")
-        let group = ServiceGroup(services: store.services, logger: logger)
         var total = 0
-        try await withThrowingTaskGroup(of: Void.self) { services in
-            services.addTask { try await group.run() }
-            for (planIndex, (token, generator)) in plans.enumerated() {
-                var events: [IncomingEvent] = []
-                for day in dayNames {
-                    for session in generator.sessions(on: day, count: sessionsPerDay, orderPrefix: "\(day)", random: &random) {
-                        for (index, payload) in session.payloads.enumerated() {
-                            events.append(Self.incoming(payload, token: token, environment: environment, zone: zone,
-                                                        key: "seed:\(session.orderID):\(index)"))
-                        }
+        for (planIndex, (token, generator)) in plans.enumerated() {
+            var events: [IncomingEvent] = []
+            for day in dayNames {
+                for session in generator.sessions(on: day, count: sessionsPerDay, orderPrefix: "\(day)", random: &random) {
+                    for (index, payload) in session.payloads.enumerated() {
+                        events.append(Self.incoming(payload, token: token, environment: environment, zone: zone,
+                                                    key: "seed:\(session.orderID):\(index)"))
                     }
                 }
-                try await Self.append(events, to: store)
-                total += events.count
-                bar.update(done: planIndex + 1, total: plans.count)
             }
-            await group.triggerGracefulShutdown()
-            try await services.waitForAll()
+            try await Self.append(events, to: store)
+            total += events.count
+            bar.update(done: planIndex + 1, total: plans.count)
         }
-        Console.line("Seeded \(total) events for \(plans.count) restaurants over \(dayNames.count) days in \(path).")
+        return (total, plans.count, dayNames.count)
     }
 
     /// Appends with many writes in flight, so the writer commits them in large batches.
-    static func append(_ events: [IncomingEvent], to store: SQLiteEventStore) async throws {
+    static func append(_ events: [IncomingEvent], to store: any EventStore) async throws {
         try await withThrowingTaskGroup(of: Void.self) { appends in
             var inFlight = 0
             for event in events {

@@ -10,7 +10,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to bind (EMILIA_HOST).") var host: String?
     @Option(help: "Port to listen on; 0 picks a free one (EMILIA_PORT).") var port: Int?
-    @Option(help: "Directory for the SQLite file and generated admin key (EMILIA_DATA_DIR).") var dataDir: String?
+    @OptionGroup var storage: StorageOptions
     @Option(help: "Sustained requests per second per token; 0 for no limit (EMILIA_RATE_LIMIT).") var rateLimit: Double?
     @Option(help: "Burst of requests per token (EMILIA_RATE_BURST).") var rateBurst: Double?
     @Flag(help: .hidden) var benchNoopRoute = false
@@ -25,13 +25,18 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "emilia")
 
-        let dataDirectory = URL(fileURLWithPath: dataDir ?? environment["EMILIA_DATA_DIR"] ?? "emilia-data")
+        let dataDirectory = storage.dataDirectory
+        // Nodes sharing a database must share the admin key too: none is generated for one.
+        if storage.databaseURL != nil && (environment["EMILIA_ADMIN_KEY"] ?? "").isEmpty {
+            throw ValidationError("with EMILIA_DATABASE_URL, set EMILIA_ADMIN_KEY too: every node of a cluster needs the same admin key")
+        }
         let adminKey = try AdminKey.resolve(explicit: environment["EMILIA_ADMIN_KEY"], dataDirectory: dataDirectory)
         var configuration = ServerConfiguration(adminKey: adminKey.key)
         let settings = Settings(environment: environment)
         configuration.host = host ?? environment["EMILIA_HOST"] ?? configuration.host
         configuration.port = try port ?? settings.integer("EMILIA_PORT") ?? configuration.port
         configuration.dataDirectory = dataDirectory
+        configuration.databaseURL = storage.databaseURL
         configuration.rateLimitPerSecond = try rateLimit ?? settings.number("EMILIA_RATE_LIMIT") ?? configuration.rateLimitPerSecond
         configuration.rateLimitBurst = try rateBurst ?? settings.number("EMILIA_RATE_BURST") ?? configuration.rateLimitBurst
         configuration.enableNoOpRoute = benchNoopRoute
@@ -66,8 +71,9 @@ struct ServeCommand: AsyncParsableCommand {
             Console.line("Admin key: from EMILIA_ADMIN_KEY")
         }
         let host = configuration.host
+        let place = try configuration.storage().displayName
         let app = try await buildApplication(configuration: configuration, logger: logger) { port in
-            Console.line("Emilia listening on http://\(host):\(port) (data in \(dataDirectory.path))")
+            Console.line("Emilia listening on http://\(host):\(port) (data: \(place))")
         }
         try await app.runService()
     }

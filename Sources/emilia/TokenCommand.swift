@@ -3,19 +3,18 @@ import EmiliaStore
 import Foundation
 import Logging
 
-/// `emilia token …`: manage restaurant tokens on a data directory, also while a server runs on it.
+/// `emilia token …`: manage restaurant tokens in the data directory or PostgreSQL database, also while servers run on it.
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "token", abstract: "Create, list, deactivate, reactivate and rotate webhook tokens.",
         subcommands: [Create.self, List.self, Deactivate.self, Reactivate.self, Rotate.self])
 
     struct StoreOptions: ParsableArguments {
-        @Option(help: "The server's data directory (EMILIA_DATA_DIR).") var dataDir: String?
+        @OptionGroup var storage: StorageOptions
         @Flag(help: "Print JSON.") var json = false
 
-        func openStore() throws -> SQLiteEventStore {
-            let path = dataDir ?? ProcessInfo.processInfo.environment["EMILIA_DATA_DIR"] ?? "emilia-data"
-            return try SQLiteEventStore(directory: URL(fileURLWithPath: path), logger: Logger(label: "emilia.token"))
+        func withStore<Result: Sendable>(_ body: @Sendable (any EventStore) async throws -> Result) async throws -> Result {
+            try await storage.withStore(label: "emilia.token", body)
         }
     }
 
@@ -26,7 +25,8 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let issued = try await withStoreErrors { try await options.openStore().createToken(name: name, timeZone: timezone) }
+            let (name, timezone) = (name, timezone)
+            let issued = try await options.withStore { try await $0.createToken(name: name, timeZone: timezone) }
             TokenOutput.print(issued.record, token: issued.token, json: options.json)
         }
     }
@@ -36,7 +36,7 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let tokens = try await withStoreErrors { try await options.openStore().listTokens() }
+            let tokens = try await options.withStore { try await $0.listTokens() }
             TokenOutput.printList(tokens, json: options.json)
         }
     }
@@ -47,7 +47,8 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let record = try await withStoreErrors { try await options.openStore().setTokenStatus(id: id, .inactive) }
+            let id = id
+            let record = try await options.withStore { try await $0.setTokenStatus(id: id, .inactive) }
             TokenOutput.print(record, token: nil, json: options.json)
         }
     }
@@ -58,7 +59,8 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let record = try await withStoreErrors { try await options.openStore().setTokenStatus(id: id, .active) }
+            let id = id
+            let record = try await options.withStore { try await $0.setTokenStatus(id: id, .active) }
             TokenOutput.print(record, token: nil, json: options.json)
         }
     }
@@ -70,20 +72,10 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var options: StoreOptions
 
         func run() async throws {
-            let issued = try await withStoreErrors {
-                try await options.openStore().rotateToken(id: id, grace: .seconds(graceHours * 3600))
-            }
+            let (id, grace) = (id, Duration.seconds(graceHours * 3600))
+            let issued = try await options.withStore { try await $0.rotateToken(id: id, grace: grace) }
             TokenOutput.print(issued.record, token: issued.token, json: options.json)
         }
-    }
-}
-
-/// Turns store errors into a clean message and exit code 1.
-func withStoreErrors<T>(_ body: () async throws -> T) async throws -> T {
-    do {
-        return try await body()
-    } catch let error as StoreError {
-        throw ValidationError(error.message)
     }
 }
 

@@ -1,4 +1,5 @@
-@testable import EmiliaStore
+@testable import EmiliaSQLite
+import EmiliaStore
 import Foundation
 import GRDB
 import Testing

@@ -1,6 +1,7 @@
 @testable import EmiliaClient
 import EmiliaServer
-@testable import EmiliaStore
+@testable import EmiliaSQLite
+import EmiliaStore
 import Foundation
 import GRDB
 import Logging

@@ -1,5 +1,6 @@
 import EmiliaModel
 import EmiliaServer
+import EmiliaSQLite
 import EmiliaStore
 import Foundation
 import GRDB

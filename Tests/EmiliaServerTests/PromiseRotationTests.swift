@@ -1,4 +1,5 @@
 import EmiliaServer
+import EmiliaSQLite
 import EmiliaStore
 import Foundation
 import GRDB

@@ -1,4 +1,5 @@
 import EmiliaModel
+import EmiliaSQLite
 import EmiliaStore
 import Foundation
 import GRDB

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import EmiliaModel
+import EmiliaSQLite
 import EmiliaStore
 import Foundation
 import GRDB

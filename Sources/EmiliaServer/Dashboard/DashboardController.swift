@@ -30,11 +30,16 @@ struct DashboardController: Sendable {
 
     @Sendable func restaurants(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let tokens = try await store.listTokens()
-        var rows = ""
+        // Each restaurant's "today" in its own zone; all of them read at once.
+        var windows: [String: Range<Date>] = [:]
         for token in tokens {
             let zone = TimeZone(identifier: token.timeZone) ?? .gmt
-            let bounds = LocalDay.bounds(of: LocalDay.of(Date(), in: zone), in: zone)!
-            let activity = try await store.activity(tokenID: token.id, from: bounds.start, to: bounds.end)
+            if let bounds = LocalDay.bounds(of: LocalDay.of(Date(), in: zone), in: zone) { windows[token.id] = bounds.start..<bounds.end }
+        }
+        let activities = try await store.activities(in: windows)
+        var rows = ""
+        for token in tokens {
+            let activity = activities[token.id] ?? TokenActivity(lastEventAt: nil, events: 0, eventsWithWarnings: 0)
             let share = activity.events == 0 ? "—" : "\(activity.eventsWithWarnings * 100 / activity.events)%"
             rows += """
                 <tr data-token-id="\(token.id)"><td><a href="/restaurants/\(token.id)">\(HTML.escape(token.name))</a></td>

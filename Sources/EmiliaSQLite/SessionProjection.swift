@@ -1,4 +1,5 @@
 import EmiliaModel
+import EmiliaStore
 import Foundation
 import GRDB
 
@@ -6,12 +7,6 @@ import GRDB
 /// one write of its own order's row, however many events the order already has; reads turn the accumulator into the
 /// session. `SessionFolder` keeps it up to date; `rebuildSessions` recomputes it from the log.
 enum SessionProjection {
-    /// The facts of a stored event, or nil when it is not part of a session.
-    static func facts(eventID: String, receivedAt: Date, body: Data, timeZone: TimeZone) -> SessionFacts? {
-        guard let document = try? JSONParser.parse(body) else { return nil }
-        return SessionFacts(eventID: eventID, receivedAt: receivedAt, document: document, timeZone: timeZone)
-    }
-
     /// A session row as read: its id, day and stored accumulator (nil when the stored form cannot be read).
     struct StoredSession: Sendable {
         var id: Int64
@@ -73,10 +68,9 @@ enum SessionProjection {
         var updateArguments: StatementArguments
 
         init(_ accumulator: SessionAccumulator, timeZone: TimeZone) {
-            let session = accumulator.session
-            localDate = (session.openedAt ?? session.closedAt).map { LocalDay.of($0, in: timeZone) }
-            updateArguments = [session.tableNumber, session.status.rawValue, session.openedAt?.timeIntervalSince1970,
-                               session.closedAt?.timeIntervalSince1970, Data(accumulator.storageText.utf8)]
+            let columns = SessionState.Columns(accumulator, timeZone: timeZone)
+            localDate = columns.localDate
+            updateArguments = [columns.tableNumber, columns.status, columns.openedAt, columns.closedAt, columns.state]
         }
     }
 
@@ -94,7 +88,7 @@ enum SessionProjection {
             arguments: [key.tokenID, key.environment, key.orderID])
         var accumulator = SessionAccumulator(orderID: key.orderID)
         while let row = try rows.next() {
-            if let event = facts(eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]), body: row["body"],
+            if let event = SessionState.facts(eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]), body: row["body"],
                                  timeZone: timeZone) {
                 accumulator.add(event)
             }
@@ -121,13 +115,5 @@ enum SessionProjection {
             SELECT DISTINCT e.token_id, e.env, e.order_id, t.time_zone FROM events e JOIN tokens t ON t.id = e.token_id
             WHERE e.order_id IS NOT NULL AND e.is_test = 0
             """).map { SessionKey(tokenID: $0["token_id"], environment: $0["env"], orderID: $0["order_id"], timeZone: $0["time_zone"]) }
-    }
-
-    /// The session a stored accumulator folds to.
-    static func decode(_ state: Data) throws -> TableSession {
-        guard let accumulator = SessionAccumulator(storageText: state) else {
-            throw StoreError(.unavailable, "a stored session could not be read")
-        }
-        return accumulator.session
     }
 }

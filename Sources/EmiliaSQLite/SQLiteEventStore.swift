@@ -1,4 +1,5 @@
 import EmiliaModel
+import EmiliaStore
 import Foundation
 import GRDB
 import Logging
@@ -221,7 +222,7 @@ public final class SQLiteEventStore: EventStore {
         let warningsText: String = row["warnings"]
         let warnings = (try? JSONDecoder().decode([ValidationWarning].self, from: Data(warningsText.utf8))) ?? []
         return StoredEvent(
-            id: row["id"], tokenID: row["token_id"], environment: DeploymentEnvironment(rawValue: row["env"]) ?? .prod,
+            id: row["id"], position: row["id"], tokenID: row["token_id"], environment: DeploymentEnvironment(rawValue: row["env"]) ?? .prod,
             receivedAt: Date(timeIntervalSince1970: row["received_at"]), eventType: row["event_type"],
             orderID: row["order_id"], tableNumber: row["table_number"],
             occurredAt: (row["occurred_at"] as Double?).map(Date.init(timeIntervalSince1970:)), isTest: row["is_test"],

@@ -1,4 +1,5 @@
 import EmiliaModel
+import EmiliaStore
 import Foundation
 import GRDB
 import Logging
@@ -200,7 +201,7 @@ final class SessionFolder: Service, CustomStringConvertible {
         }
         var orders: [SessionKey: [(rowID: Int64, facts: SessionFacts)]] = [:]
         for row in chunk.rows {
-            guard let facts = SessionProjection.facts(eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
+            guard let facts = SessionState.facts(eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
                                                       timeZone: zones.zone(named: row.key.timeZone)) else { continue }
             orders[row.key, default: []].append((row.rowID, facts))
         }
@@ -240,14 +241,6 @@ final class SessionFolder: Service, CustomStringConvertible {
         }
         return (chunk.end, !chunk.rows.isEmpty)
     }
-}
-
-/// A session's identity, with the zone its days are counted in.
-struct SessionKey: Hashable, Sendable {
-    var tokenID: String
-    var environment: String
-    var orderID: String
-    var timeZone: String
 }
 
 /// A bounded run of the log past the cursor: its session events, and how far it reaches.

@@ -1,3 +1,4 @@
+import EmiliaStore
 import GRDB
 
 /// The SQLite schema, as numbered migrations.

@@ -1,4 +1,5 @@
 import EmiliaModel
+import EmiliaStore
 import Foundation
 import GRDB
 
@@ -9,7 +10,7 @@ extension SQLiteEventStore {
         return try await read { db in
             try Data.fetchAll(db, sql: """
                 SELECT state FROM sessions WHERE token_id = ? AND env = ? AND local_date = ? ORDER BY opened_at, order_id
-                """, arguments: [tokenID.lowercased(), environment.rawValue, localDate]).map(SessionProjection.decode)
+                """, arguments: [tokenID.lowercased(), environment.rawValue, localDate]).map(SessionState.decode)
         }
     }
 
@@ -17,7 +18,7 @@ extension SQLiteEventStore {
         await folder.waitUntilFolded()
         return try await read { db in
             try Data.fetchOne(db, sql: "SELECT state FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?",
-                              arguments: [tokenID.lowercased(), environment.rawValue, orderID]).map(SessionProjection.decode)
+                              arguments: [tokenID.lowercased(), environment.rawValue, orderID]).map(SessionState.decode)
         }
     }
 
@@ -97,24 +98,33 @@ extension SQLiteEventStore {
                 bytes += event.bodySize
                 events.append(event)
             }
-            return EventPage(events: events, nextCursor: hasMore ? events.last?.id : nil)
+            return EventPage(events: events, nextCursor: hasMore ? events.last?.position : nil)
         }
     }
 
-    public func activity(tokenID: String, from: Date, to: Date) async throws -> TokenActivity {
-        try await read { db in
-            let id = tokenID.lowercased()
+    public func activities(in windows: [String: Range<Date>]) async throws -> [String: TokenActivity] {
+        let triples = windows.map { "[\(JSONText.quoted($0.key.lowercased())),\($0.value.lowerBound.timeIntervalSince1970),\($0.value.upperBound.timeIntervalSince1970)]" }
+        return try await read { db in
             // The newest id per env is the last event (ids are time-ordered), found through the log index.
-            let last = try ["prod", "dev"].compactMap { env in
-                try Double.fetchOne(db, sql: "SELECT received_at FROM events WHERE token_id = ? AND env = ? ORDER BY id DESC LIMIT 1",
-                                    arguments: [id, env])
-            }.max()
-            let counts = try Row.fetchOne(db, sql: """
-                SELECT count(*) AS n, coalesce(sum(warning_count > 0), 0) AS flagged FROM events
-                WHERE token_id = ? AND env = 'prod' AND COALESCE(occurred_at, received_at) >= ? AND COALESCE(occurred_at, received_at) < ?
-                """, arguments: [id, from.timeIntervalSince1970, to.timeIntervalSince1970])
-            return TokenActivity(lastEventAt: last.map(Date.init(timeIntervalSince1970:)), events: counts?["n"] ?? 0,
-                                 eventsWithWarnings: counts?["flagged"] ?? 0)
+            let rows = try Row.fetchAll(db, sql: """
+                WITH w(id, f, t) AS (
+                    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each(?))
+                SELECT w.id,
+                    (SELECT received_at FROM events WHERE token_id = w.id AND env = 'prod' ORDER BY id DESC LIMIT 1) AS last_prod,
+                    (SELECT received_at FROM events WHERE token_id = w.id AND env = 'dev' ORDER BY id DESC LIMIT 1) AS last_dev,
+                    (SELECT count(*) FROM events WHERE token_id = w.id AND env = 'prod'
+                        AND COALESCE(occurred_at, received_at) >= w.f AND COALESCE(occurred_at, received_at) < w.t) AS n,
+                    (SELECT count(*) FROM events WHERE token_id = w.id AND env = 'prod' AND warning_count > 0
+                        AND COALESCE(occurred_at, received_at) >= w.f AND COALESCE(occurred_at, received_at) < w.t) AS flagged
+                FROM w
+                """, arguments: ["[" + triples.joined(separator: ",") + "]"])
+            var activities: [String: TokenActivity] = [:]
+            for row in rows {
+                let last = [row["last_prod"] as Double?, row["last_dev"] as Double?].compactMap { $0 }.max()
+                activities[row["id"]] = TokenActivity(lastEventAt: last.map(Date.init(timeIntervalSince1970:)), events: row["n"],
+                                                      eventsWithWarnings: row["flagged"])
+            }
+            return activities
         }
     }
 

@@ -1,3 +1,4 @@
+import EmiliaStore
 import Foundation
 import GRDB
 

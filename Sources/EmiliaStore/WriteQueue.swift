@@ -1,0 +1,128 @@
+import Foundation
+import Synchronization
+
+/// The queue in front of a backend's group-commit writer: appends wait in it for their commit, rejection records
+/// ride along without waiting. The writer takes everything queued as one batch, commits it in one transaction, then
+/// answers every append of the batch at once.
+package final class WriteQueue: Sendable {
+    /// One queued write.
+    package enum Item: Sendable {
+        case event(IncomingEvent, CheckedContinuation<AppendReceipt, any Error>)
+        case rejection(Rejection)
+    }
+
+    private struct State: ~Copyable {
+        var pending: [Item] = []
+        /// Rejection records among `pending`: they have a small cap of their own, so a flood of refusals never takes
+        /// the room events need.
+        var pendingRejections = 0
+        var isClosed = false
+        var lastCommitFailed = false
+        /// When the oldest write still waiting for a commit was queued.
+        var oldestPendingSince: ContinuousClock.Instant?
+    }
+
+    /// How many rejection records may wait for a commit; more are dropped (they still count in the metrics).
+    package static let maximumPendingRejections = 1_000
+
+    private let maximumPending: Int
+    private let state = Mutex(State())
+    /// Yields when something was queued (or the writer was asked to do something); ends on `finishWakeUps`.
+    package let wakeUps: AsyncStream<Void>
+    private let wakeUp: AsyncStream<Void>.Continuation
+
+    package init(maximumPending: Int) {
+        self.maximumPending = maximumPending
+        (wakeUps, wakeUp) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// How many writes wait for a commit, and for how long the oldest has.
+    package var backlog: (count: Int, oldestAge: Duration?) {
+        state.withLock { state in (state.pending.count, state.oldestPendingSince.map { ContinuousClock.now - $0 }) }
+    }
+
+    /// True when the most recent commit failed (health reports storage down until a write succeeds).
+    package var lastCommitFailed: Bool {
+        get { state.withLock { $0.lastCommitFailed } }
+        set { state.withLock { $0.lastCommitFailed = newValue } }
+    }
+
+    /// Queues the event and waits for the writer to answer it; refused at once when full or closed.
+    package func append(_ event: IncomingEvent) async throws -> AppendReceipt {
+        try await withCheckedThrowingContinuation { continuation in
+            let refusal: StoreError? = state.withLock { state in
+                if state.isClosed { return StoreError(.unavailable, "the writer is shut down") }
+                if state.pending.count - state.pendingRejections >= maximumPending {
+                    return StoreError(.unavailable, "the write queue is full")
+                }
+                if state.pending.isEmpty { state.oldestPendingSince = ContinuousClock.now }
+                state.pending.append(.event(event, continuation))
+                return nil
+            }
+            if let refusal { continuation.resume(throwing: refusal) } else { wakeUp.yield() }
+        }
+    }
+
+    /// Queues a rejection record without waiting; dropped when the queue is full or closed.
+    package func record(_ rejection: Rejection) {
+        let queued = state.withLock { state in
+            guard !state.isClosed, state.pendingRejections < Self.maximumPendingRejections else { return false }
+            if state.pending.isEmpty { state.oldestPendingSince = ContinuousClock.now }
+            state.pending.append(.rejection(rejection))
+            state.pendingRejections += 1
+            return true
+        }
+        if queued { wakeUp.yield() }
+    }
+
+    /// Wakes the writer without queuing anything.
+    package func poke() { wakeUp.yield() }
+
+    /// Ends `wakeUps` (graceful shutdown): the writer then drains what is left.
+    package func finishWakeUps() { wakeUp.finish() }
+
+    /// Refuses new writes from now on.
+    package func close() { state.withLock { $0.isClosed = true } }
+
+    /// Everything queued, in order, leaving the queue empty.
+    package func takeAll() -> [Item] {
+        state.withLock { state -> [Item] in
+            defer {
+                state.pending.removeAll(keepingCapacity: true)
+                state.pendingRejections = 0
+                state.oldestPendingSince = nil
+            }
+            return state.pending
+        }
+    }
+}
+
+/// A batch taken from the queue, split for the commit: events in order, and the rejection records.
+package struct WriteBatch: Sendable {
+    package var items: [WriteQueue.Item]
+    package var events: [IncomingEvent] = []
+    package var rejections: [Rejection] = []
+
+    package init(_ items: [WriteQueue.Item]) {
+        self.items = items
+        for item in items {
+            switch item {
+            case .event(let event, _): events.append(event)
+            case .rejection(let rejection): rejections.append(rejection)
+            }
+        }
+    }
+
+    /// Answers every append of the batch: `receipts` in the order of `events`, or the commit's error for all.
+    package func answer(_ outcome: Result<[AppendReceipt], StoreError>) {
+        var index = 0
+        for item in items {
+            guard case .event(_, let continuation) = item else { continue }
+            switch outcome {
+            case .success(let receipts): continuation.resume(returning: receipts[index])
+            case .failure(let error): continuation.resume(throwing: error)
+            }
+            index += 1
+        }
+    }
+}
