@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "EmiliaModel", targets: ["EmiliaModel"]),
         .library(name: "EmiliaStore", targets: ["EmiliaStore"]),
         .library(name: "EmiliaSQLite", targets: ["EmiliaSQLite"]),
+        .library(name: "EmiliaPostgres", targets: ["EmiliaPostgres"]),
         .library(name: "EmiliaStorage", targets: ["EmiliaStorage"]),
         .library(name: "EmiliaServer", targets: ["EmiliaServer"]),
         .library(name: "EmiliaClient", targets: ["EmiliaClient"]),
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         .target(name: "EmiliaModel"),
@@ -58,12 +60,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "EmiliaPostgres",
+            dependencies: [
+                "EmiliaModel",
+                "EmiliaStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Picks and opens a backend from `--database` / the data dir: the one place that knows both.
         .target(
             name: "EmiliaStorage",
             dependencies: [
                 "EmiliaStore",
                 "EmiliaSQLite",
+                "EmiliaPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -103,6 +116,7 @@ let package = Package(
                 "EmiliaStore",
                 "EmiliaStorage",
                 "EmiliaSQLite",
+                "EmiliaPostgres",
                 "EmiliaModel",
                 "EmiliaClient",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -113,6 +127,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ]

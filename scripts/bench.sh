@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
-# Ingest benchmark: Emilia's durable ingest against two baselines measured in the same run —
-# Emilia's own no-op route (the framework's ceiling: same server, no validation, no storage) and the
-# FastAPI + SQLite peer in ../shared/peers (what a team would deploy otherwise).
-# Each run is wrk for DURATION (default 10 s) at 16 and 64 connections, all on 127.0.0.1.
-# Usage: scripts/bench.sh            (needs wrk: apt-get install wrk; the peer needs python3 + PyPI)
+# Ingest benchmark, everything on 127.0.0.1, each run wrk for DURATION (default 10 s).
+#   scripts/bench.sh [sqlite]   (default) Emilia's durable ingest against two baselines measured in the same
+#                               run — Emilia's own no-op route (the framework's ceiling: same server, no
+#                               validation, no storage) and the FastAPI + SQLite peer in ../shared/peers (what
+#                               a team would deploy otherwise); at 16 and 64 connections.
+#   scripts/bench.sh postgres   a throwaway PostgreSQL cluster (scripts/postgres-cluster.sh): the FastAPI +
+#                               PostgreSQL peer, then Emilia on PostgreSQL with one node and with three nodes
+#                               sharing the database; at 64 connections.
+# CONNECTIONS overrides the connection counts; EMILIA_BIN a release binary built earlier.
+# Needs wrk (installed when missing); the peer needs python3 + PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+source scripts/postgres-cluster.sh  # pg_cluster_start / pg_cluster_stop
+mode=${1:-sqlite}
+case $mode in
+  sqlite) connections=${CONNECTIONS:-"16 64"} ;;
+  postgres) connections=${CONNECTIONS:-64} ;;
+  *) echo "usage: scripts/bench.sh [sqlite|postgres]" >&2; exit 2 ;;
+esac
 duration=${DURATION:-10s}
-connections=${CONNECTIONS:-"16 64"}
 peers=${PEERS_DIR:-$root/../shared/peers}
 work=$(mktemp -d /tmp/emilia-bench.XXXXXX)
+chmod 711 "$work"  # the PostgreSQL server runs as user postgres, in a directory under it
 pids=()
-cleanup() { for pid in "${pids[@]}"; do { kill -9 "$pid"; wait "$pid"; } 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() {
+  for pid in "${pids[@]}"; do { kill -9 "$pid"; wait "$pid"; } 2>/dev/null || true; done
+  pg_cluster_stop "$work/postgres"  # nothing to do in sqlite mode
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk"; exit 1; }
+if ! command -v wrk >/dev/null; then
+  echo "Installing wrk"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk
+fi
 if [ -n "${EMILIA_BIN:-}" ]; then
   emilia=$EMILIA_BIN   # a release binary built earlier
 else
@@ -41,6 +60,127 @@ run_wrk() {
   echo "$rps $p50 $p99 $bad"
 }
 
+# Emilia's admin API: N tokens, one per line (each restaurant has its own token and rate limit).
+create_tokens() {
+  local port=$1 n=$2
+  for i in $(seq 1 "$n"); do
+    curl -s -X POST "http://127.0.0.1:$port/api/v1/tokens" -H "Authorization: Bearer $admin_key" \
+      -H 'Content-Type: application/json' -d "{\"name\":\"Bench $i\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+  done
+}
+
+if [ "$mode" = postgres ]; then
+  # One wrk per URL (one per node), all at once, CONNS and the tokens split between them. The token sets are
+  # disjoint, so the runs' idempotency keys and order ids never collide (dedup is per token). Prints
+  # "req/s p50 p99 non2xx": the sum of req/s and non-2xx, the largest p50 and p99 (the percentile of the
+  # combined load is at most the largest of the parts).
+  run_wrk_parallel() {
+    local conns=$1 tokens=$2; shift 2
+    local n=$# i=0 url wrk_pids=()
+    for url in "$@"; do
+      awk -v n="$n" -v i="$i" '(NR - 1) % n == i' "$tokens" >"$work/tokens-part-$i"
+      TOKENS_FILE="$work/tokens-part-$i" PATH_PREFIX=/webhooks/v1/pos/ \
+        wrk -t1 -c"$((conns / n + (i < conns % n ? 1 : 0)))" -d"$duration" --latency \
+        -s scripts/bench/post_rotating.lua "$url" >"$work/wrk-part-$i.out" &
+      wrk_pids+=($!); i=$((i + 1))
+    done
+    local failed=0
+    for pid in "${wrk_pids[@]}"; do wait "$pid" || failed=1; done
+    [ "$failed" -eq 0 ] || { echo "wrk failed" >&2; return 1; }
+    cat "$work"/wrk-part-*.out | awk -v n="$n" '
+      function ms(v) { x = v + 0; if (v ~ /us$/) return x / 1000; if (v ~ /ms$/) return x; if (v ~ /s$/) return x * 1000; if (v ~ /m$/) return x * 60000; return x }
+      /Requests\/sec/ { rps += $2; runs++ }
+      $1 == "50%" && ms($2) > p50 { p50 = ms($2) }
+      $1 == "99%" && ms($2) > p99 { p99 = ms($2) }
+      /Non-2xx/ { bad += $5 }
+      END { if (runs != n) exit 1; printf "%.2f %.2fms %.2fms %d\n", rps, p50, p99, bad }'
+  }
+  # wait_http, showing the server's log when it never answers (the work dir goes at exit).
+  wait_up() { (wait_http "$1") || { echo "--- $2:"; tail -n 30 "$2"; exit 1; }; }
+  # A node of Emilia on the shared database: serve PORT NAME (its log and data dir are named after it).
+  start_emilia_node() {
+    EMILIA_DATABASE_URL=$emilia_db EMILIA_ADMIN_KEY=$admin_key EMILIA_RATE_LIMIT=1000000 EMILIA_RATE_BURST=1000000 \
+      EMILIA_LOG_LEVEL=warning "$emilia" serve --port "$1" --data-dir "$work/$2-data" >"$work/$2.log" 2>&1 &
+    pids+=($!)
+    wait_up "http://127.0.0.1:$1/health" "$work/$2.log"
+  }
+  psql_bin=$(command -v psql || echo "$(_pg_cluster_bindir)/psql")
+  psql_q() { "$psql_bin" "${EMILIA_TEST_POSTGRES_URL%/*}/$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2"; }
+  # Same state before every measurement: dirty pages written out, not flushed during someone else's run.
+  checkpoint() { psql_q postgres CHECKPOINT; }
+  row() { printf '%-26s %6s %10s %9s %9s %8s\n' "$@"; }
+
+  pg_cluster_start "$work/postgres" >/dev/null
+  psql_q postgres 'CREATE DATABASE emilia_bench'
+  psql_q postgres 'CREATE DATABASE peer_bench'
+  emilia_db="${EMILIA_TEST_POSTGRES_URL%/*}/emilia_bench"
+  admin_key="bench-admin-key-$(date +%s)-0123456789"
+  declare -A result
+
+  # --- FastAPI + PostgreSQL peer (its run script creates the venv; an older venv may lack asyncpg) ---
+  peers_home=${PEERS_HOME:-/tmp/emilia-peers}
+  if [ -x "$peers_home/venv/bin/python" ] && ! "$peers_home/venv/bin/python" -c 'import asyncpg' 2>/dev/null; then
+    "$peers_home/venv/bin/pip" install -q -r "$peers/requirements.txt"
+  fi
+  peer_port=$(free_port)
+  python3 -c 'import uuid; [print(uuid.uuid5(uuid.NAMESPACE_URL, f"peer-token-{i}")) for i in range(50)]' >"$work/peer-tokens"
+  bash "$peers/run-fastapi-postgres.sh" "$peer_port" "${EMILIA_TEST_POSTGRES_URL%/*}/peer_bench" >"$work/peer.log" 2>&1 &
+  peer_pid=$!; pids+=("$peer_pid")
+  wait_up "http://127.0.0.1:$peer_port/health" "$work/peer.log"
+
+  printf '\n'; row target conns "req/s" p50 p99 non-2xx
+  for c in $connections; do
+    checkpoint
+    r=$(run_wrk "http://127.0.0.1:$peer_port" "$c" "$work/peer-tokens" /webhooks/v1/pos/)
+    read -r rps p50 p99 bad <<<"$r"
+    result[peer-$c]=$rps; row "fastapi + postgres peer" "$c" "$rps" "$p50" "$p99" "$bad"
+  done
+  peer_stored=$(psql_q peer_bench 'SELECT count(*) FROM webhook_events')
+  { kill -9 "$peer_pid"; wait "$peer_pid"; } 2>/dev/null || true  # its CPU and connections go back to the rest
+
+  # --- Emilia on PostgreSQL: one node, then three nodes on the same database ---
+  ports=("$(free_port)")
+  start_emilia_node "${ports[0]}" emilia-1
+  create_tokens "${ports[0]}" 50 >"$work/emilia-tokens"
+  # A binary without the PostgreSQL backend would ignore EMILIA_DATABASE_URL and measure SQLite: refuse.
+  tables=$(psql_q emilia_bench "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+  if [ "$tables" -eq 0 ]; then
+    echo "emilia serve created no table in emilia_bench: does $emilia have the PostgreSQL backend?" >&2; exit 1
+  fi
+  for c in $connections; do
+    checkpoint
+    r=$(run_wrk "http://127.0.0.1:${ports[0]}" "$c" "$work/emilia-tokens" /webhooks/v1/pos/)
+    read -r rps p50 p99 bad <<<"$r"
+    result[emilia1-$c]=$rps; row "emilia postgres, 1 node" "$c" "$rps" "$p50" "$p99" "$bad"
+  done
+  for n in 2 3; do  # one at a time: each has started (and checked the schema) before the next
+    ports+=("$(free_port)")
+    start_emilia_node "${ports[n - 1]}" "emilia-$n"
+  done
+  urls=(); for p in "${ports[@]}"; do urls+=("http://127.0.0.1:$p"); done
+  for c in $connections; do
+    checkpoint
+    r=$(run_wrk_parallel "$c" "$work/emilia-tokens" "${urls[@]}")
+    read -r rps p50 p99 bad <<<"$r"
+    result[emilia3-$c]=$rps; row "emilia postgres, 3 nodes*" "$c" "$rps" "$p50" "$p99" "$bad"
+  done
+  echo "* three wrk at once, one per node, the connections split between them: req/s and non-2xx summed,"
+  echo "  p50/p99 the largest of the three (the combined percentile is at most that)"
+
+  emilia_stored=$(psql_q emilia_bench 'SELECT count(*) FROM events' 2>/dev/null || echo "?")
+  echo
+  echo "Rows stored in this run: peer $peer_stored, Emilia $emilia_stored (PostgreSQL, synchronous_commit on)"
+  for c in $connections; do
+    python3 - "$c" "${result[emilia1-$c]}" "${result[emilia3-$c]}" "${result[peer-$c]}" <<'PY'
+import sys
+c, one, three, peer = sys.argv[1], *map(float, sys.argv[2:])
+print(f"{c} connections: Emilia on PostgreSQL = {one / peer:.1f}x the FastAPI + PostgreSQL peer with 1 node, "
+      f"{three / peer:.1f}x with 3 nodes ({three / one:.2f}x its 1 node)")
+PY
+  done
+  exit 0
+fi
+
 # --- Emilia (durable ingest and the no-op route in the same process) ---
 port=$(free_port)
 admin_key="bench-admin-key-$(date +%s)-0123456789"
@@ -48,10 +188,7 @@ EMILIA_ADMIN_KEY=$admin_key EMILIA_RATE_LIMIT=1000000 EMILIA_RATE_BURST=1000000 
   "$emilia" serve --port "$port" --data-dir "$work/emilia-data" --bench-noop-route >"$work/emilia.log" 2>&1 &
 emilia_pid=$!; pids+=("$emilia_pid")
 wait_http "http://127.0.0.1:$port/health"
-for i in $(seq 1 50); do
-  curl -s -X POST "http://127.0.0.1:$port/api/v1/tokens" -H "Authorization: Bearer $admin_key" \
-    -H 'Content-Type: application/json' -d "{\"name\":\"Bench $i\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
-done >"$work/emilia-tokens"
+create_tokens "$port" 50 >"$work/emilia-tokens"
 
 # --- FastAPI peer ---
 peer_port=$(free_port)

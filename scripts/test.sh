@@ -3,6 +3,7 @@
 # missing (Debian packages), builds everything once, then runs every suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/postgres-cluster.sh  # pg_cluster_start / pg_cluster_stop
 
 need_packages=()
 [ -f /usr/include/sqlite3.h ] || need_packages+=(libsqlite3-dev)
@@ -19,7 +20,9 @@ swift build --build-tests
 # Every temporary file and child process of the run lives under one directory, removed at the end (also when a
 # test fails or the run is interrupted): the suite leaves nothing behind.
 scratch=$(mktemp -d /tmp/emilia-test-run.XXXXXX)
+chmod 711 "$scratch"  # the PostgreSQL server runs as user postgres, in a directory under it
 cleanup() {
+  pg_cluster_stop "$scratch/postgres"  # first: the pkill below would kill only its postmaster
   pkill -KILL -f -- "$scratch" 2>/dev/null || true  # emilia serve and chromium children (their paths are in it)
   pkill -KILL -f -- "chromedriver --port=0" 2>/dev/null || true  # the browser tests' driver
   grep -q " $scratch/" /proc/mounts 2>/dev/null && grep " $scratch/" /proc/mounts | awk '{print $2}' | xargs -r umount -l
@@ -27,6 +30,10 @@ cleanup() {
 }
 trap cleanup EXIT
 export TMPDIR="$scratch"
+
+# A throwaway PostgreSQL cluster for both phases: the PostgreSQL backend's tests read
+# EMILIA_TEST_POSTGRES_URL (and EMILIA_TEST_PG_RESTART, EMILIA_TEST_PG_CTL, EMILIA_TEST_PGDATA).
+pg_cluster_start "$scratch/postgres" >/dev/null
 
 # Suites that load the machine (thousands of posts, a full disk, large bodies, real emilia serve processes) or
 # measure wall-clock bounds run after the others, one at a time, so neither disturbs the rest.

@@ -1,3 +1,4 @@
+import EmiliaPostgres
 import EmiliaSQLite
 import EmiliaStore
 import Foundation
@@ -9,18 +10,20 @@ import ServiceLifecycle
 /// here, and nowhere else.
 public enum StorageConfiguration: Sendable, Equatable {
     case sqlite(directory: URL)
+    case postgres(PostgresLocation)
 
     /// `--database URL` / `EMILIA_DATABASE_URL` when set (`postgres://` or `postgresql://`), else SQLite in
     /// `dataDirectory`.
     public static func resolve(databaseURL: String?, dataDirectory: URL) throws -> StorageConfiguration {
         guard let databaseURL, !databaseURL.isEmpty else { return .sqlite(directory: dataDirectory) }
-        throw StoreError(.invalidInput, "this build keeps its data in SQLite only, not at \(databaseURL.prefix(11))…")
+        return .postgres(try PostgresLocation(url: databaseURL))
     }
 
     /// What to show in a log line or the console: never a password.
     public var displayName: String {
         switch self {
         case .sqlite(let directory): "SQLite in \(directory.path)"
+        case .postgres(let location): "PostgreSQL at \(location.redacted)"
         }
     }
 }
@@ -62,6 +65,8 @@ extension StorageConfiguration {
                 busyTimeout: tuning.busyTimeout, separateCheckpoints: tuning.separateCheckpoints,
                 maximumPendingWrites: tuning.maximumPendingWrites, minimumFreeBytes: tuning.minimumFreeBytes, monitor: tuning.monitor)
             return OpenedStore(store: store, services: store.services, close: {})
+        case .postgres(let location):
+            return try await openPostgres(location, logger: logger, tuning: tuning)
         }
     }
 
@@ -96,5 +101,15 @@ extension StorageConfiguration {
         }
         await opened.close()
         return result
+    }
+}
+
+extension StorageConfiguration {
+    private func openPostgres(_ location: PostgresLocation, logger: Logger, tuning: StorageTuning) async throws -> OpenedStore {
+        let store = try await PostgresEventStore.open(
+            location, logger: logger,
+            options: PostgresEventStore.Options(tokenCacheLifetime: tuning.tokenCacheLifetime, callTimeout: tuning.busyTimeout,
+                                                maximumPendingWrites: tuning.maximumPendingWrites, monitor: tuning.monitor))
+        return OpenedStore(store: store, services: store.services, close: { await store.close() })
     }
 }

@@ -24,8 +24,10 @@ struct TestServer: Sendable {
     /// Starts a graceful shutdown now (as SIGTERM would), while the test goes on.
     var shutDown: @Sendable () async -> Void = {}
 
-    /// Runs `body` against a server built by `buildApplication`, then shuts it down gracefully.
+    /// Runs `body` against a server built by `buildApplication` (on a fresh SQLite data dir, or a fresh PostgreSQL
+    /// database), then shuts it down gracefully.
     static func with<T: Sendable>(
+        backend: Backend = .sqlite,
         configure: (inout ServerConfiguration) -> Void = { _ in },
         logger: Logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
         dataDirectory: URL? = nil,
@@ -37,6 +39,7 @@ struct TestServer: Sendable {
         var configuration = ServerConfiguration(adminKey: adminKey)
         configuration.port = 0
         configuration.dataDirectory = directory
+        if backend == .postgres { configuration.databaseURL = try await TestDatabase.createPostgresDatabase() }
         configure(&configuration)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = try await buildApplication(configuration: configuration, logger: logger) { port in

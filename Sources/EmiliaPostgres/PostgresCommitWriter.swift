@@ -1,0 +1,214 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// One node's group-commit writer: everything queued goes into one transaction of multi-row inserts
+/// (`ON CONFLICT DO NOTHING` on the dedup index), and every append of the batch is answered after the commit.
+///
+/// The transaction first takes the positions lock (transaction-scoped), so log positions rise in commit order across
+/// every node: a reader that saw position N has seen every event below it (docs/decisions.md).
+final class PostgresCommitWriter: Service, CustomStringConvertible {
+    /// Rows per INSERT statement (PostgreSQL takes at most 65,535 parameters in one).
+    static let rowsPerStatement = 1_000
+
+    private let client: PostgresClient
+    private let logger: Logger
+    private let callTimeout: Duration
+    private let now: @Sendable () -> Date
+    private let observer: CommitObserver
+    private let onTokenChanged: @Sendable () -> Void
+    private let queue: WriteQueue
+
+    var description: String { "PostgresCommitWriter" }
+
+    init(client: PostgresClient, logger: Logger, maximumPending: Int, callTimeout: Duration, now: @escaping @Sendable () -> Date,
+         observer: @escaping CommitObserver, onTokenChanged: @escaping @Sendable () -> Void) {
+        self.client = client
+        self.logger = logger
+        self.callTimeout = callTimeout
+        self.now = now
+        self.observer = observer
+        self.onTokenChanged = onTokenChanged
+        queue = WriteQueue(maximumPending: maximumPending)
+    }
+
+    var backlog: (count: Int, oldestAge: Duration?) { queue.backlog }
+    var lastCommitFailed: Bool { queue.lastCommitFailed }
+    func markHealthy() { queue.lastCommitFailed = false }
+    func append(_ event: IncomingEvent) async throws -> AppendReceipt { try await queue.append(event) }
+    func record(_ rejection: Rejection) { queue.record(rejection) }
+
+    func run() async throws {
+        var identifiers = TimeOrderedIdentifierGenerator()
+        await withGracefulShutdownHandler {
+            for await _ in queue.wakeUps {
+                await commitPending(identifiers: &identifiers)
+            }
+        } onGracefulShutdown: { [queue] in
+            queue.finishWakeUps()
+        }
+        queue.close()
+        await commitPending(identifiers: &identifiers)
+    }
+
+    private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {
+        while true {
+            let items = queue.takeAll()
+            if items.isEmpty { return }
+            let batch = WriteBatch(items)
+            let receivedAt = now()
+            let ids = batch.events.map { _ in identifiers.next(now: receivedAt).uuidString.lowercased() }
+            let started = ContinuousClock.now
+            do {
+                let (receipts, learned) = try await PostgresFailure.withDeadline(callTimeout) { [client, logger] in
+                    try await client.withTransaction(logger: logger) { connection in
+                        try await Self.commit(batch, ids: ids, receivedAt: receivedAt, connection: connection, logger: logger)
+                    }
+                }
+                queue.lastCommitFailed = false
+                observer(items.count, ContinuousClock.now - started)
+                if learned { onTokenChanged() }
+                batch.answer(.success(receipts))
+            } catch {
+                // Timed out or failed: the transaction may still commit, so the caller gets 503 and retries; its
+                // dedup key then finds the stored copy.
+                logger.error("Commit failed", metadata: ["error": "\(PostgresFailure.storeError(error))", "batch": "\(items.count)"])
+                queue.lastCommitFailed = true
+                batch.answer(.failure(StoreError(.unavailable, "the commit failed")))
+            }
+        }
+    }
+
+    /// The batch's statements, inside its transaction. Answers the receipts in the order of `batch.events`, and
+    /// whether a token learned its table style.
+    private static func commit(_ batch: WriteBatch, ids: [String], receivedAt: Date, connection: PostgresConnection,
+                               logger: Logger) async throws -> ([AppendReceipt], Bool) {
+        var receipts: [AppendReceipt] = []
+        var learned = false
+        if !batch.events.isEmpty {
+            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.positions))", logger: logger)
+            let warnings = batch.events.map { JSONText.warnings($0.warnings) }
+            var inserted: Set<String> = []
+            for start in stride(from: 0, to: batch.events.count, by: rowsPerStatement) {
+                let range = start..<min(start + rowsPerStatement, batch.events.count)
+                let rows = try await connection.query(
+                    try insertEvents(batch.events[range], ids: ids[range], warnings: warnings[range], receivedAt: receivedAt), logger: logger)
+                for try await id in rows.decode(String.self) { inserted.insert(id) }
+            }
+            let originals = try await originalsOfDuplicates(batch.events, ids: ids, inserted: inserted, connection: connection, logger: logger)
+            for (index, event) in batch.events.enumerated() {
+                if inserted.contains(ids[index]) {
+                    receipts.append(AppendReceipt(eventID: ids[index], receivedAt: receivedAt, duplicate: false, warningsJSON: warnings[index]))
+                } else if let original = originals[DedupKey(event)] {
+                    receipts.append(original)
+                } else {
+                    throw StoreError(.unavailable, "dedup conflict without a row")
+                }
+            }
+            learned = try await learnTableStyles(batch.events, connection: connection, logger: logger)
+        }
+        if !batch.rejections.isEmpty {
+            try await connection.query(try insertRejections(batch.rejections), logger: logger)
+        }
+        return (receipts, learned)
+    }
+
+    private struct DedupKey: Hashable {
+        var tokenID: String
+        var environment: String
+        var key: String
+
+        init(_ event: IncomingEvent) {
+            self.init(tokenID: event.tokenID.postgresSafe, environment: event.environment.rawValue, key: event.deduplicationKey.postgresSafe)
+        }
+
+        init(tokenID: String, environment: String, key: String) {
+            self.tokenID = tokenID
+            self.environment = environment
+            self.key = key
+        }
+    }
+
+    private static func insertEvents(_ events: ArraySlice<IncomingEvent>, ids: ArraySlice<String>, warnings: ArraySlice<String>,
+                                     receivedAt: Date) throws -> PostgresQuery {
+        var sql = """
+            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
+                                dedup_key, request_id, content_type, warning_count, warnings, body) VALUES
+            """
+        var bindings = PostgresBindings(capacity: events.count * 15)
+        for (offset, (event, (id, warningsText))) in zip(events, zip(ids, warnings)).enumerated() {
+            let base = offset * 15
+            sql += (offset == 0 ? " (" : ", (") + (1...15).map { "$\(base + $0)" }.joined(separator: ",") + ")"
+            bindings.append(id)
+            bindings.append(event.tokenID.postgresSafe)
+            bindings.append(event.environment.rawValue)
+            bindings.append(receivedAt.timeIntervalSince1970)
+            bindings.append(event.summary.kind.name.postgresSafe)
+            bindings.append(event.summary.kind.isTest)
+            bindings.append(event.summary.orderID?.postgresSafe)
+            bindings.append(event.summary.tableNumber?.postgresSafe)
+            bindings.append(event.summary.occurredAt?.timeIntervalSince1970)
+            bindings.append(event.deduplicationKey.postgresSafe)
+            bindings.append(event.requestID?.postgresSafe)
+            bindings.append(event.contentType?.postgresSafe)
+            bindings.append(event.warnings.count)
+            bindings.append(warningsText)
+            try bindings.append(event.body)
+        }
+        sql += " ON CONFLICT (token_id, env, dedup_key) DO NOTHING RETURNING id"
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+
+    /// The stored copies of the events that were not inserted (their dedup key was taken, by this batch, an earlier
+    /// one, or another node).
+    private static func originalsOfDuplicates(_ events: [IncomingEvent], ids: [String], inserted: Set<String>,
+                                              connection: PostgresConnection, logger: Logger) async throws -> [DedupKey: AppendReceipt] {
+        let missing = events.indices.filter { !inserted.contains(ids[$0]) }.map { DedupKey(events[$0]) }
+        guard !missing.isEmpty else { return [:] }
+        let rows = try await connection.query("""
+            SELECT e.token_id, e.env, e.dedup_key, e.id, e.received_at, e.warnings FROM events e
+            JOIN unnest(\(missing.map(\.tokenID)), \(missing.map(\.environment)), \(missing.map(\.key))) AS k(token_id, env, dedup_key)
+              ON e.token_id = k.token_id AND e.env = k.env AND e.dedup_key = k.dedup_key
+            """, logger: logger)
+        var originals: [DedupKey: AppendReceipt] = [:]
+        for try await (tokenID, env, key, id, receivedAt, warnings) in rows.decode((String, String, String, String, Double, String).self) {
+            originals[DedupKey(tokenID: tokenID, environment: env, key: key)] =
+                AppendReceipt(eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt), duplicate: true, warningsJSON: warnings)
+        }
+        return originals
+    }
+
+    /// Records the table style of tokens that have none yet; true when one changed.
+    private static func learnTableStyles(_ events: [IncomingEvent], connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        var styles: [String: String] = [:]
+        for event in events { if let style = event.tableStyleToLearn, styles[event.tokenID] == nil { styles[event.tokenID] = style.postgresSafe } }
+        var learned = false
+        for (tokenID, style) in styles.sorted(by: { $0.key < $1.key }) {
+            let rows = try await connection.query(
+                "UPDATE tokens SET table_style = \(style) WHERE id = \(tokenID.postgresSafe) AND table_style IS NULL RETURNING id", logger: logger)
+            for try await _ in rows { learned = true }
+        }
+        return learned
+    }
+
+    private static func insertRejections(_ rejections: [Rejection]) throws -> PostgresQuery {
+        var sql = "INSERT INTO rejections (token_id, env, at, status, reason, body, request_id, count) VALUES"
+        var bindings = PostgresBindings(capacity: rejections.count * 8)
+        for (offset, rejection) in rejections.enumerated() {
+            let base = offset * 8
+            sql += (offset == 0 ? " (" : ", (") + (1...8).map { "$\(base + $0)" }.joined(separator: ",") + ")"
+            bindings.append(rejection.tokenID.postgresSafe)
+            bindings.append(rejection.environment?.rawValue)
+            bindings.append(rejection.at.timeIntervalSince1970)
+            bindings.append(rejection.status)
+            bindings.append(rejection.reason.postgresSafe)
+            try bindings.append(rejection.bodyPrefix)
+            bindings.append(rejection.requestID?.postgresSafe)
+            bindings.append(rejection.count)
+        }
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+}

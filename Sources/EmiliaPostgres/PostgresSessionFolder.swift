@@ -1,0 +1,177 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Folds committed session events into `sessions`, on whichever node holds the folder lock for the pass.
+///
+/// Every node runs one; each pass, a node that sees the log past `projection_cursor` tries the folder lock (a
+/// session-level advisory lock): the one that gets it folds chunks until it has caught up, then lets go. A node that
+/// dies mid-pass loses its connection and with it the lock; the cursor only moves in the transaction that writes the
+/// sessions, so another node picks up where it stopped. Positions follow commit order, so a cursor never passes an
+/// event committed later. An order whose rows cannot be written (bad data) is kept in `fold_failures` with the
+/// reason; the others fold and the cursor moves on.
+final class PostgresSessionFolder: Service, CustomStringConvertible {
+    /// How often a node looks for unfolded events.
+    static let pollInterval: Duration = .milliseconds(50)
+    /// How long a read waits for the fold before it answers from what is folded.
+    static let readWaitLimit: Duration = .seconds(2)
+
+    let chunkEvents: Int
+    let chunkBytes: Int
+    private let client: PostgresClient
+    private let zones = TimeZoneCache()
+    private let logger: Logger
+    private let monitor: StoreMonitor
+
+    var description: String { "PostgresSessionFolder" }
+
+    init(client: PostgresClient, logger: Logger, monitor: StoreMonitor, chunkEvents: Int = 256, chunkBytes: Int = 4 * 1024 * 1024) {
+        self.client = client
+        self.logger = logger
+        self.monitor = monitor
+        self.chunkEvents = chunkEvents
+        self.chunkBytes = chunkBytes
+    }
+
+    func run() async throws {
+        await repeatUntilShutdown(every: Self.pollInterval, backoff: FailureBackoff(initial: .milliseconds(100), maximum: .seconds(5)),
+                                  service: "folder", monitor: monitor, logger: logger) {
+            try await foldPass()
+        }
+    }
+
+    /// Returns once every event committed before the call is folded, or after `readWaitLimit` (a failing fold must
+    /// not hang reads).
+    func waitUntilFolded() async {
+        let deadline = ContinuousClock.now + Self.readWaitLimit
+        guard let newest = try? await newestPosition() else { return }
+        while ContinuousClock.now < deadline {
+            guard let cursor = try? await cursorPosition(), cursor < newest else { return }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    private func newestPosition() async throws -> Int64 {
+        for try await newest in try await client.query("SELECT COALESCE(max(position), 0) FROM events").decode(Int64.self) { return newest }
+        return 0
+    }
+
+    private func cursorPosition() async throws -> Int64 {
+        for try await cursor in try await client.query("SELECT last_position FROM projection_cursor").decode(Int64.self) { return cursor }
+        return 0
+    }
+
+    /// One pass: when there is something to fold and the lock is free, fold until caught up.
+    private func foldPass() async throws {
+        guard try await cursorPosition() < newestPosition() else { return }
+        try await client.withConnection { connection in
+            let locked = try await connection.query("SELECT pg_try_advisory_lock(\(PostgresSchema.Lock.folder))", logger: logger)
+                .decode(Bool.self).first { _ in true } ?? false
+            guard locked else { return }
+            do {
+                while !Task.isShuttingDownGracefully, try await foldChunk(connection) {}
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
+                throw error
+            }
+            try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
+        }
+    }
+
+    /// Folds one chunk past the cursor; false when there was nothing left.
+    private func foldChunk(_ connection: PostgresConnection) async throws -> Bool {
+        let chunk = try await PostgresFoldChunk.read(connection, events: chunkEvents, bytes: chunkBytes, logger: logger)
+        guard chunk.end > chunk.start else { return false }
+        var orders: [SessionKey: [SessionFacts]] = [:]
+        for row in chunk.rows {
+            guard let facts = SessionState.facts(eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
+                                                 timeZone: zones.zone(named: row.key.timeZone)) else { continue }
+            orders[row.key, default: []].append(facts)
+        }
+        let zones = zones
+        let logger = logger
+        let failures = try await connection.withTransaction(logger: logger) { connection -> Int in
+            // Fenced: when another node moved the cursor since this chunk was read, nothing here is written.
+            let moved = try await connection.query("""
+                UPDATE projection_cursor SET last_position = \(chunk.end) WHERE last_position = \(chunk.start) RETURNING 1
+                """, logger: logger).decode(Int.self).first { _ in true }
+            guard moved != nil else { throw StoreError(.unavailable, "the fold cursor moved under this node") }
+            var failures = 0
+            for (key, events) in orders.sorted(by: { $0.key.orderID < $1.key.orderID }) {
+                do {
+                    try await connection.query("SAVEPOINT fold_order", logger: logger)
+                    try await PostgresSessions.add(events, to: key, timeZone: zones.zone(named: key.timeZone), connection: connection, logger: logger)
+                    try await connection.query("RELEASE SAVEPOINT fold_order", logger: logger)
+                } catch let error where PostgresFailure.isDataError(error) {
+                    try await connection.query("ROLLBACK TO SAVEPOINT fold_order", logger: logger)
+                    try await PostgresSessions.recordFailure(of: events.map { ($0.eventID, $0.occurredAt) }, key: key,
+                                                             reason: "\(error)", connection: connection, logger: logger)
+                    failures += events.count
+                }
+            }
+            return failures
+        }
+        if failures > 0 {
+            monitor.foldFailures(failures)
+            logger.error("Events could not be folded into their session; kept with the reason", metadata: ["events": "\(failures)"])
+        }
+        return true
+    }
+}
+
+/// A bounded run of the log past the cursor: its session events, and how far it reaches.
+struct PostgresFoldChunk {
+    struct Row {
+        var position: Int64
+        var eventID: String
+        var receivedAt: Date
+        var key: SessionKey
+        var body: Data
+    }
+
+    var start: Int64 = 0
+    var rows: [Row] = []
+    /// The position the cursor moves to once these are folded.
+    var end: Int64 = 0
+
+    static func read(_ connection: PostgresConnection, events: Int, bytes: Int, logger: Logger) async throws -> PostgresFoldChunk {
+        var chunk = PostgresFoldChunk()
+        // The newest position first: everything up to it is committed (positions follow commit order), so the chunk
+        // may end there even when it holds no session event.
+        for try await (cursor, newest) in try await connection.query("""
+            SELECT last_position, (SELECT COALESCE(max(position), 0) FROM events) FROM projection_cursor
+            """, logger: logger).decode((Int64, Int64).self) {
+            chunk.start = cursor
+            chunk.end = max(cursor, newest)
+        }
+        // Sizes first, so the bodies read stay within `bytes` (at least one event), however large each is.
+        var last: Int64?
+        var total = 0
+        for try await (position, size) in try await connection.query("""
+            SELECT position, length(body) FROM events
+            WHERE position > \(chunk.start) AND position <= \(chunk.end) AND NOT is_test AND order_id IS NOT NULL
+            ORDER BY position LIMIT \(events)
+            """, logger: logger).decode((Int64, Int).self) {
+            let isFull = total >= bytes
+            if !isFull { last = position; total += size }
+        }
+        guard let last else { return chunk }
+        let rows = try await connection.query("""
+            SELECT e.position, e.id, e.received_at, e.token_id, e.env, e.order_id, e.body, t.time_zone FROM events e
+            JOIN tokens t ON t.id = e.token_id
+            WHERE e.position > \(chunk.start) AND e.position <= \(last) AND NOT e.is_test AND e.order_id IS NOT NULL
+            ORDER BY e.position
+            """, logger: logger)
+        for try await (position, id, receivedAt, tokenID, env, orderID, body, zone)
+            in rows.decode((Int64, String, Double, String, String, String, Data, String).self) {
+            chunk.rows.append(Row(position: position, eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt),
+                                  key: SessionKey(tokenID: tokenID, environment: env, orderID: orderID, timeZone: zone), body: body))
+        }
+        // A full chunk ends at its last event; a short one covers the log up to the newest position.
+        if total >= bytes || chunk.rows.count >= events { chunk.end = last }
+        return chunk
+    }
+}

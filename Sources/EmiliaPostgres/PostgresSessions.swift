@@ -1,0 +1,100 @@
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The `sessions` table: each row keeps its order's fold accumulator, so a new event costs one read and one write of
+/// its own order's row. The folder adds events; a rebuild re-folds an order from the log.
+enum PostgresSessions {
+    /// Adds `events` to the order's stored accumulator (read under the row's lock), or folds the order from its whole
+    /// log when the stored form cannot be read.
+    static func add(_ events: [SessionFacts], to key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
+                    logger: Logger) async throws {
+        var stored: Data?
+        for try await state in try await connection.query("""
+            SELECT state FROM sessions WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(key.orderID.postgresSafe)
+            FOR UPDATE
+            """, logger: logger).decode(Data.self) {
+            stored = state
+        }
+        var accumulator: SessionAccumulator
+        if let stored, let read = SessionAccumulator(storageText: stored) {
+            accumulator = read
+            for event in events { accumulator.add(event) }
+        } else if stored != nil {
+            accumulator = try await foldFromLog(key, timeZone: timeZone, connection: connection, logger: logger)
+        } else {
+            accumulator = SessionAccumulator(orderID: key.orderID)
+            for event in events { accumulator.add(event) }
+        }
+        try await upsert(accumulator, key: key, timeZone: timeZone, connection: connection, logger: logger)
+    }
+
+    /// Keeps the events of an order that could not be folded, with the reason (shown under data quality on the day
+    /// each event happened).
+    static func recordFailure(of events: [(id: String, occurredAt: Date)], key: SessionKey, reason: String,
+                              connection: PostgresConnection, logger: Logger) async throws {
+        let reason = String(reason.prefix(500)).postgresSafe
+        for event in events {
+            try await connection.query("""
+                INSERT INTO fold_failures (event_id, token_id, env, order_id, at, reason)
+                VALUES (\(event.id), \(key.tokenID), \(key.environment), \(key.orderID.postgresSafe), \(event.occurredAt.timeIntervalSince1970), \(reason))
+                ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, at = EXCLUDED.at
+                """, logger: logger)
+        }
+    }
+
+    /// Re-folds one order from scratch out of all its stored events, and forgets its earlier fold failures.
+    static func rebuild(_ key: SessionKey, timeZone: TimeZone, connection: PostgresConnection, logger: Logger) async throws {
+        let accumulator = try await foldFromLog(key, timeZone: timeZone, connection: connection, logger: logger)
+        let orderID = key.orderID.postgresSafe
+        try await connection.query(
+            "DELETE FROM sessions WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(orderID)", logger: logger)
+        try await connection.query(
+            "DELETE FROM fold_failures WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(orderID)", logger: logger)
+        if accumulator.hasEvents {
+            try await upsert(accumulator, key: key, timeZone: timeZone, connection: connection, logger: logger)
+        }
+    }
+
+    /// The ids and times of an order's events (to record a failure of the whole order).
+    static func events(of key: SessionKey, connection: PostgresConnection, logger: Logger) async throws -> [(id: String, occurredAt: Date)] {
+        var events: [(id: String, occurredAt: Date)] = []
+        for try await (id, at) in try await connection.query("""
+            SELECT id, COALESCE(occurred_at, received_at) FROM events
+            WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(key.orderID.postgresSafe) AND NOT is_test
+            """, logger: logger).decode((String, Double).self) {
+            events.append((id, Date(timeIntervalSince1970: at)))
+        }
+        return events
+    }
+
+    private static func upsert(_ accumulator: SessionAccumulator, key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
+                               logger: Logger) async throws {
+        let row = SessionState.Columns(accumulator, timeZone: timeZone)
+        try await connection.query("""
+            INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, state)
+            VALUES (\(key.tokenID), \(key.environment), \(key.orderID.postgresSafe), \(row.localDate), \(row.tableNumber?.postgresSafe),
+                    \(row.status), \(row.openedAt), \(row.closedAt), \(row.state))
+            ON CONFLICT (token_id, env, order_id) DO UPDATE SET local_date = EXCLUDED.local_date,
+                table_number = EXCLUDED.table_number, status = EXCLUDED.status, opened_at = EXCLUDED.opened_at,
+                closed_at = EXCLUDED.closed_at, state = EXCLUDED.state
+            """, logger: logger)
+    }
+
+    /// The fold of every stored event of one order.
+    private static func foldFromLog(_ key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
+                                    logger: Logger) async throws -> SessionAccumulator {
+        var accumulator = SessionAccumulator(orderID: key.orderID)
+        for try await (id, receivedAt, body) in try await connection.query("""
+            SELECT id, received_at, body FROM events
+            WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(key.orderID.postgresSafe) AND NOT is_test
+            """, logger: logger).decode((String, Double, Data).self) {
+            if let event = SessionState.facts(eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt), body: body, timeZone: timeZone) {
+                accumulator.add(event)
+            }
+        }
+        return accumulator
+    }
+}
