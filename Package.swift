@@ -103,6 +103,7 @@ let package = Package(
                 "EmiliaModel",
                 "EmiliaStore",
                 "EmiliaStorage",
+                "EmiliaPostgres",
                 "EmiliaServer",
                 "EmiliaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

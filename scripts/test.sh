@@ -37,7 +37,7 @@ pg_cluster_start "$scratch/postgres" >/dev/null
 
 # Suites that load the machine (thousands of posts, a full disk, large bodies, real emilia serve processes) or
 # measure wall-clock bounds run after the others, one at a time, so neither disturbs the rest.
-heavy='LatencyBoundTests|MutatedPayloadTests|StorageFaultTests|CrashRecoveryTests'
+heavy='LatencyBoundTests|MutatedPayloadTests|StorageFaultTests|CrashRecoveryTests|MultiNodeTests'
 log="$scratch/swift-test.log"
 swift test --skip-build --skip "$heavy" "$@" 2>&1 | tee "$log"
 swift test --skip-build --no-parallel --filter "$heavy" "$@" 2>&1 | tee -a "$log"

@@ -1,6 +1,7 @@
 import EmiliaStore
 import Foundation
 import PostgresNIO
+import Synchronization
 
 /// How driver errors become `StoreError`s, and how long a call may wait for the database.
 enum PostgresFailure {
@@ -29,22 +30,44 @@ enum PostgresFailure {
         return StoreError(.unavailable, "PostgreSQL cannot answer now\(state)")
     }
 
-    /// Runs `body`, giving up after `timeout` (the pool waits for a connection while the database is unreachable):
-    /// then, and for any driver error, it throws `StoreError(.unavailable)`.
+    /// Runs `body`, giving up after `timeout`: then, and for any driver error, it throws `StoreError(.unavailable)`.
+    ///
+    /// The caller gets its answer at the deadline even when `body` does not end (a query on a connection that died
+    /// mid-flight can wait for its socket to time out): `body` runs in a task of its own, cancelled and left behind.
     static func withDeadline<Result: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
-        do {
-            return try await withThrowingTaskGroup(of: Result.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    throw StoreError(.unavailable, "PostgreSQL did not answer within \(timeout)")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+        let outcome = Once<Result>()
+        return try await withCheckedThrowingContinuation { continuation in
+            outcome.set(continuation)
+            let work = Task {
+                do { outcome.resume(with: .success(try await body())) } catch { outcome.resume(with: .failure(storeError(error))) }
             }
-        } catch {
-            throw storeError(error)
+            Task {
+                try? await Task.sleep(for: timeout)
+                if outcome.resume(with: .failure(StoreError(.unavailable, "PostgreSQL did not answer within \(timeout)"))) { work.cancel() }
+            }
         }
+    }
+}
+
+/// A continuation resumed by whichever of its racers finishes first.
+private final class Once<Value: Sendable>: Sendable {
+    private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool)>((nil, false))
+
+    func set(_ continuation: CheckedContinuation<Value, any Error>) {
+        state.withLock { $0.continuation = continuation }
+    }
+
+    /// Resumes the continuation unless a racer already did; true when this call did.
+    @discardableResult
+    func resume(with result: Result<Value, any Error>) -> Bool {
+        let continuation = state.withLock { state -> CheckedContinuation<Value, any Error>? in
+            guard !state.done, let continuation = state.continuation else { return nil }
+            state.done = true
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(with: result)
+        return continuation != nil
     }
 }
 

@@ -5,8 +5,8 @@ import Testing
 
 @Suite("Admin API, operations, secrets", .timeLimit(.minutes(3)))
 struct AdminAPITests {
-    @Test func adminAPINeedsTheKey() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func adminAPINeedsTheKey(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             #expect(try await server.request(.GET, "/api/v1/tokens").status == 401)
             let wrong = try await server.request(.GET, "/api/v1/tokens", headers: [("Authorization", "Bearer not-the-key")])
             #expect(wrong.status == 401)
@@ -15,8 +15,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func tokenLifecycle() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func tokenLifecycle(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let created = try await server.request(.POST, "/api/v1/tokens", body: Data(#"{"name":"Bar Central","timezone":"Europe/Lisbon"}"#.utf8),
                                                    headers: [("Content-Type", "application/json")], admin: true)
             #expect(created.status == 201)
@@ -48,8 +48,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func rotationKeepsTheOldTokenForTheGracePeriod() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func rotationKeepsTheOldTokenForTheGracePeriod(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (id, old) = try await server.createToken()
             let rotated = try await server.request(.POST, "/api/v1/tokens/\(id)/rotate", admin: true)
             #expect(rotated.status == 200)
@@ -59,7 +59,7 @@ struct AdminAPITests {
             #expect(try await server.post(token: new, body: body).status == 200)
             #expect(try await server.post(token: old, body: body, headers: [("Idempotency-Key", "2")]).status == 200)
         }
-        try await TestServer.with(configure: { $0.rotationGrace = .zero }) { server in
+        try await TestServer.with(backend: backend, configure: { $0.rotationGrace = .zero }) { server in
             let (id, old) = try await server.createToken()
             let new = try #require(try await server.request(.POST, "/api/v1/tokens/\(id)/rotate", admin: true).json()["token"] as? String)
             let body = Data(#"{"event":"test"}"#.utf8)
@@ -68,8 +68,8 @@ struct AdminAPITests {
         }
     }
 
-    @Test func healthAndMetrics() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func healthAndMetrics(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let health = try await server.request(.GET, "/health")
             #expect(health.status == 200)
             #expect(try health.json()["status"] as? String == "ok")

@@ -104,8 +104,8 @@ struct ClientRetryTests {
         #expect(PreflightCheck.run(body, timeZone: .gmt).warnings.map(\.code) == [.offsetMismatch])
     }
 
-    @Test func againstTheRealServerWithWarningsDuplicatesAndPromotion() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func againstTheRealServerWithWarningsDuplicatesAndPromotion(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (_, token) = try await server.createToken()
             let dev = WebhookClient(token: token, environment: .dev, baseURL: server.baseURL)
             #expect(throws: WebhookError.self) { _ = try dev.promotedToProduction() }

@@ -41,8 +41,8 @@ struct DashboardHTTPTests {
         }
     }
 
-    @Test func signInSetsAStrictHttpOnlyExpiringCookie() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func signInSetsAStrictHttpOnlyExpiringCookie(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let form = try await server.request(.GET, "/login")
             #expect(form.text.contains(#"name="admin_key""#))
             let wrong = try await server.request(.POST, "/login", body: Data("admin_key=nope".utf8),
@@ -62,8 +62,8 @@ struct DashboardHTTPTests {
         }
     }
 
-    @Test func formsNeedTheCSRFToken() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func formsNeedTheCSRFToken(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let cookie = try await server.signIn()
             let form = [("Content-Type", "application/x-www-form-urlencoded"), ("Cookie", cookie)]
             let forged = try await server.request(.POST, "/tokens", body: Data("name=Evil".utf8), headers: form)
@@ -86,8 +86,8 @@ struct DashboardHTTPTests {
         }
     }
 
-    @Test func everyPageRendersForASignedInPerson() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func everyPageRendersForASignedInPerson(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken(name: "Cantina <Teste>")
             for file in ["session_opened.json", "items_added.json", "session_complete.json", "table_alias.json", "missing_table_number.json"] {
                 _ = try await server.post(token: token, env: "prod", body: try Fixture.data(file))

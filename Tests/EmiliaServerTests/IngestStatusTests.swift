@@ -27,8 +27,8 @@ struct IngestStatusTests {
         }
     }
 
-    @Test func unauthorizedTokensAllGetTheSameDetail() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func unauthorizedTokensAllGetTheSameDetail(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken()
             let body = try Fixture.data("session_opened.json")
             let detail = "Invalid or inactive webhook token"
@@ -65,8 +65,8 @@ struct IngestStatusTests {
         }
     }
 
-    @Test func environmentIsCheckedAndKeptApart() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func environmentIsCheckedAndKeptApart(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (_, token) = try await server.createToken()
             let body = try Fixture.data("session_opened.json")
             let staging = try await server.post(token: token, env: "staging", body: body)
@@ -104,8 +104,8 @@ struct IngestStatusTests {
         }
     }
 
-    @Test func tooLargeByContentLengthAndWhileStreaming() async throws {
-        try await TestServer.with(configure: { $0.maximumBodyBytes = 64 * 1024 }) { server in
+    @Test(arguments: Backend.allCases) func tooLargeByContentLengthAndWhileStreaming(backend: Backend) async throws {
+        try await TestServer.with(backend: backend, configure: { $0.maximumBodyBytes = 64 * 1024 }) { server in
             let (id, token) = try await server.createToken()
             let big = Data(repeating: 0x20, count: 64 * 1024 + 1)
             let declared = try await server.post(token: token, body: big)
@@ -130,9 +130,9 @@ struct IngestStatusTests {
         }
     }
 
-    @Test func rateLimitAnswers429WithRetryAfter() async throws {
+    @Test(arguments: Backend.allCases) func rateLimitAnswers429WithRetryAfter(backend: Backend) async throws {
         // 0.01/s: no token comes back while the test runs, however loaded the machine.
-        try await TestServer.with(configure: { $0.rateLimitPerSecond = 0.01; $0.rateLimitBurst = 3 }) { server in
+        try await TestServer.with(backend: backend, configure: { $0.rateLimitPerSecond = 0.01; $0.rateLimitBurst = 3 }) { server in
             let (id, token) = try await server.createToken()
             let body = try Fixture.data("connection_test.json")
             for index in 0..<3 {
@@ -154,8 +154,8 @@ struct IngestStatusTests {
         }
     }
 
-    @Test func wrongMethodGets405WithAllow() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func wrongMethodGets405WithAllow(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (_, token) = try await server.createToken()
             let answer = try await server.request(.GET, "/webhooks/v1/pos/\(token)")
             #expect(answer.status == 405)
@@ -164,8 +164,8 @@ struct IngestStatusTests {
         }
     }
 
-    @Test func slowBodyGets408() async throws {
-        try await TestServer.with(configure: { $0.bodyTimeout = .milliseconds(300) }) { server in
+    @Test(arguments: Backend.allCases) func slowBodyGets408(backend: Backend) async throws {
+        try await TestServer.with(backend: backend, configure: { $0.bodyTimeout = .milliseconds(300) }) { server in
             let (id, token) = try await server.createToken()
             let response = try await Self.postStalledBody(to: "\(server.baseURL)/webhooks/v1/pos/\(token)?env=dev")
             #expect(response.status == 408)
@@ -199,8 +199,8 @@ struct IngestStatusTests {
         return HTTPAnswer(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
     }
 
-    @Test func requestIDIsEchoedOrGenerated() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func requestIDIsEchoedOrGenerated(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (_, token) = try await server.createToken()
             let body = try Fixture.data("session_opened.json")
             let sent = try await server.post(token: token, body: body, headers: [("X-Request-ID", "pos-req-42")])
@@ -218,13 +218,13 @@ struct IngestStatusTests {
         }
     }
 
-    @Test func contentTypeIsAWarningNotARefusal() async throws {
+    @Test(arguments: Backend.allCases) func contentTypeIsAWarningNotARefusal(backend: Backend) async throws {
         let verdicts: [(contentType: String, warned: Bool)] = [
             ("text/plain", true), ("application/x-www-form-urlencoded", true), ("application/jsonp", true), ("application/+json", true),
             ("application/json", false), ("Application/JSON; charset=utf-8", false), ("  application/json  ;charset=UTF-8", false),
             ("application/vnd.pos+json", false),
         ]
-        try await TestServer.with { server in
+        try await TestServer.with(backend: backend) { server in
             let (_, token) = try await server.createToken()
             for (contentType, warned) in verdicts {
                 let answer = try await server.request(.POST, "/webhooks/v1/pos/\(token)?env=dev", body: try Fixture.data("session_opened.json"),
@@ -237,8 +237,8 @@ struct IngestStatusTests {
 
     /// With the production token cache (1 s): the naming learned from the first event applies to the very next one
     /// (the cache used to hide it for a second), and only to its own restaurant.
-    @Test func tableNamingIsLearnedPerRestaurant() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func tableNamingIsLearnedPerRestaurant(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (_, token) = try await server.createToken()
             let (_, neighbour) = try await server.createToken(name: "Neighbour")
             _ = try await server.post(token: neighbour, body: Data(#"{"event":"test"}"#.utf8))  // cached before either learns

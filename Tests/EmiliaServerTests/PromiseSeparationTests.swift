@@ -36,9 +36,9 @@ struct PromiseSeparationTests {
     }
 
     /// /api/v1/events, and prod when `env` is absent. Catches a missing `env = ?` in the event query.
-    @Test(.timeLimit(.minutes(2)))
-    func eventsListOnlyTheirEnv() async throws {
-        try await TestServer.with { server in
+    @Test(.timeLimit(.minutes(2)), arguments: Backend.allCases)
+    func eventsListOnlyTheirEnv(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let id = try await seed(server)
             for (env, orders, count) in [("dev", ["DEV-1"], 2), ("prod", ["PROD-1", "PROD-2"], 3)] {
                 let events = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=\(env)&limit=1000", admin: true)
@@ -53,9 +53,9 @@ struct PromiseSeparationTests {
     }
 
     /// /api/v1/export (NDJSON, payloads included). Catches an export that pages over both envs.
-    @Test(.timeLimit(.minutes(2)))
-    func exportHoldsOnlyItsEnv() async throws {
-        try await TestServer.with { server in
+    @Test(.timeLimit(.minutes(2)), arguments: Backend.allCases)
+    func exportHoldsOnlyItsEnv(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let id = try await seed(server)
             for (env, other, count) in [("dev", "PROD-", 2), ("prod", "DEV-", 3)] {
                 let answer = try await server.request(.GET, "/api/v1/export?token_id=\(id)&env=\(env)", admin: true)
@@ -72,9 +72,9 @@ struct PromiseSeparationTests {
 
     /// /api/v1/analytics: sessions, revenue, event counts and rejection counts of one env. Catches sessions or
     /// data-quality counts read without the env (prod would show 2 closed and 109.00, dev 2 rejections more).
-    @Test(.timeLimit(.minutes(2)))
-    func analyticsCountOnlyTheirEnv() async throws {
-        try await TestServer.with { server in
+    @Test(.timeLimit(.minutes(2)), arguments: Backend.allCases)
+    func analyticsCountOnlyTheirEnv(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let id = try await seed(server)
             for (env, closed, open, revenue, events, refused) in [("dev", 1, 0, 10.0, 2, 1), ("prod", 1, 1, 99.0, 3, 2)] {
                 let day = try await server.request(.GET, "/api/v1/analytics?token_id=\(id)&env=\(env)&date=2025-11-24", admin: true).json()
@@ -93,9 +93,9 @@ struct PromiseSeparationTests {
     }
 
     /// /api/v1/rejections?env=: only that env's refusals. Catches a rejection list that ignores `env`.
-    @Test(.timeLimit(.minutes(2)))
-    func rejectionsListOnlyTheirEnv() async throws {
-        try await TestServer.with { server in
+    @Test(.timeLimit(.minutes(2)), arguments: Backend.allCases)
+    func rejectionsListOnlyTheirEnv(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let id = try await seed(server)
             for (env, count) in [("dev", 1), ("prod", 2)] {
                 let answer = try await server.request(.GET, "/api/v1/rejections?token_id=\(id)&env=\(env)", admin: true)

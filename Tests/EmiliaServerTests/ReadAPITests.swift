@@ -14,8 +14,8 @@ private func seedDay(_ server: TestServer, token: String, env: String = "prod") 
 
 @Suite("Read API: sessions, analytics, events, export, stream", .timeLimit(.minutes(3)))
 struct ReadAPITests {
-    @Test func sessionsOfTheDayFoldWithinASecond() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func sessionsOfTheDayFoldWithinASecond(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken()
             try await seedDay(server, token: token)
             let list = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=2025-11-24", admin: true)
@@ -44,8 +44,8 @@ struct ReadAPITests {
         }
     }
 
-    @Test func aSessionMovesToTheDayItOpenedWhenThatArrivesLate() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func aSessionMovesToTheDayItOpenedWhenThatArrivesLate(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken()
             func orders(on day: String) async throws -> [String] {
                 let list = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=\(day)", admin: true)
@@ -61,8 +61,8 @@ struct ReadAPITests {
         }
     }
 
-    @Test func analyticsOfTheDay() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func analyticsOfTheDay(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken()
             try await seedDay(server, token: token)
             _ = try await server.post(token: token, env: "prod", body: Data("{".utf8))
@@ -91,8 +91,8 @@ struct ReadAPITests {
         }
     }
 
-    @Test func eventPagesHaveNoDuplicatesOrGaps() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func eventPagesHaveNoDuplicatesOrGaps(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken()
             var posted: [String] = []
             for index in 0..<23 {
@@ -130,8 +130,8 @@ struct ReadAPITests {
         }
     }
 
-    @Test func exportStreamsNDJSONAndCSV() async throws {
-        try await TestServer.with(configure: { $0.rateLimitPerSecond = 100_000; $0.rateLimitBurst = 100_000 }) { server in
+    @Test(arguments: Backend.allCases) func exportStreamsNDJSONAndCSV(backend: Backend) async throws {
+        try await TestServer.with(backend: backend, configure: { $0.rateLimitPerSecond = 100_000; $0.rateLimitBurst = 100_000 }) { server in
             let (id, token) = try await server.createToken()
             for index in 0..<1200 {
                 _ = try await server.post(token: token, body: Data(#"{"event":"test","i":\#(index),"note":"a, \"b\""}"#.utf8))
@@ -157,8 +157,8 @@ struct ReadAPITests {
         }
     }
 
-    @Test func streamDeliversNewEventsAndResumes() async throws {
-        try await TestServer.with { server in
+    @Test(arguments: Backend.allCases) func streamDeliversNewEventsAndResumes(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken()
             let before = try await server.post(token: token, body: Data(#"{"event":"test","n":"before"}"#.utf8)).json()["event_id"] as! String
             var request = HTTPClientRequest(url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev")

@@ -61,8 +61,10 @@ struct DashboardController: Sendable {
         let scope = try await ReadScope.from(request, store: store, tokenID: try context.parameters.require("token_id"))
         var query = EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 100, ascending: true)
         EventFilters(request).apply(to: &query)
-        if let after = request.uri.queryParameters.get("after"), UUID(uuidString: after) != nil {
-            query.cursor = after
+        // `after` is the newest event id the page shows; the log continues from that event's position.
+        if let after = request.uri.queryParameters.get("after"), UUID(uuidString: after) != nil,
+           let event = try await store.event(id: after), event.tokenID == scope.token.id {
+            query.cursor = event.position
         } else {
             query.ascending = false
             query.limit = 50
