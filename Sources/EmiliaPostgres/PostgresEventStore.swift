@@ -35,13 +35,14 @@ public final class PostgresEventStore: EventStore {
     let options: Options
     let writer: PostgresCommitWriter
     let folder: PostgresSessionFolder
+    let nodes: PostgresNodeRegistry
     private let tokenCache: TokenCache
     private let clientRun: Task<Void, Never>
     let now: @Sendable () -> Date
 
-    /// The services a server runs beside the HTTP server: the session folder and the writer (stopped first, so it
-    /// commits what is queued).
-    public var services: [any Service] { [folder, writer] }
+    /// The services a server runs beside the HTTP server: the node registry, the session folder and the writer
+    /// (stopped first, so it commits what is queued).
+    public var services: [any Service] { [nodes, folder, writer] }
 
     private init(client: PostgresClient, clientRun: Task<Void, Never>, logger: Logger, options: Options,
                  now: @escaping @Sendable () -> Date) {
@@ -56,6 +57,7 @@ public final class PostgresEventStore: EventStore {
                                       callTimeout: options.callTimeout, now: now, observer: options.monitor.commit,
                                       onTokenChanged: tokenCache.removeAll)
         folder = PostgresSessionFolder(client: client, logger: logger, monitor: options.monitor)
+        nodes = PostgresNodeRegistry(client: client, logger: logger, monitor: options.monitor)
     }
 
     /// Connects, applies the missing migrations (under an advisory lock) and answers the store. Throws
@@ -254,6 +256,8 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func writeBacklog() -> (count: Int, oldestAge: Duration?) { writer.backlog }
+
+    public var nodeCount: Int { nodes.liveNodes }
 
     public func checkHealth() async throws {
         try await call { client in _ = try await client.query("SELECT 1").collect() }

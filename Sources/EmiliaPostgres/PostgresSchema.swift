@@ -115,6 +115,10 @@ enum PostgresSchema {
             """,
             "CREATE INDEX fold_failures_token ON fold_failures(token_id, env, at)",
         ]),
+        // The live nodes, each holding its share of a token's rate limit.
+        Migration(version: 2, name: "v2-nodes", statements: [
+            "CREATE TABLE nodes (id text PRIMARY KEY, seen_at double precision NOT NULL)",
+        ]),
     ]
 
     /// Applies the missing migrations, each in its own transaction, holding the migrations lock meanwhile.

@@ -189,6 +189,9 @@ public final class SQLiteEventStore: EventStore {
 
     public func writeBacklog() -> (count: Int, oldestAge: Duration?) { writer.backlog }
 
+    /// One file, one server.
+    public var nodeCount: Int { 1 }
+
     public func checkHealth() async throws {
         _ = try await storage { try await read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
         if let free = FreeSpace.available(at: directory), free < minimumFreeBytes {

@@ -54,7 +54,9 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
     IngestController(
         store: store, configuration: configuration,
         rateLimiter: configuration.rateLimitPerSecond > 0
-            ? RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst) : nil,
+            // Every node holds its share of a token's limit, so the cluster holds the limit (docs/decisions.md).
+            ? RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst,
+                          share: { 1 / Double(max(1, store.nodeCount)) }) : nil,
         unknownTokens: RateLimiter(rate: configuration.unknownTokenRatePerSecond, burst: configuration.unknownTokenBurst),
         budget: ByteBudget(capacity: configuration.ingestMemoryBudget,
                            shareLimit: max(configuration.ingestMemoryBudget / 4, ByteBudget.copiesPerByte * configuration.maximumBodyBytes)),

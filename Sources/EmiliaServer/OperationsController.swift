@@ -18,6 +18,7 @@ struct OperationsController: Sendable {
         }
         router.get("metrics") { _, _ -> Response in
             metrics.recordBacklog(store.writeBacklog())
+            metrics.recordNodes(store.nodeCount)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                             body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }

@@ -20,6 +20,7 @@ public final class ServerMetrics: Sendable {
         var status: Int
     }
     private let pendingWrites: Gauge
+    private let clusterNodes: Gauge
     private let oldestUncommitted: Gauge
     private let droppedLogLines: Gauge
 
@@ -36,6 +37,7 @@ public final class ServerMetrics: Sendable {
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
                       .milliseconds(50), .milliseconds(100), .milliseconds(500)])
         pendingWrites = registry.makeGauge(descriptor: Self.name("pending", "writes", help: "Writes queued for the next commit"))
+        clusterNodes = registry.makeGauge(descriptor: Self.name("cluster", "nodes", help: "Live nodes sharing the storage (1 with SQLite)"))
         oldestUncommitted = registry.makeGauge(
             descriptor: Self.name("oldest_uncommitted", "seconds", help: "Age of the oldest write not yet committed (0 when none)"))
         droppedLogLines = registry.makeGauge(
@@ -43,6 +45,9 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Sets the write backlog gauges (read at scrape time).
+    /// The live nodes sharing the storage.
+    func recordNodes(_ count: Int) { clusterNodes.set(to: Double(count)) }
+
     func recordBacklog(_ backlog: (count: Int, oldestAge: Duration?)) {
         pendingWrites.set(to: Double(backlog.count))
         let age = backlog.oldestAge.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? 0

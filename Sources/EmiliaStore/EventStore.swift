@@ -57,6 +57,10 @@ public protocol EventStore: Sendable {
     /// events went. Idempotent. Sessions stay.
     func deleteExpired(olderThan cutoff: Date, batchSize: Int) async throws -> Int
 
+    /// How many server nodes share this storage now (1 for SQLite; the live nodes of a PostgreSQL cluster): each
+    /// node enforces its share of a token's rate limit.
+    var nodeCount: Int { get }
+
     /// Writes queued but not yet committed, and the age of the oldest (for `/metrics`).
     func writeBacklog() -> (count: Int, oldestAge: Duration?)
 

@@ -14,7 +14,7 @@ struct Cluster: Sendable {
     let token: String
 
     /// A fresh database, a token made with `emilia token create --database`, and `count` nodes serving it.
-    static func start(nodes count: Int = 3) async throws -> Cluster {
+    static func start(nodes count: Int = 3, environment: [String: String] = ["EMILIA_RATE_LIMIT": "0"]) async throws -> Cluster {
         let databaseURL = try await TestDatabase.createPostgresDatabase()
         let (status, created) = try await EmiliaProcess.run(["token", "create", "--name", "Cluster Bistro", "--timezone", "UTC", "--json",
                                                              "--database", databaseURL])
@@ -26,7 +26,7 @@ struct Cluster: Sendable {
         var urls: [String] = []
         for _ in 0..<count {
             let node = try EmiliaProcess(["serve", "--port", "0", "--data-dir", TemporaryDirectory.make().path, "--database", databaseURL],
-                                         environment: ["EMILIA_ADMIN_KEY": adminKey, "EMILIA_RATE_LIMIT": "0"])
+                                         environment: environment.merging(["EMILIA_ADMIN_KEY": adminKey]) { $1 })
             nodes.append(node)
             urls.append(try await node.waitForListening())
         }
@@ -55,6 +55,12 @@ struct Cluster: Sendable {
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
         let body = try await response.body.collect(upTo: 16 << 20)
         return (Int(response.status.code), (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:])
+    }
+
+    /// A node's `/metrics` text.
+    func metrics(of node: Int) async throws -> String {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "\(urls[node])/metrics"), timeout: .seconds(15))
+        return String(buffer: try await response.body.collect(upTo: 1 << 20))
     }
 
     /// Expects every acknowledged event to be readable through `node`.
@@ -214,6 +220,27 @@ struct MultiNodeTests {
         let missing = burst.filter { !streamed.contains($0) }
         #expect(missing.isEmpty, "the resumed stream missed \(missing.count) events")
         #expect(!streamed.contains(posted), "the resumed stream replayed an event before its Last-Event-ID")
+    }
+
+    /// Each node holds its share of a token's limit: spread over two nodes, a burst gets no more than the cluster's
+    /// burst plus its rate for the time it took (with one bucket per node at the full limit, it would get twice that).
+    @Test func aTokensRateLimitHoldsAcrossTheCluster() async throws {
+        let cluster = try await Cluster.start(nodes: 2, environment: ["EMILIA_RATE_LIMIT": "5", "EMILIA_RATE_BURST": "20"])
+        defer { cluster.stop() }
+        for node in 0..<2 {
+            try await waitUntil(timeout: .seconds(20)) { try await cluster.metrics(of: node).contains("emilia_cluster_nodes 2") }
+        }
+        let started = ContinuousClock.now
+        let statuses = await withTaskGroup(of: Int?.self) { group in
+            for index in 0..<80 { group.addTask { await cluster.post(#"{"event":"test","i":\#(index)}"#, to: index % 2)?.status } }
+            return await group.reduce(into: [Int]()) { if let status = $1 { $0.append(status) } }
+        }
+        let elapsed = ContinuousClock.now - started
+        let accepted = statuses.filter { $0 == 200 }.count
+        let allowed = 20 + 5 * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        #expect(statuses.count == 80 && statuses.allSatisfy { $0 == 200 || $0 == 429 })
+        #expect(Double(accepted) <= allowed + 2, "\(accepted) accepted in \(elapsed); the cluster allows about \(allowed)")
+        #expect(accepted >= 18, "the limit must not refuse what it allows")
     }
 
     /// A token deactivated through one node stops working on every node within a second; reactivated, it works again.
