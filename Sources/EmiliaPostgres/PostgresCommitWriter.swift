@@ -20,12 +20,16 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
     private let now: @Sendable () -> Date
     private let observer: CommitObserver
     private let onTokenChanged: @Sendable () -> Void
+    /// Told after a commit that stored events (the local stream waits on it; other nodes hear the NOTIFY).
+    private let onAppended: @Sendable () -> Void
     private let queue: WriteQueue
 
     var description: String { "PostgresCommitWriter" }
 
     init(client: PostgresClient, logger: Logger, maximumPending: Int, callTimeout: Duration, now: @escaping @Sendable () -> Date,
-         observer: @escaping CommitObserver, onTokenChanged: @escaping @Sendable () -> Void) {
+         observer: @escaping CommitObserver, onTokenChanged: @escaping @Sendable () -> Void,
+         onAppended: @escaping @Sendable () -> Void) {
+        self.onAppended = onAppended
         self.client = client
         self.logger = logger
         self.callTimeout = callTimeout
@@ -71,6 +75,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                 queue.lastCommitFailed = false
                 observer(items.count, ContinuousClock.now - started)
                 if learned { onTokenChanged() }
+                if receipts.contains(where: { !$0.duplicate }) { onAppended() }
                 batch.answer(.success(receipts))
             } catch {
                 // Timed out or failed: the transaction may still commit, so the caller gets 503 and retries; its
@@ -109,6 +114,8 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                 }
             }
             learned = try await learnTableStyles(batch.events, connection: connection, logger: logger)
+            // Delivered to every listening node when the transaction commits.
+            if !inserted.isEmpty { try await connection.query("SELECT pg_notify(\(PostgresLogListener.channel), '')", logger: logger) }
         }
         if !batch.rejections.isEmpty {
             try await connection.query(try insertRejections(batch.rejections), logger: logger)

@@ -36,13 +36,15 @@ public final class PostgresEventStore: EventStore {
     let writer: PostgresCommitWriter
     let folder: PostgresSessionFolder
     let nodes: PostgresNodeRegistry
+    let listener: PostgresLogListener
+    private let appends = LogSignal()
     private let tokenCache: TokenCache
     private let clientRun: Task<Void, Never>
     let now: @Sendable () -> Date
 
     /// The services a server runs beside the HTTP server: the node registry, the session folder and the writer
     /// (stopped first, so it commits what is queued).
-    public var services: [any Service] { [nodes, folder, writer] }
+    public var services: [any Service] { [nodes, listener, folder, writer] }
 
     private init(client: PostgresClient, clientRun: Task<Void, Never>, logger: Logger, options: Options,
                  now: @escaping @Sendable () -> Date) {
@@ -55,9 +57,10 @@ public final class PostgresEventStore: EventStore {
         self.tokenCache = tokenCache
         writer = PostgresCommitWriter(client: client, logger: logger, maximumPending: options.maximumPendingWrites,
                                       callTimeout: options.callTimeout, now: now, observer: options.monitor.commit,
-                                      onTokenChanged: tokenCache.removeAll)
+                                      onTokenChanged: tokenCache.removeAll, onAppended: appends.notify)
         folder = PostgresSessionFolder(client: client, logger: logger, monitor: options.monitor)
         nodes = PostgresNodeRegistry(client: client, logger: logger, monitor: options.monitor)
+        listener = PostgresLogListener(client: client, signal: appends, logger: logger, monitor: options.monitor)
     }
 
     /// Connects, applies the missing migrations (under an advisory lock) and answers the store. Throws
@@ -258,6 +261,12 @@ public final class PostgresEventStore: EventStore {
     public func writeBacklog() -> (count: Int, oldestAge: Duration?) { writer.backlog }
 
     public var nodeCount: Int { nodes.liveNodes }
+
+    public var appendGeneration: UInt64 { appends.generation }
+
+    public func waitForAppends(after generation: UInt64, timeout: Duration) async {
+        await appends.wait(after: generation, timeout: timeout)
+    }
 
     public func checkHealth() async throws {
         try await call { client in _ = try await client.query("SELECT 1").collect() }

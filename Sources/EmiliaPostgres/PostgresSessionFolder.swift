@@ -99,6 +99,15 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
                 UPDATE projection_cursor SET last_position = \(chunk.end) WHERE last_position = \(chunk.start) RETURNING 1
                 """, logger: logger).decode(Int.self).first { _ in true }
             guard moved != nil else { throw StoreError(.unavailable, "the fold cursor moved under this node") }
+            // The whole chunk at once; only when its data fails, order by order, each in a savepoint of its own.
+            do {
+                try await connection.query("SAVEPOINT fold_chunk", logger: logger)
+                try await PostgresSessions.addAll(orders, zones: zones, connection: connection, logger: logger)
+                try await connection.query("RELEASE SAVEPOINT fold_chunk", logger: logger)
+                return 0
+            } catch let error where PostgresFailure.isDataError(error) {
+                try await connection.query("ROLLBACK TO SAVEPOINT fold_chunk", logger: logger)
+            }
             var failures = 0
             for (key, events) in orders.sorted(by: { $0.key.orderID < $1.key.orderID }) {
                 do {

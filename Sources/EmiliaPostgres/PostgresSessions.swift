@@ -31,6 +31,67 @@ enum PostgresSessions {
         try await upsert(accumulator, key: key, timeZone: timeZone, connection: connection, logger: logger)
     }
 
+    /// Adds each order's events to its stored accumulator: one read of every row (locked) and one multi-row upsert
+    /// for the whole chunk, however many orders it touches.
+    static func addAll(_ orders: [SessionKey: [SessionFacts]], zones: TimeZoneCache, connection: PostgresConnection,
+                       logger: Logger) async throws {
+        guard !orders.isEmpty else { return }
+        let keys = orders.keys.sorted { ($0.tokenID, $0.environment, $0.orderID) < ($1.tokenID, $1.environment, $1.orderID) }
+        var stored: [SessionKey: Data] = [:]
+        let byIdentity = Dictionary(keys.map { ([$0.tokenID, $0.environment, $0.orderID.postgresSafe], $0) }, uniquingKeysWith: { first, _ in first })
+        for try await (tokenID, env, orderID, state) in try await connection.query("""
+            SELECT s.token_id, s.env, s.order_id, s.state FROM sessions s
+            JOIN unnest(\(keys.map(\.tokenID)), \(keys.map(\.environment)), \(keys.map { $0.orderID.postgresSafe })) AS k(token_id, env, order_id)
+              ON s.token_id = k.token_id AND s.env = k.env AND s.order_id = k.order_id
+            ORDER BY s.token_id, s.env, s.order_id
+            FOR UPDATE OF s
+            """, logger: logger).decode((String, String, String, Data).self) {
+            if let key = byIdentity[[tokenID, env, orderID]] { stored[key] = state }
+        }
+        var rows: [(SessionKey, SessionState.Columns)] = []
+        for key in keys {
+            let zone = zones.zone(named: key.timeZone)
+            var accumulator: SessionAccumulator
+            if let state = stored[key] {
+                guard let read = SessionAccumulator(storageText: state) else {
+                    rows.append((key, SessionState.Columns(try await foldFromLog(key, timeZone: zone, connection: connection, logger: logger),
+                                                           timeZone: zone)))
+                    continue
+                }
+                accumulator = read
+            } else {
+                accumulator = SessionAccumulator(orderID: key.orderID)
+            }
+            for event in orders[key] ?? [] { accumulator.add(event) }
+            rows.append((key, SessionState.Columns(accumulator, timeZone: zone)))
+        }
+        try await connection.query(try upsertAll(rows), logger: logger)
+    }
+
+    private static func upsertAll(_ rows: [(SessionKey, SessionState.Columns)]) throws -> PostgresQuery {
+        var sql = "INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, state) VALUES"
+        var bindings = PostgresBindings(capacity: rows.count * 9)
+        for (offset, (key, row)) in rows.enumerated() {
+            let base = offset * 9
+            sql += (offset == 0 ? " (" : ", (") + (1...9).map { "$\(base + $0)" }.joined(separator: ",") + ")"
+            bindings.append(key.tokenID)
+            bindings.append(key.environment)
+            bindings.append(key.orderID.postgresSafe)
+            bindings.append(row.localDate)
+            bindings.append(row.tableNumber?.postgresSafe)
+            bindings.append(row.status)
+            bindings.append(row.openedAt)
+            bindings.append(row.closedAt)
+            try bindings.append(row.state)
+        }
+        sql += """
+             ON CONFLICT (token_id, env, order_id) DO UPDATE SET local_date = EXCLUDED.local_date,
+                table_number = EXCLUDED.table_number, status = EXCLUDED.status, opened_at = EXCLUDED.opened_at,
+                closed_at = EXCLUDED.closed_at, state = EXCLUDED.state
+            """
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+
     /// Keeps the events of an order that could not be folded, with the reason (shown under data quality on the day
     /// each event happened).
     static func recordFailure(of events: [(id: String, occurredAt: Date)], key: SessionKey, reason: String,

@@ -18,6 +18,7 @@ public final class SQLiteEventStore: EventStore {
     let folder: SessionFolder
     let directory: URL
     private let tokenCache: TokenCache
+    private let appends = LogSignal()
     let now: @Sendable () -> Date
     private let minimumFreeBytes: Int64
 
@@ -63,7 +64,8 @@ public final class SQLiteEventStore: EventStore {
         let tokenCache = TokenCache(lifetime: tokenCacheLifetime)
         self.tokenCache = tokenCache
         writer = GroupCommitWriter(database: database, logger: logger, maximumPending: maximumPendingWrites,
-                                   now: now, observer: monitor.commit, onCommitted: folder.committed(upTo:),
+                                   now: now, observer: monitor.commit,
+                                   onCommitted: { [appends] in folder.committed(upTo: $0); appends.notify() },
                                    onTokenChanged: tokenCache.removeAll)
         checkpointer = separateCheckpoints
             ? WALCheckpointer(path: path, restartFrames: logRestartFrames, logger: logger, monitor: monitor,
@@ -188,6 +190,12 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func writeBacklog() -> (count: Int, oldestAge: Duration?) { writer.backlog }
+
+    public var appendGeneration: UInt64 { appends.generation }
+
+    public func waitForAppends(after generation: UInt64, timeout: Duration) async {
+        await appends.wait(after: generation, timeout: timeout)
+    }
 
     /// One file, one server.
     public var nodeCount: Int { 1 }

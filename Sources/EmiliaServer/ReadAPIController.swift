@@ -98,6 +98,8 @@ struct ReadAPIController: Sendable {
             var lastWrite = ContinuousClock.now
             try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                // Read before the page: an append committed while it is read still wakes the wait below.
+                let generation = store.appendGeneration
                 let page = try await store.events(query)
                 if !page.events.isEmpty {
                     var buffer = ByteBuffer()
@@ -108,11 +110,13 @@ struct ReadAPIController: Sendable {
                     query.cursor = page.events.last?.position
                     lastWrite = ContinuousClock.now
                     if page.nextCursor != nil { continue }
-                } else if ContinuousClock.now - lastWrite > .seconds(15) {
+                } else if ContinuousClock.now - lastWrite >= .seconds(15) {
                     try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
                     lastWrite = ContinuousClock.now
                 }
-                try await Task.sleep(for: .milliseconds(250))
+                // An idle subscriber costs nothing until an append (on any node) or the next keep-alive.
+                let untilKeepAlive = .seconds(15) - (ContinuousClock.now - lastWrite)
+                try? await cancelWhenGracefulShutdown { await store.waitForAppends(after: generation, timeout: untilKeepAlive) }
             }
             try await writer.finish(nil)
         }

@@ -48,6 +48,11 @@ public protocol EventStore: Sendable {
     /// A page of the event log, newest first (or oldest first with `ascending`). Pages follow commit order: a cursor
     /// never skips an event committed after the page was read, whichever node or transaction committed it.
     func events(_ query: EventQuery) async throws -> EventPage
+    /// A number that moves on whenever events are appended, through this node or (PostgreSQL) any other: read it
+    /// before reading the log, then `waitForAppends(after:timeout:)` instead of polling.
+    var appendGeneration: UInt64 { get }
+    /// Returns once `appendGeneration` moved past `generation`, after `timeout`, or when the task is cancelled.
+    func waitForAppends(after generation: UInt64, timeout: Duration) async
     /// For each token in `windows` (by id): when it last posted, and how many prod events (and with warnings) it sent
     /// in its window (a restaurant's "today" depends on its zone). One read, however many tokens.
     func activities(in windows: [String: Range<Date>]) async throws -> [String: TokenActivity]
