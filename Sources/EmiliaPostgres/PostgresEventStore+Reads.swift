@@ -149,6 +149,8 @@ extension PostgresEventStore {
     }
 
     public func deleteExpired(olderThan cutoff: Date, batchSize: Int) async throws -> Int {
+        // Event ids are time-ordered: every event received before the cutoff sorts below this prefix.
+        let boundary = TimeOrderedIdentifierGenerator.lowerBound(at: cutoff)
         let cutoff = cutoff.timeIntervalSince1970
         var total = 0
         while true {
@@ -156,7 +158,7 @@ extension PostgresEventStore {
                 var counts = (0, 0)
                 for try await (events, rejections, failures) in try await client.query("""
                     WITH e AS (DELETE FROM events WHERE position IN (
-                                   SELECT position FROM events WHERE received_at < \(cutoff) ORDER BY received_at LIMIT \(batchSize))
+                                   SELECT position FROM events WHERE id < \(boundary) ORDER BY id LIMIT \(batchSize))
                                RETURNING 1),
                          r AS (DELETE FROM rejections WHERE id IN (SELECT id FROM rejections WHERE at < \(cutoff) LIMIT \(batchSize))
                                RETURNING 1),

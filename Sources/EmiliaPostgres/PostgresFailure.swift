@@ -75,6 +75,7 @@ private final class Once<Value: Sendable>: Sendable {
 /// U+FFFD in every column read from a payload. The exact bytes stay in the event's body.
 extension String {
     var postgresSafe: String {
-        contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self
+        // A byte scan first: the common case (no NUL) costs no Foundation search.
+        utf8.contains(0) ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self
     }
 }

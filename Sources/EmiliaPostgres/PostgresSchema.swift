@@ -119,6 +119,15 @@ enum PostgresSchema {
         Migration(version: 2, name: "v2-nodes", statements: [
             "CREATE TABLE nodes (id text PRIMARY KEY, seen_at double precision NOT NULL)",
         ]),
+        // Indexes a fresh, fast-growing table cannot be misled by: the day index no longer starts with the token, so
+        // before its statistics exist the planner cannot pick it over the primary key to find one session (it did,
+        // filtering thousands of rows per look-up). Retention finds old events by their time-ordered id, like
+        // SQLite's, so `events_received` goes: one index less to write per event.
+        Migration(version: 3, name: "v3-lean-indexes", statements: [
+            "DROP INDEX sessions_day",
+            "CREATE INDEX sessions_day ON sessions(local_date, token_id, env)",
+            "DROP INDEX events_received",
+        ]),
     ]
 
     /// Applies the missing migrations, each in its own transaction, holding the migrations lock meanwhile.

@@ -31,20 +31,21 @@ enum PostgresSessions {
         try await upsert(accumulator, key: key, timeZone: timeZone, connection: connection, logger: logger)
     }
 
-    /// Adds each order's events to its stored accumulator: one read of every row (locked) and one multi-row upsert
-    /// for the whole chunk, however many orders it touches.
+    /// Adds each order's events to its stored accumulator: one read of every row and one multi-row upsert for the
+    /// whole chunk, however many orders it touches. Only the holder of the folder lock calls it, so the rows read
+    /// cannot change before the upsert.
     static func addAll(_ orders: [SessionKey: [SessionFacts]], zones: TimeZoneCache, connection: PostgresConnection,
                        logger: Logger) async throws {
         guard !orders.isEmpty else { return }
         let keys = orders.keys.sorted { ($0.tokenID, $0.environment, $0.orderID) < ($1.tokenID, $1.environment, $1.orderID) }
         var stored: [SessionKey: Data] = [:]
         let byIdentity = Dictionary(keys.map { ([$0.tokenID, $0.environment, $0.orderID.postgresSafe], $0) }, uniquingKeysWith: { first, _ in first })
+        // LATERAL: one primary-key look-up per key (a join would let the planner scan every session).
         for try await (tokenID, env, orderID, state) in try await connection.query("""
-            SELECT s.token_id, s.env, s.order_id, s.state FROM sessions s
-            JOIN unnest(\(keys.map(\.tokenID)), \(keys.map(\.environment)), \(keys.map { $0.orderID.postgresSafe })) AS k(token_id, env, order_id)
-              ON s.token_id = k.token_id AND s.env = k.env AND s.order_id = k.order_id
-            ORDER BY s.token_id, s.env, s.order_id
-            FOR UPDATE OF s
+            SELECT s.token_id, s.env, s.order_id, s.state
+            FROM unnest(\(keys.map(\.tokenID)), \(keys.map(\.environment)), \(keys.map { $0.orderID.postgresSafe })) AS k(token_id, env, order_id)
+            CROSS JOIN LATERAL (SELECT token_id, env, order_id, state FROM sessions
+                                WHERE token_id = k.token_id AND env = k.env AND order_id = k.order_id) s
             """, logger: logger).decode((String, String, String, Data).self) {
             if let key = byIdentity[[tokenID, env, orderID]] { stored[key] = state }
         }
