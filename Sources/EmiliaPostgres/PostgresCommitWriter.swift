@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// One node's group-commit writer: everything queued goes into one transaction of multi-row inserts
 /// (`ON CONFLICT DO NOTHING` on the dedup index), and every append of the batch is answered after the commit.
@@ -13,6 +14,8 @@ import ServiceLifecycle
 final class PostgresCommitWriter: Service, CustomStringConvertible {
     /// Rows per INSERT statement (PostgreSQL takes at most 65,535 parameters in one).
     static let rowsPerStatement = 1_000
+    /// Events per transaction: a backlog commits in steps, each well within the call deadline.
+    static let eventsPerCommit = 5_000
 
     private let client: PostgresClient
     private let logger: Logger
@@ -23,6 +26,14 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
     /// Told after a commit that stored events (the local stream waits on it; other nodes hear the NOTIFY).
     private let onAppended: @Sendable () -> Void
     private let queue: WriteQueue
+    /// True while a commit runs, also one abandoned at its deadline: the next waits for it rather than queue behind
+    /// it on the positions lock, up to `abandonedCommitLimit`.
+    private let commitRunning = Atomic(false)
+    /// When the running commit started (the writer's own state: only `run` reads and writes it).
+    private let commitStarted = Mutex<ContinuousClock.Instant?>(nil)
+    /// How long an abandoned commit may hold up the next ones. A call on a connection that died mid-flight can
+    /// wait without end in the driver; the server ends an idle transaction (and frees its locks) after 30 s anyway.
+    static let abandonedCommitLimit: Duration = .seconds(10)
 
     var description: String { "PostgresCommitWriter" }
 
@@ -60,15 +71,25 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
 
     private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {
         while true {
-            let items = queue.takeAll()
+            let items = queue.take(maximumEvents: Self.eventsPerCommit)
             if items.isEmpty { return }
             let batch = WriteBatch(items)
+            if commitRunning.load(ordering: .acquiring),
+               let started = commitStarted.withLock({ $0 }), ContinuousClock.now - started < Self.abandonedCommitLimit {
+                // An abandoned commit still runs (it may yet commit): refuse rather than pile transactions up.
+                queue.lastCommitFailed = true
+                batch.answer(.failure(StoreError(.unavailable, "the previous commit has not ended")))
+                continue
+            }
+            commitRunning.store(true, ordering: .releasing)
+            commitStarted.withLock { $0 = ContinuousClock.now }
             let receivedAt = now()
             let ids = batch.events.map { _ in identifiers.next(now: receivedAt).uuidString.lowercased() }
             let started = ContinuousClock.now
             do {
                 let (receipts, learned) = try await PostgresFailure.withDeadline(callTimeout) { [client, logger] in
-                    try await client.withTransaction(logger: logger) { connection in
+                    defer { self.commitRunning.store(false, ordering: .releasing) }
+                    return try await client.withTransaction(logger: logger) { connection in
                         try await Self.commit(batch, ids: ids, receivedAt: receivedAt, connection: connection, logger: logger)
                     }
                 }
@@ -95,7 +116,10 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
         var learned = false
         if !batch.events.isEmpty {
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.positions))", logger: logger)
-            let warnings = batch.events.map { JSONText.warnings($0.warnings) }
+            // Warning messages quote payload text; jsonb (data quality reads them as jsonb) refuses `\u0000`.
+            let warnings = batch.events.map { event in
+                JSONText.warnings(event.warnings.map { ValidationWarning(code: $0.code, field: $0.field.postgresSafe, message: $0.message.postgresSafe) })
+            }
             var inserted: Set<String> = []
             for start in stride(from: 0, to: batch.events.count, by: rowsPerStatement) {
                 let range = start..<min(start + rowsPerStatement, batch.events.count)

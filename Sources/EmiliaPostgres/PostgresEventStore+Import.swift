@@ -16,13 +16,14 @@ extension PostgresEventStore {
                         INSERT INTO tokens (id, name, time_zone, status, prefix, created_at, table_style)
                         VALUES (\(record.id), \(record.name.postgresSafe), \(record.timeZone), \(record.status.rawValue), \(record.prefix),
                                 \(record.createdAt.timeIntervalSince1970), \(record.tableStyle?.postgresSafe))
-                        ON CONFLICT (id) DO NOTHING
+                        ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, time_zone = EXCLUDED.time_zone, status = EXCLUDED.status,
+                            prefix = EXCLUDED.prefix, table_style = EXCLUDED.table_style
                         """, logger: logger)
                     for secret in token.secrets {
                         try await connection.query("""
                             INSERT INTO token_secrets (hash, token_id, created_at, expires_at)
                             VALUES (\(secret.hash), \(record.id), \(secret.createdAt), \(secret.expiresAt))
-                            ON CONFLICT (hash) DO NOTHING
+                            ON CONFLICT (hash) DO UPDATE SET expires_at = EXCLUDED.expires_at
                             """, logger: logger)
                     }
                 }
@@ -30,17 +31,20 @@ extension PostgresEventStore {
         }
     }
 
-    /// Appends copied events in the given order (positions follow it), in one transaction.
-    package func importEvents(_ events: [LogRecords.Event]) async throws {
-        guard !events.isEmpty else { return }
+    /// Appends copied events in the given order (positions follow it), in one transaction; answers how many were
+    /// new (a row whose id or dedup key is already there is skipped).
+    package func importEvents(_ events: [LogRecords.Event]) async throws -> Int {
+        guard !events.isEmpty else { return 0 }
         let logger = logger
-        try await call { client in
+        return try await call { client in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.positions))", logger: logger)
+                var inserted = 0
                 for start in stride(from: 0, to: events.count, by: PostgresCommitWriter.rowsPerStatement) {
                     let slice = events[start..<min(start + PostgresCommitWriter.rowsPerStatement, events.count)]
-                    try await connection.query(try Self.insertCopied(slice), logger: logger)
+                    for try await _ in try await connection.query(try Self.insertCopied(slice), logger: logger) { inserted += 1 }
                 }
+                return inserted
             }
         }
     }
@@ -71,7 +75,7 @@ extension PostgresEventStore {
             try bindings.append(event.body)
         }
         // Either unique index (id, or the dedup key) makes a row already copied a no-op.
-        sql += " ON CONFLICT DO NOTHING"
+        sql += " ON CONFLICT DO NOTHING RETURNING 1"
         return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 

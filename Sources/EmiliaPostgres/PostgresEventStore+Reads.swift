@@ -99,15 +99,16 @@ extension PostgresEventStore {
             bind({ query.ascending ? "position > \($0)" : "position < \($0)" }, position)
         }
         let limit = max(1, min(query.limit, 1000))
+        // Metadata first; bodies only for the events the page keeps, so a page of large payloads never reads more
+        // than about `EventQuery.maximumPageBytes` of them.
         let sql = """
             SELECT position, id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
-                   request_id, content_type, warnings, length(body), \(query.includeBodies ? "body" : "NULL::bytea")
+                   request_id, content_type, warnings, length(body), NULL::bytea
             FROM events WHERE \(conditions.joined(separator: " AND "))
             ORDER BY position \(query.ascending ? "ASC" : "DESC") LIMIT \(limit + 1)
             """
         let statement = PostgresQuery(unsafeSQL: sql, binds: bindings)
         return try await call { client in
-            // A page holds at most `limit` events and, with bodies, about `EventQuery.maximumPageBytes` of them.
             var events: [StoredEvent] = []
             var bytes = 0, hasMore = false
             for try await row in try await client.query(statement) {
@@ -119,6 +120,15 @@ extension PostgresEventStore {
                 let event = try Self.event(from: row)
                 bytes += event.bodySize
                 events.append(event)
+            }
+            if query.includeBodies && !events.isEmpty {
+                var bodies: [String: Data] = [:]
+                let positions = events.compactMap { Int64($0.position) }
+                for try await (position, body) in try await client.query(
+                    "SELECT position, body FROM events WHERE position = ANY(\(positions))").decode((Int64, Data).self) {
+                    bodies[String(position)] = body
+                }
+                for index in events.indices { events[index].body = bodies[events[index].position] }
             }
             return EventPage(events: events, nextCursor: hasMore ? events.last?.position : nil)
         }
@@ -180,30 +190,36 @@ extension PostgresEventStore {
     public func rebuildSessions(progress: @Sendable (Int, Int) -> Void) async throws -> Int {
         let logger = logger
         // Holds the folder lock throughout (waiting for a folding node to finish its pass), so no node folds meanwhile.
-        return try await client.withConnection { connection in
-            try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.Lock.folder))", logger: logger)
-            do {
-                let count = try await rebuildLocked(connection, progress: progress)
-                try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
-                return count
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
-                throw PostgresFailure.storeError(error)
+        do {
+            return try await client.withConnection { connection in
+                try await connection.query("SELECT pg_advisory_lock(\(PostgresSchema.Lock.folder))", logger: logger)
+                do {
+                    let count = try await rebuildLocked(connection, progress: progress)
+                    try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
+                    return count
+                } catch {
+                    _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
+                    throw error
+                }
             }
+        } catch {
+            throw PostgresFailure.storeError(error)
         }
     }
 
     private func rebuildLocked(_ connection: PostgresConnection, progress: @Sendable (Int, Int) -> Void) async throws -> Int {
+        // Everything up to `newest` is rebuilt here; what commits after it is folded by the nodes once the lock is
+        // released (the cursor moves to `newest` only at the end, so a rebuild that stops half way loses nothing).
+        var newest: Int64 = 0
+        for try await position in try await connection.query("SELECT COALESCE(max(position), 0) FROM events", logger: logger)
+            .decode(Int64.self) { newest = position }
         var orders: [SessionKey] = []
         for try await (tokenID, env, orderID, zone) in try await connection.query("""
             SELECT DISTINCT e.token_id, e.env, e.order_id, t.time_zone FROM events e JOIN tokens t ON t.id = e.token_id
-            WHERE e.order_id IS NOT NULL AND NOT e.is_test
+            WHERE e.order_id IS NOT NULL AND NOT e.is_test AND e.position <= \(newest)
             """, logger: logger).decode((String, String, String, String).self) {
             orders.append(SessionKey(tokenID: tokenID, environment: env, orderID: orderID, timeZone: zone))
         }
-        // The cursor first: what is committed from here on is folded by the nodes once the lock is released.
-        try await connection.query("UPDATE projection_cursor SET last_position = (SELECT COALESCE(max(position), 0) FROM events)",
-                                   logger: logger)
         progress(0, orders.count)
         let batchSize = 500
         var done = 0
@@ -227,6 +243,7 @@ extension PostgresEventStore {
             done += batch.count
             progress(done, orders.count)
         }
+        try await connection.query("UPDATE projection_cursor SET last_position = GREATEST(last_position, \(newest))", logger: logger)
         return orders.count
     }
 }

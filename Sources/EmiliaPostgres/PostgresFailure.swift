@@ -40,21 +40,35 @@ enum PostgresFailure {
             outcome.set(continuation)
             let work = Task {
                 do { outcome.resume(with: .success(try await body())) } catch { outcome.resume(with: .failure(storeError(error))) }
+                outcome.cancelTimer()
             }
-            Task {
+            outcome.setTimer(Task {
                 try? await Task.sleep(for: timeout)
                 if outcome.resume(with: .failure(StoreError(.unavailable, "PostgreSQL did not answer within \(timeout)"))) { work.cancel() }
-            }
+            })
         }
     }
 }
 
 /// A continuation resumed by whichever of its racers finishes first.
 private final class Once<Value: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool)>((nil, false))
+    private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool, timer: Task<Void, Never>?)>((nil, false, nil))
 
     func set(_ continuation: CheckedContinuation<Value, any Error>) {
         state.withLock { $0.continuation = continuation }
+    }
+
+    /// The deadline's timer, cancelled once the work ends first (else it would sleep out the whole deadline).
+    func setTimer(_ timer: Task<Void, Never>) {
+        let finished = state.withLock { state in
+            state.timer = timer
+            return state.done
+        }
+        if finished { timer.cancel() }
+    }
+
+    func cancelTimer() {
+        state.withLock { $0.timer }?.cancel()
     }
 
     /// Resumes the continuation unless a racer already did; true when this call did.

@@ -36,21 +36,25 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         self.chunkBytes = chunkBytes
     }
 
+    /// The longest a pass may run: one that does not end in time (a connection gone silent) is abandoned, and the
+    /// next pass starts from the cursor.
+    static let passLimit: Duration = .seconds(60)
+
     func run() async throws {
         await repeatUntilShutdown(every: Self.pollInterval, backoff: FailureBackoff(initial: .milliseconds(100), maximum: .seconds(5)),
                                   service: "folder", monitor: monitor, logger: logger) {
-            try await foldPass()
+            try await PostgresFailure.withDeadline(Self.passLimit) { try await self.foldPass() }
         }
     }
 
-    /// Returns once every event committed before the call is folded, or after `readWaitLimit` (a failing fold must
-    /// not hang reads).
+    /// Returns once every event committed before the call is folded, or after `readWaitLimit` (a failing fold or an
+    /// unreachable database must not hang reads).
     func waitUntilFolded() async {
-        let deadline = ContinuousClock.now + Self.readWaitLimit
-        guard let newest = try? await newestPosition() else { return }
-        while ContinuousClock.now < deadline {
-            guard let cursor = try? await cursorPosition(), cursor < newest else { return }
-            try? await Task.sleep(for: .milliseconds(5))
+        _ = try? await PostgresFailure.withDeadline(Self.readWaitLimit) {
+            let newest = try await self.newestPosition()
+            while try await self.cursorPosition() < newest {
+                try await Task.sleep(for: .milliseconds(5))
+            }
         }
     }
 

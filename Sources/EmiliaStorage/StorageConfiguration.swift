@@ -75,18 +75,21 @@ extension StorageConfiguration {
     public func withStore<Result: Sendable>(logger: Logger, runningServices: Bool = false,
                                             _ body: @Sendable (any EventStore) async throws -> Result) async throws -> Result {
         let opened = try await open(logger: logger)
-        guard runningServices else {
-            do {
-                let result = try await body(opened.store)
-                await opened.close()
-                return result
-            } catch {
-                await opened.close()
-                throw error
-            }
+        do {
+            let result = runningServices ? try await Self.run(body, on: opened, logger: logger) : try await body(opened.store)
+            await opened.close()
+            return result
+        } catch {
+            await opened.close()
+            throw error
         }
+    }
+
+    /// Runs `body` with the store's services running, then stops them gracefully (also when `body` throws).
+    private static func run<Result: Sendable>(_ body: @Sendable (any EventStore) async throws -> Result, on opened: OpenedStore,
+                                              logger: Logger) async throws -> Result {
         let group = ServiceGroup(services: opened.services, logger: logger)
-        let result = try await withThrowingTaskGroup(of: Result?.self) { tasks in
+        return try await withThrowingTaskGroup(of: Result?.self) { tasks in
             tasks.addTask { try await group.run(); return nil }
             defer { tasks.cancelAll() }
             do {
@@ -99,8 +102,6 @@ extension StorageConfiguration {
                 throw error
             }
         }
-        await opened.close()
-        return result
     }
 }
 

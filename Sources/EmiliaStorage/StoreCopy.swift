@@ -42,7 +42,8 @@ public struct StoreCopy: Sendable {
             throw StoreError(.invalidInput, "no Emilia data in \(source.path) (no \(SQLiteEventStore.fileName))")
         }
         let from = try SQLiteEventStore(directory: source, logger: logger)
-        let to = try await PostgresEventStore.open(target, logger: logger)
+        // A batch is up to 8 MiB over what may be a slow link: a generous deadline per call.
+        let to = try await PostgresEventStore.open(target, logger: logger, options: PostgresEventStore.Options(callTimeout: .seconds(300)))
         do {
             let summary = try await copy(from: from, to: to, progress: progress)
             await to.close()
@@ -76,7 +77,10 @@ public struct StoreCopy: Sendable {
         while true {
             let batch = try await from.exportEvents(after: cursor, limit: Self.eventsPerBatch, maximumBytes: Self.bytesPerBatch)
             guard let last = batch.last else { break }
-            try await to.importEvents(batch)
+            let inserted = try await to.importEvents(batch)
+            guard inserted == batch.count else {
+                throw StoreError(.invalidInput, "\(batch.count - inserted) events of this copy clash with events already in \(target.redacted) (same id or dedup key): copy into an empty database")
+            }
             cursor = last.sourceOrder
             done += batch.count
             summary.events += batch.count

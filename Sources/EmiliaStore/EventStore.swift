@@ -24,15 +24,18 @@ public protocol EventStore: Sendable {
     /// Creates an active token and answers its clear value (the only time it exists). Throws `.invalidInput` for an
     /// unknown zone or a name that is empty or over 200 characters.
     func createToken(name: String, timeZone: String) async throws -> IssuedToken
-    /// Every token, oldest first.
+    /// Every token, oldest first. Reads only, like every call below that answers without changing anything.
     func listTokens() async throws -> [TokenRecord]
+    /// The token with this id, or nil.
     func token(id: String) async throws -> TokenRecord?
     /// Activates or deactivates a token (idempotent); throws `.notFound` for an unknown id.
     func setTokenStatus(id: String, _ status: TokenStatus) async throws -> TokenRecord
     /// Issues a new token value; the old one keeps working for `grace`. Throws `.notFound` for an unknown id.
     func rotateToken(id: String, grace: Duration) async throws -> IssuedToken
 
+    /// An event's metadata and warnings, or nil.
     func event(id: String) async throws -> StoredEvent?
+    /// An event's exact stored bytes, or nil.
     func rawBody(eventID: String) async throws -> Data?
     /// The token's refused posts, newest first; with `environment`, those of that env (and those refused before an
     /// env could be read).

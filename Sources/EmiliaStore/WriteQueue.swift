@@ -84,6 +84,29 @@ package final class WriteQueue: Sendable {
     /// Refuses new writes from now on.
     package func close() { state.withLock { $0.isClosed = true } }
 
+    /// The oldest writes, in order, up to `maximumEvents` events (rejections ride along); the rest stay queued.
+    package func take(maximumEvents: Int) -> [Item] {
+        state.withLock { state -> [Item] in
+            var events = 0
+            var end = 0
+            var rejections = 0
+            while end < state.pending.count {
+                if case .event = state.pending[end] {
+                    if events == maximumEvents { break }
+                    events += 1
+                } else {
+                    rejections += 1
+                }
+                end += 1
+            }
+            let taken = Array(state.pending[..<end])
+            state.pending.removeFirst(end)
+            state.pendingRejections -= rejections
+            state.oldestPendingSince = state.pending.isEmpty ? nil : ContinuousClock.now
+            return taken
+        }
+    }
+
     /// Everything queued, in order, leaving the queue empty.
     package func takeAll() -> [Item] {
         state.withLock { state -> [Item] in

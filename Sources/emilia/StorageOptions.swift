@@ -13,7 +13,10 @@ struct StorageOptions: ParsableArguments {
         URL(fileURLWithPath: dataDir ?? ProcessInfo.processInfo.environment["EMILIA_DATA_DIR"] ?? "emilia-data")
     }
 
-    var databaseURL: String? { database ?? ProcessInfo.processInfo.environment["EMILIA_DATABASE_URL"] }
+    /// The database URL, when one is set and not empty.
+    var databaseURL: String? {
+        (database ?? ProcessInfo.processInfo.environment["EMILIA_DATABASE_URL"]).flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     func storage() throws -> StorageConfiguration {
         try withStoreErrors { try StorageConfiguration.resolve(databaseURL: databaseURL, dataDirectory: dataDirectory) }

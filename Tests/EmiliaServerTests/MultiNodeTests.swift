@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Three `emilia serve` processes on one PostgreSQL database, as behind a load balancer.
@@ -36,8 +37,9 @@ struct Cluster: Sendable {
     func stop() { for node in nodes { node.kill() } }
 
     /// Posts one event to a node; answers the status and the event id of a 200 (nil for a transport error).
-    func post(_ body: String, to node: Int, key: String? = nil, timeout: TimeAmount = .seconds(15)) async -> (status: Int, eventID: String?)? {
-        var request = HTTPClientRequest(url: "\(urls[node])/webhooks/v1/pos/\(token)?env=prod")
+    func post(_ body: String, to node: Int, key: String? = nil, token: String? = nil,
+              timeout: TimeAmount = .seconds(15)) async -> (status: Int, eventID: String?)? {
+        var request = HTTPClientRequest(url: "\(urls[node])/webhooks/v1/pos/\(token ?? self.token)?env=prod")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let key { request.headers.add(name: "Idempotency-Key", value: key) }
@@ -46,6 +48,16 @@ struct Cluster: Sendable {
               let answer = try? await response.body.collect(upTo: 1 << 20) else { return nil }
         let json = try? JSONSerialization.jsonObject(with: Data(buffer: answer)) as? [String: Any]
         return (Int(response.status.code), json?["event_id"] as? String)
+    }
+
+    /// Calls the admin API on a node.
+    func admin(_ method: HTTPMethod, _ path: String, on node: Int) async throws -> (status: Int, json: [String: Any]) {
+        var request = HTTPClientRequest(url: "\(urls[node])\(path)")
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(Self.adminKey)")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:])
     }
 
     /// GETs an admin API path from a node.
@@ -113,6 +125,12 @@ struct MultiNodeTests {
             return await group.reduce(into: [String]()) { if let id = $1 { $0.append(id) } }
         }
         #expect(acknowledged.count == checks * 3)
+        // Right after a 200 from one node, another node's read shows the session with that event.
+        let last = try #require(await cluster.post(checkEvents(order: "LAST", table: 1)[0], to: 0)?.eventID)
+        let asked = ContinuousClock.now
+        let fresh = try await cluster.get("/api/v1/sessions/LAST?token_id=\(cluster.tokenID)&env=prod", from: 1)
+        #expect(ContinuousClock.now - asked < .seconds(1), "a session took over a second to show on another node")
+        #expect((fresh.json["event_ids"] as? [String]) == [last])
         for check in 0..<checks {
             let session = try await cluster.get("/api/v1/sessions/C-\(check)?token_id=\(cluster.tokenID)&env=prod", from: check % 3)
             #expect(session.status == 200)
@@ -121,7 +139,7 @@ struct MultiNodeTests {
             #expect((session.json["totals"] as? [String: Any])?["total"] as? Double == 50, "check C-\(check)")
         }
         let day = try await cluster.get("/api/v1/sessions?token_id=\(cluster.tokenID)&env=prod&date=2025-11-24", from: 2)
-        #expect((day.json["sessions"] as? [Any])?.count == checks)
+        #expect((day.json["sessions"] as? [Any])?.count == checks + 1)  // and LAST
         try await cluster.expectStored(acknowledged, through: 0)
     }
 
@@ -257,6 +275,22 @@ struct MultiNodeTests {
             try await waitUntil(timeout: .seconds(3)) { await cluster.post(#"{"event":"test","n":2}"#, to: node)?.status == 401 }
         }
         #expect(ContinuousClock.now - changed < .milliseconds(1500), "a deactivation took over a second to reach every node")
+
+        // Reactivated through node 2: it posts on every node again.
+        #expect(try await cluster.admin(.POST, "/api/v1/tokens/\(cluster.tokenID)/reactivate", on: 2).status == 200)
+        for node in 0..<3 {
+            try await waitUntil(timeout: .seconds(3)) { await cluster.post(#"{"event":"test","n":3}"#, to: node)?.status == 200 }
+        }
+        // Rotated through node 1: the new value works on every node, and the old one through its grace period.
+        let rotated = try await cluster.admin(.POST, "/api/v1/tokens/\(cluster.tokenID)/rotate", on: 1)
+        let newToken = try #require(rotated.json["token"] as? String)
+        for node in 0..<3 {
+            try await waitUntil(timeout: .seconds(3)) {
+                let old = await cluster.post(#"{"event":"test","n":4}"#, to: node)?.status
+                let new = await cluster.post(#"{"event":"test","n":5}"#, to: node, token: newToken)?.status
+                return old == 200 && new == 200
+            }
+        }
     }
 }
 

@@ -125,6 +125,25 @@ struct StoreConformanceTests {
         }
     }
 
+    /// JSON allows `\u0000`; PostgreSQL's text does not. Such a payload is stored, folds, and leaves every read of
+    /// its token working.
+    @Test(arguments: Backend.allCases)
+    func aNulInThePayloadBreaksNothing(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
+            let body = #"{"event":"session_opened\u0000x","order_id":"N\u0000UL","table_number":"Mesa\u00001","timestamp":"2025-11-24T18:30:00Z"}"#
+            let receipt = try await store.append(incomingEvent(body, token: token))
+            let opened = try await store.append(incomingEvent(#"{"event":"session_opened","order_id":"N\u0000UL","table_number":"Mesa 1","timestamp":"2025-11-24T18:30:00Z"}"#, token: token))
+            #expect(!receipt.duplicate && !opened.duplicate)
+            #expect(try await store.rawBody(eventID: receipt.eventID) == Data(body.utf8))
+            let quality = try await store.dataQuality(tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,
+                                                      to: SampleCheck.dayStart.addingTimeInterval(86_400))
+            #expect(quality.events == 2 && quality.warnings["unknown_event"] == 1)
+            #expect(try await store.sessions(tokenID: token.id, environment: .prod, localDate: SampleCheck.day).count == 1)
+            #expect(try await store.events(EventQuery(tokenID: token.id, environment: .prod)).events.count == 2)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func warningsAreCountedPerCode(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
