@@ -129,17 +129,10 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func createToken(name: String, timeZone: String) async throws -> IssuedToken {
-        guard TimeZone(identifier: timeZone) != nil else {
-            throw StoreError(.invalidInput, "unknown time zone '\(timeZone)': use an IANA name such as America/Sao_Paulo")
-        }
-        let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines).postgresSafe
-        guard !trimmedName.isEmpty, trimmedName.count <= 200 else {
-            throw StoreError(.invalidInput, "a token needs a name of 1 to 200 characters")
-        }
-        let token = TokenSecrets.makeToken()
-        let record = TokenRecord(id: UUID().uuidString.lowercased(), name: trimmedName, timeZone: timeZone,
-                                 status: .active, prefix: TokenSecrets.prefix(token), createdAt: now(), tableStyle: nil)
-        let hash = TokenSecrets.hash(token)
+        var issued = try IssuedToken.make(name: name, timeZone: timeZone, at: now())
+        issued.record.name = issued.record.name.postgresSafe
+        let record = issued.record
+        let hash = TokenSecrets.hash(issued.token)
         let logger = logger
         try await call { client in
             try await client.withTransaction(logger: logger) { connection in
@@ -153,7 +146,7 @@ public final class PostgresEventStore: EventStore {
                     """, logger: logger)
             }
         }
-        return IssuedToken(record: record, token: token)
+        return issued
     }
 
     public func listTokens() async throws -> [TokenRecord] {

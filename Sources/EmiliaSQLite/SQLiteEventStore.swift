@@ -100,16 +100,8 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func createToken(name: String, timeZone: String) async throws -> IssuedToken {
-        guard TimeZone(identifier: timeZone) != nil else {
-            throw StoreError(.invalidInput, "unknown time zone '\(timeZone)': use an IANA name such as America/Sao_Paulo")
-        }
-        let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmedName.isEmpty, trimmedName.count <= 200 else {
-            throw StoreError(.invalidInput, "a token needs a name of 1 to 200 characters")
-        }
-        let token = TokenSecrets.makeToken()
-        let record = TokenRecord(id: UUID().uuidString.lowercased(), name: trimmedName, timeZone: timeZone,
-                                 status: .active, prefix: TokenSecrets.prefix(token), createdAt: now(), tableStyle: nil)
+        let issued = try IssuedToken.make(name: name, timeZone: timeZone, at: now())
+        let (record, token) = (issued.record, issued.token)
         try await write { db in
             try db.execute(sql: """
                 INSERT INTO tokens (id, name, time_zone, status, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -118,7 +110,7 @@ public final class SQLiteEventStore: EventStore {
             try db.execute(sql: "INSERT INTO token_secrets (hash, token_id, created_at) VALUES (?, ?, ?)",
                            arguments: [TokenSecrets.hash(token), record.id, record.createdAt.timeIntervalSince1970])
         }
-        return IssuedToken(record: record, token: token)
+        return issued
     }
 
     public func listTokens() async throws -> [TokenRecord] {

@@ -40,6 +40,22 @@ public struct IssuedToken: Sendable {
         self.record = record
         self.token = token
     }
+
+    /// A new active token for a restaurant, before it is stored: the name trimmed, a fresh clear value. Throws
+    /// `.invalidInput` for an unknown zone or a name that is empty or over 200 characters.
+    package static func make(name: String, timeZone: String, at instant: Date) throws -> IssuedToken {
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw StoreError(.invalidInput, "unknown time zone '\(timeZone)': use an IANA name such as America/Sao_Paulo")
+        }
+        let trimmedName = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmedName.isEmpty, trimmedName.count <= 200 else {
+            throw StoreError(.invalidInput, "a token needs a name of 1 to 200 characters")
+        }
+        let token = TokenSecrets.makeToken()
+        let record = TokenRecord(id: UUID().uuidString.lowercased(), name: trimmedName, timeZone: timeZone,
+                                 status: .active, prefix: TokenSecrets.prefix(token), createdAt: instant, tableStyle: nil)
+        return IssuedToken(record: record, token: token)
+    }
 }
 
 /// An accepted request on its way to the event log.
