@@ -3,9 +3,11 @@ import Synchronization
 
 /// A child process whose standard output is collected as it comes.
 final class ChildProcess: Sendable {
-    let process: Process
+    let process: SpawnedProcess
     private let lines = LogLines()
     private let errorLines = LogLines()
+    /// Our read ends of its output pipes (none when it writes to files).
+    private let readers: [FileHandle]
     /// When set, standard output goes to this file (and standard error too, unless `errorFile` is set), as
     /// `emilia serve >> emilia.log` would. A file is whole once the child has exited.
     let outputFile: URL?
@@ -13,35 +15,28 @@ final class ChildProcess: Sendable {
 
     init(executable: URL, arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil,
          errorFile: URL? = nil) throws {
-        process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         self.outputFile = outputFile
         self.errorFile = errorFile
+        // Every descriptor of ours is close-on-exec: children spawned at the same time by other tests must not
+        // inherit them (a pipe's reader would not see its end of file until they exit).
+        var output: Int32, error: Int32
+        var childEnds: [Int32] = []
         if let outputFile {
-            FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: outputFile)
-            process.standardOutput = handle
-            if let errorFile {
-                FileManager.default.createFile(atPath: errorFile.path, contents: nil)
-                process.standardError = try FileHandle(forWritingTo: errorFile)
-            } else {
-                process.standardError = handle
-            }
+            output = open(outputFile.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            error = errorFile.map { open($0.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) } ?? output
+            guard output >= 0, error >= 0 else { throw TestFailure("cannot open the child's output files") }
+            childEnds = Array(Set([output, error]))
+            readers = []
         } else {
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            let errorPipe = Pipe()
-            process.standardError = errorPipe
-            // Children spawned at the same time by other tests must not inherit these ends, or our read would not
-            // see its end of file until they exit. The child itself gets them as its 1 and 2, which stay open.
-            for handle in [pipe.fileHandleForReading, pipe.fileHandleForWriting, errorPipe.fileHandleForReading,
-                           errorPipe.fileHandleForWriting] {
-                _ = fcntl(handle.fileDescriptor, F_SETFD, FD_CLOEXEC)
-            }
-            for (pipe, lines) in [(pipe, self.lines), (errorPipe, errorLines)] {
-                pipe.fileHandleForReading.readabilityHandler = { handle in
+            var outputPipe: [Int32] = [0, 0], errorPipe: [Int32] = [0, 0]
+            guard pipe(&outputPipe) == 0, pipe(&errorPipe) == 0 else { throw TestFailure("pipe failed") }
+            for end in outputPipe + errorPipe { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+            (output, error) = (outputPipe[1], errorPipe[1])
+            childEnds = [output, error]
+            readers = [FileHandle(fileDescriptor: outputPipe[0], closeOnDealloc: true),
+                       FileHandle(fileDescriptor: errorPipe[0], closeOnDealloc: true)]
+            for (reader, lines) in zip(readers, [self.lines, errorLines]) {
+                reader.readabilityHandler = { handle in
                     let data = handle.availableData
                     if data.isEmpty {
                         handle.readabilityHandler = nil  // end of file: nothing more will come
@@ -51,12 +46,11 @@ final class ChildProcess: Sendable {
                 }
             }
         }
-        // One spawn at a time: Foundation's Process.run crashed here once (a bad read in its memmove) while other
-        // tests were spawning children at the same moment.
-        try Self.spawning.withLock { _ in try process.run() }
+        defer { for end in childEnds { close(end) } }  // the child has its own copies as 1 and 2
+        process = try SpawnedProcess(executable: executable.path, arguments: arguments,
+                                     environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+                                     output: output, error: error)
     }
-
-    private static let spawning = Mutex(())
 
     /// Everything printed on standard output so far.
     var standardOutput: String {
@@ -72,10 +66,9 @@ final class ChildProcess: Sendable {
 
     /// Closes our ends of its output pipes, as a reader that went away would: its writes now fail (EPIPE).
     func closeOutput() {
-        for output in [process.standardOutput, process.standardError] {
-            guard let pipe = output as? Pipe else { continue }
-            pipe.fileHandleForReading.readabilityHandler = nil
-            try? pipe.fileHandleForReading.close()
+        for reader in readers {
+            reader.readabilityHandler = nil
+            try? reader.close()
         }
     }
 

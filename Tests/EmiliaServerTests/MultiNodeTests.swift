@@ -296,10 +296,7 @@ struct MultiNodeTests {
 
 /// Runs a shell command line to completion; throws on a non-zero exit.
 func runShell(_ command: String) async throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    try process.run()
-    try await waitUntil(timeout: .seconds(60)) { !process.isRunning }
-    guard process.terminationStatus == 0 else { throw TestFailure("'\(command)' exited \(process.terminationStatus)") }
+    let child = try ChildProcess(executable: URL(fileURLWithPath: "/bin/sh"), arguments: ["-c", command])
+    try await waitUntil(timeout: .seconds(60)) { !child.process.isRunning }
+    guard child.process.terminationStatus == 0 else { throw TestFailure("'\(command)' exited \(child.process.terminationStatus)") }
 }
