@@ -46,6 +46,10 @@ public final class PostgresEventStore: EventStore {
     /// (stopped first, so it commits what is queued).
     public var services: [any Service] { [nodes, listener, folder, writer] }
 
+    /// What a command that writes (`emilia seed`) runs: the folder and the writer. It is no node: it takes no share
+    /// of the rate limits and serves no stream.
+    public var commandServices: [any Service] { [folder, writer] }
+
     private init(client: PostgresClient, clientRun: Task<Void, Never>, logger: Logger, options: Options,
                  now: @escaping @Sendable () -> Date) {
         self.client = client

@@ -51,6 +51,8 @@ public struct StorageTuning: Sendable {
 public struct OpenedStore: Sendable {
     public let store: any EventStore
     public let services: [any Service]
+    /// The services a command runs while it appends (the writer and the folder, never what makes it a node).
+    public let commandServices: [any Service]
     /// Releases the connections (PostgreSQL); after `services` have stopped.
     public let close: @Sendable () async -> Void
 }
@@ -64,7 +66,7 @@ extension StorageConfiguration {
                 directory: directory, logger: logger, tokenCacheLifetime: tuning.tokenCacheLifetime,
                 busyTimeout: tuning.busyTimeout, separateCheckpoints: tuning.separateCheckpoints,
                 maximumPendingWrites: tuning.maximumPendingWrites, minimumFreeBytes: tuning.minimumFreeBytes, monitor: tuning.monitor)
-            return OpenedStore(store: store, services: store.services, close: {})
+            return OpenedStore(store: store, services: store.services, commandServices: store.services, close: {})
         case .postgres(let location):
             return try await openPostgres(location, logger: logger, tuning: tuning)
         }
@@ -88,7 +90,7 @@ extension StorageConfiguration {
     /// Runs `body` with the store's services running, then stops them gracefully (also when `body` throws).
     private static func run<Result: Sendable>(_ body: @Sendable (any EventStore) async throws -> Result, on opened: OpenedStore,
                                               logger: Logger) async throws -> Result {
-        let group = ServiceGroup(services: opened.services, logger: logger)
+        let group = ServiceGroup(services: opened.commandServices, logger: logger)
         return try await withThrowingTaskGroup(of: Result?.self) { tasks in
             tasks.addTask { try await group.run(); return nil }
             defer { tasks.cancelAll() }
@@ -111,6 +113,7 @@ extension StorageConfiguration {
             location, logger: logger,
             options: PostgresEventStore.Options(tokenCacheLifetime: tuning.tokenCacheLifetime, callTimeout: tuning.busyTimeout,
                                                 maximumPendingWrites: tuning.maximumPendingWrites, monitor: tuning.monitor))
-        return OpenedStore(store: store, services: store.services, close: { await store.close() })
+        return OpenedStore(store: store, services: store.services, commandServices: store.commandServices,
+                           close: { await store.close() })
     }
 }
