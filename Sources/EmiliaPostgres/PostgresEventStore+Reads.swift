@@ -95,7 +95,7 @@ extension PostgresEventStore {
         if let since = query.since { bind({ "received_at >= \($0)" }, since.timeIntervalSince1970) }
         if let until = query.until { bind({ "received_at < \($0)" }, until.timeIntervalSince1970) }
         if let cursor = query.cursor {
-            guard let position = Int64(cursor) else { throw StoreError(.invalidInput, "the cursor is not a log position") }
+            let position = try await position(ofCursor: cursor)
             bind({ query.ascending ? "position > \($0)" : "position < \($0)" }, position)
         }
         let limit = max(1, min(query.limit, 1000))
@@ -132,6 +132,21 @@ extension PostgresEventStore {
             }
             return EventPage(events: events, nextCursor: hasMore ? events.last?.position : nil)
         }
+    }
+
+    /// A cursor's position: a number, or an event id (the positions a SQLite store gave out before `emilia copy`).
+    private func position(ofCursor cursor: String) async throws -> Int64 {
+        if let position = Int64(cursor) { return position }
+        guard UUID(uuidString: cursor) != nil else { throw StoreError(.invalidInput, "the cursor is not a log position") }
+        let id = cursor.lowercased()
+        let position = try await call { client in
+            for try await position in try await client.query("SELECT position FROM events WHERE id = \(id)").decode(Int64.self) {
+                return Optional(position)
+            }
+            return nil
+        }
+        guard let position else { throw StoreError(.invalidInput, "the cursor names no event in this log") }
+        return position
     }
 
     public func activities(in windows: [String: Range<Date>]) async throws -> [String: TokenActivity] {

@@ -34,6 +34,10 @@ struct StoreLogConformanceTests {
                 }
                 #expect(seen == (ascending ? appended : appended.reversed()))
             }
+            // An event id is a cursor too (SQLite's positions are ids; a log copied to PostgreSQL keeps them).
+            let afterFifth = try await store.events(EventQuery(tokenID: token.id, environment: .prod, limit: 3, cursor: appended[4],
+                                                               ascending: true))
+            #expect(afterFifth.events.map(\.id) == Array(appended[5..<8]))
             // Filters.
             _ = try await store.append(incomingEvent(SampleCheck.events(order: "F-1")[0], token: token))
             let opened = try await store.events(EventQuery(tokenID: token.id, environment: .prod, eventType: "session_opened"))
