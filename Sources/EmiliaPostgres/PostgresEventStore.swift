@@ -104,24 +104,21 @@ public final class PostgresEventStore: EventStore {
     }
 
     public func activeToken(matching clearToken: String) async throws -> TokenRecord? {
-        let hash = TokenSecrets.hash(clearToken)
         let instant = now()
-        if let cached = tokenCache.lookup(hash, at: instant) { return cached.record }
-        let generation = tokenCache.generation
         let seconds = instant.timeIntervalSince1970
-        let record = try await call { client in
-            try await Self.firstToken(client.query("""
-                SELECT t.id, t.name, t.time_zone, t.status, t.prefix, t.created_at, t.table_style
-                FROM token_secrets s JOIN tokens t ON t.id = s.token_id
-                WHERE s.hash = \(hash) AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > \(seconds))
-                """))
+        return try await tokenCache.record(matching: clearToken, at: instant) { hash in
+            try await call { client in
+                try await Self.firstToken(client.query("""
+                    SELECT t.id, t.name, t.time_zone, t.status, t.prefix, t.created_at, t.table_style
+                    FROM token_secrets s JOIN tokens t ON t.id = s.token_id
+                    WHERE s.hash = \(hash) AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > \(seconds))
+                    """))
+            }
         }
-        tokenCache.store(hash, record: record, at: instant, generation: generation)
-        return record
     }
 
     public func recentlyVerifiedToken(matching clearToken: String) -> TokenRecord? {
-        tokenCache.lookup(TokenSecrets.hash(clearToken), at: now())?.record
+        tokenCache.recentlyVerified(clearToken, at: now())
     }
 
     public func append(_ event: IncomingEvent) async throws -> AppendReceipt {

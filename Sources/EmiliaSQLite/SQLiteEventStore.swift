@@ -73,22 +73,19 @@ public final class SQLiteEventStore: EventStore {
     }
 
     public func activeToken(matching clearToken: String) async throws -> TokenRecord? {
-        let hash = TokenSecrets.hash(clearToken)
         let instant = now()
-        if let cached = tokenCache.lookup(hash, at: instant) { return cached.record }
-        let generation = tokenCache.generation
-        let record = try await read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT t.* FROM token_secrets s JOIN tokens t ON t.id = s.token_id
-                WHERE s.hash = ? AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > ?)
-                """, arguments: [hash, instant.timeIntervalSince1970]).map(Self.token(from:))
+        return try await tokenCache.record(matching: clearToken, at: instant) { hash in
+            try await read { db in
+                try Row.fetchOne(db, sql: """
+                    SELECT t.* FROM token_secrets s JOIN tokens t ON t.id = s.token_id
+                    WHERE s.hash = ? AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > ?)
+                    """, arguments: [hash, instant.timeIntervalSince1970]).map(Self.token(from:))
+            }
         }
-        tokenCache.store(hash, record: record, at: instant, generation: generation)
-        return record
     }
 
     public func recentlyVerifiedToken(matching clearToken: String) -> TokenRecord? {
-        tokenCache.lookup(TokenSecrets.hash(clearToken), at: now())?.record
+        tokenCache.recentlyVerified(clearToken, at: now())
     }
 
     public func append(_ event: IncomingEvent) async throws -> AppendReceipt {

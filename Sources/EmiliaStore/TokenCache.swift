@@ -56,6 +56,22 @@ package final class TokenCache: Sendable {
         }
     }
 
+    /// The active token with this clear value: cached, or read with `lookUp(hash)` and then remembered.
+    package func record(matching clearToken: String, at instant: Date,
+                        lookUp: (_ hash: String) async throws -> TokenRecord?) async throws -> TokenRecord? {
+        let hash = TokenSecrets.hash(clearToken)
+        if let cached = lookup(hash, at: instant) { return cached.record }
+        let generation = self.generation
+        let record = try await lookUp(hash)
+        store(hash, record: record, at: instant, generation: generation)
+        return record
+    }
+
+    /// The cached answer for this clear value, without reading storage.
+    package func recentlyVerified(_ clearToken: String, at instant: Date) -> TokenRecord? {
+        lookup(TokenSecrets.hash(clearToken), at: instant)?.record
+    }
+
     package func removeAll() {
         entries.withLock { entries in
             entries.known.removeAll()
