@@ -30,6 +30,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "EmiliaModel"),
+        // The system's zlib, for gzip-compressed webhook bodies.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "EmiliaClient",
             dependencies: [
@@ -87,6 +89,7 @@ let package = Package(
                 "EmiliaModel",
                 "EmiliaStore",
                 "EmiliaStorage",
+                "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -120,6 +123,7 @@ let package = Package(
                 "EmiliaPostgres",
                 "EmiliaModel",
                 "EmiliaClient",
+                "CZlib",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

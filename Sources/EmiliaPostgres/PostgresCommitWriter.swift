@@ -167,12 +167,12 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                                      receivedAt: Date) throws -> PostgresQuery {
         var sql = """
             INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
-                                dedup_key, request_id, content_type, warning_count, warnings, body) VALUES
+                                dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body) VALUES
             """
-        var bindings = PostgresBindings(capacity: events.count * 15)
+        var bindings = PostgresBindings(capacity: events.count * 16)
         for (offset, (event, (id, warningsText))) in zip(events, zip(ids, warnings)).enumerated() {
-            let base = offset * 15
-            sql += (offset == 0 ? " (" : ", (") + (1...15).map { "$\(base + $0)" }.joined(separator: ",") + ")"
+            let base = offset * 16
+            sql += (offset == 0 ? " (" : ", (") + (1...16).map { "$\(base + $0)" }.joined(separator: ",") + ")"
             bindings.append(id)
             bindings.append(event.tokenID.postgresSafe)
             bindings.append(event.environment.rawValue)
@@ -185,6 +185,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             bindings.append(event.deduplicationKey.postgresSafe)
             bindings.append(event.requestID?.postgresSafe)
             bindings.append(event.contentType?.postgresSafe)
+            bindings.append(event.contentEncoding?.postgresSafe)
             bindings.append(event.warnings.count)
             bindings.append(warningsText)
             try bindings.append(event.body)

@@ -52,12 +52,12 @@ extension PostgresEventStore {
     private static func insertCopied(_ events: ArraySlice<LogRecords.Event>) throws -> PostgresQuery {
         var sql = """
             INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
-                                dedup_key, request_id, content_type, warning_count, warnings, body) VALUES
+                                dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body) VALUES
             """
-        var bindings = PostgresBindings(capacity: events.count * 15)
+        var bindings = PostgresBindings(capacity: events.count * 16)
         for (offset, event) in events.enumerated() {
-            let base = offset * 15
-            sql += (offset == 0 ? " (" : ", (") + (1...15).map { "$\(base + $0)" }.joined(separator: ",") + ")"
+            let base = offset * 16
+            sql += (offset == 0 ? " (" : ", (") + (1...16).map { "$\(base + $0)" }.joined(separator: ",") + ")"
             bindings.append(event.id)
             bindings.append(event.tokenID)
             bindings.append(event.environment)
@@ -70,6 +70,7 @@ extension PostgresEventStore {
             bindings.append(event.deduplicationKey.postgresSafe)
             bindings.append(event.requestID?.postgresSafe)
             bindings.append(event.contentType?.postgresSafe)
+            bindings.append(event.contentEncoding?.postgresSafe)
             bindings.append(event.warningCount)
             bindings.append(event.warnings)
             try bindings.append(event.body)

@@ -103,7 +103,7 @@ extension PostgresEventStore {
         // than about `EventQuery.maximumPageBytes` of them.
         let sql = """
             SELECT position, id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
-                   request_id, content_type, warnings, length(body), NULL::bytea
+                   request_id, content_type, content_encoding, warnings, length(body), NULL::bytea
             FROM events WHERE \(conditions.joined(separator: " AND "))
             ORDER BY position \(query.ascending ? "ASC" : "DESC") LIMIT \(limit + 1)
             """

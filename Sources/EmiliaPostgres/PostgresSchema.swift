@@ -128,6 +128,10 @@ enum PostgresSchema {
             "CREATE INDEX sessions_day ON sessions(local_date, token_id, env)",
             "DROP INDEX events_received",
         ]),
+        // Bodies that came gzip-compressed are stored decompressed, with the encoding they came in.
+        Migration(version: 4, name: "v4-content-encoding", statements: [
+            "ALTER TABLE events ADD COLUMN content_encoding text",
+        ]),
     ]
 
     /// Applies the missing migrations, each in its own transaction, holding the migrations lock meanwhile.

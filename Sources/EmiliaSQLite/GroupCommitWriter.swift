@@ -130,15 +130,15 @@ final class GroupCommitWriter: Service {
         let warningsJSON = JSONText.warnings(event.warnings)
         let statement = try db.cachedStatement(sql: """
             INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
-                                dedup_key, request_id, content_type, warning_count, warnings, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (token_id, env, dedup_key) DO NOTHING
             """)
         try statement.execute(arguments: [
             id, event.tokenID, event.environment.rawValue, receivedAt.timeIntervalSince1970, event.summary.kind.name,
             event.summary.kind.isTest, event.summary.orderID, event.summary.tableNumber,
             event.summary.occurredAt?.timeIntervalSince1970, event.deduplicationKey, event.requestID, event.contentType,
-            event.warnings.count, warningsJSON, event.body,
+            event.contentEncoding, event.warnings.count, warningsJSON, event.body,
         ])
         if db.changesCount == 0 {
             let existing = try Row.fetchOne(

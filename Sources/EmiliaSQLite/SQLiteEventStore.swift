@@ -215,7 +215,7 @@ public final class SQLiteEventStore: EventStore {
 
     static let eventColumns = """
         id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at, request_id,
-        content_type, warnings, length(body) AS body_size
+        content_type, content_encoding, warnings, length(body) AS body_size
         """
 
     static func event(from row: Row) -> StoredEvent {
@@ -226,7 +226,8 @@ public final class SQLiteEventStore: EventStore {
             receivedAt: Date(timeIntervalSince1970: row["received_at"]), eventType: row["event_type"],
             orderID: row["order_id"], tableNumber: row["table_number"],
             occurredAt: (row["occurred_at"] as Double?).map(Date.init(timeIntervalSince1970:)), isTest: row["is_test"],
-            requestID: row["request_id"], contentType: row["content_type"], bodySize: row["body_size"], warnings: warnings,
+            requestID: row["request_id"], contentType: row["content_type"],
+            contentEncoding: row["content_encoding"], bodySize: row["body_size"], warnings: warnings,
             body: row.hasColumn("body") ? row["body"] : nil)
     }
 }

@@ -125,6 +125,10 @@ enum SQLiteSchema {
                 ALTER TABLE rejections ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
                 """)
         }
+        // Bodies that came gzip-compressed are stored decompressed, with the encoding they came in.
+        migrator.registerMigration("v7-content-encoding") { db in
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN content_encoding TEXT")
+        }
         return migrator
     }
 }

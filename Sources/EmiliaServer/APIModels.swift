@@ -48,6 +48,7 @@ struct EventResponse: ResponseEncodable {
     let occurredAt: String?
     let requestID: String?
     let contentType: String?
+    let contentEncoding: String?
     let sizeBytes: Int
     let warnings: [ValidationWarning]
 
@@ -63,6 +64,7 @@ struct EventResponse: ResponseEncodable {
         occurredAt = event.occurredAt.map(Timestamp.formatUTC)
         requestID = event.requestID
         contentType = event.contentType
+        contentEncoding = event.contentEncoding
         sizeBytes = event.bodySize
         warnings = event.warnings
     }
@@ -77,6 +79,7 @@ struct EventResponse: ResponseEncodable {
         case occurredAt = "occurred_at"
         case requestID = "request_id"
         case contentType = "content_type"
+        case contentEncoding = "content_encoding"
         case sizeBytes = "size_bytes"
     }
 }

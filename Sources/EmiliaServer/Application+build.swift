@@ -36,7 +36,7 @@ public func buildApplication(
     services.append(rejections)
     let bodyTimeout = configuration.bodyTimeout
     let http = HTTP1Channel.Configuration(
-        additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout)], idleTimeout: .seconds(75))
+        additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout), ExpectContinueHandler()], idleTimeout: .seconds(75))
     return Application(
         router: router,
         server: .http1(configuration: http),

@@ -1,5 +1,8 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
+import NIOHTTPTypes
 
 /// The per-request context: Hummingbird's core storage plus the request id every log line carries.
 public struct EmiliaRequestContext: RequestContext {
@@ -15,9 +18,20 @@ public struct EmiliaRequestContext: RequestContext {
     /// True when the client reached Emilia over HTTPS (`X-Forwarded-Proto: https` behind a trusted proxy).
     public var isSecure = false
 
+    /// The connection, for the one informational answer a route sends itself (`100 Continue`).
+    private let channel: any Channel
+
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.clientAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        self.channel = source.channel
+    }
+
+    /// Asks for the body of a request sent with `Expect: 100-continue` (see `ExpectContinueHandler`); nothing for
+    /// any other request.
+    func acceptBody(of request: Request) async {
+        guard request.headers[.expect]?.lowercased() == "100-continue" else { return }
+        try? await channel.writeAndFlush(HTTPResponsePart.head(HTTPResponse(status: .continue)))
     }
 
     /// JSON answers with sorted keys: the same data always reads the same.

@@ -67,14 +67,21 @@ struct IngestController: Sendable {
         if let declared, declared > configuration.maximumBodyBytes {
             throw refuse(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
         }
+        guard let encoding = BodyEncoding(header: request.headers[.contentEncoding]) else {
+            let named = request.headers[.contentEncoding] ?? ""
+            throw refuse(.unsupportedMediaType,
+                         "Unsupported Content-Encoding '\(named)': send the body uncompressed, or gzip-compressed with Content-Encoding: gzip",
+                         reason: "unsupported_encoding", env: environment)
+        }
         let busy = "Server busy: too many large bodies in flight, retry later"
         let reservation = budget.reserve(for: token.id)
         defer { reservation.release() }
         guard reservation.grow(by: declared ?? 0) else {
             throw refuse(.serviceUnavailable, busy, reason: "over_budget", env: environment, headers: [.retryAfter: "1"])
         }
+        await context.acceptBody(of: request)
 
-        let body: ByteBuffer
+        var body: ByteBuffer
         switch try await BodyReader.read(request.body, limit: configuration.maximumBodyBytes, reservation: reservation,
                                          reserved: declared ?? 0) {
         case .complete(let buffer): body = buffer
@@ -85,12 +92,25 @@ struct IngestController: Sendable {
             throw refuse(.requestTimeout, timedOut.detail, reason: "timeout", env: environment, headers: timedOut.headers)
         }
 
-        let event: IncomingEvent
+        if encoding == .gzip {
+            switch GzipBody.decompress(body, limit: configuration.maximumBodyBytes) {
+            case .decompressed(let decompressed): body = decompressed
+            case .tooLarge: throw refuse(.contentTooLarge, tooLarge + " (decompressed)", reason: "too_large", env: environment)
+            case .invalid(let reason):
+                throw refuse(.badRequest, "Invalid gzip body: \(reason)", reason: "invalid_gzip", env: environment, body: body)
+            }
+            guard reservation.grow(by: body.readableBytes) else {
+                throw refuse(.serviceUnavailable, busy, reason: "over_budget", env: environment, headers: [.retryAfter: "1"])
+            }
+        }
+
+        var event: IncomingEvent
         do {
             event = try makeEvent(body, token: token, environment: environment, request: request, context: context)
         } catch {
             throw refuse(.badRequest, "Invalid JSON: \(error)", reason: "invalid_json", env: environment, body: body)
         }
+        if encoding == .gzip { event.contentEncoding = encoding.rawValue }
         let receipt: AppendReceipt
         do {
             receipt = try await store.append(event)

@@ -41,13 +41,14 @@ package enum LogRecords {
         package var deduplicationKey: String
         package var requestID: String?
         package var contentType: String?
+        package var contentEncoding: String?
         package var warningCount: Int
         package var warnings: String
         package var body: Data
 
         package init(sourceOrder: Int64, id: String, tokenID: String, environment: String, receivedAt: Double, eventType: String,
                      isTest: Bool, orderID: String?, tableNumber: String?, occurredAt: Double?, deduplicationKey: String,
-                     requestID: String?, contentType: String?, warningCount: Int, warnings: String, body: Data) {
+                     requestID: String?, contentType: String?, contentEncoding: String?, warningCount: Int, warnings: String, body: Data) {
             self.sourceOrder = sourceOrder
             self.id = id
             self.tokenID = tokenID
@@ -61,6 +62,7 @@ package enum LogRecords {
             self.deduplicationKey = deduplicationKey
             self.requestID = requestID
             self.contentType = contentType
+            self.contentEncoding = contentEncoding
             self.warningCount = warningCount
             self.warnings = warnings
             self.body = body

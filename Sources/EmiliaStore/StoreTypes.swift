@@ -70,6 +70,8 @@ public struct IncomingEvent: Sendable {
     public var warnings: [ValidationWarning]
     public var requestID: String?
     public var contentType: String?
+    /// The request's `Content-Encoding` (`gzip`) when the body came compressed; `body` holds the decompressed bytes.
+    public var contentEncoding: String?
     /// The table style to remember for this token when it has none yet.
     public var tableStyleToLearn: String?
     /// The token's IANA zone, to fold the event's session.
@@ -123,6 +125,8 @@ public struct StoredEvent: Sendable, Hashable {
     public var isTest: Bool
     public var requestID: String?
     public var contentType: String?
+    /// `gzip` when the body came compressed (the stored bytes are the decompressed JSON).
+    public var contentEncoding: String?
     public var bodySize: Int
     public var warnings: [ValidationWarning]
     /// The raw bytes, when the query asked for them.
@@ -130,7 +134,7 @@ public struct StoredEvent: Sendable, Hashable {
 
     package init(id: String, position: String, tokenID: String, environment: DeploymentEnvironment, receivedAt: Date,
                  eventType: String, orderID: String?, tableNumber: String?, occurredAt: Date?, isTest: Bool, requestID: String?,
-                 contentType: String?, bodySize: Int, warnings: [ValidationWarning], body: Data?) {
+                 contentType: String?, contentEncoding: String? = nil, bodySize: Int, warnings: [ValidationWarning], body: Data?) {
         self.id = id
         self.position = position
         self.tokenID = tokenID
@@ -143,6 +147,7 @@ public struct StoredEvent: Sendable, Hashable {
         self.isTest = isTest
         self.requestID = requestID
         self.contentType = contentType
+        self.contentEncoding = contentEncoding
         self.bodySize = bodySize
         self.warnings = warnings
         self.body = body

@@ -40,7 +40,7 @@ struct EventDetailPage: Sendable {
             <tr><th>Event</th><td>\(HTML.escape(event.eventType))\(event.isTest ? " (test: kept out of analytics)" : "")</td></tr>
             <tr><th>Received (UTC)</th><td>\(Timestamp.formatUTC(event.receivedAt))</td></tr>
             <tr><th>Request id</th><td><code>\(HTML.escape(event.requestID ?? "—"))</code></td></tr>
-            <tr><th>Size</th><td>\(event.bodySize) bytes, Content-Type \(HTML.escape(event.contentType ?? "none"))</td></tr>
+            <tr><th>Size</th><td>\(event.bodySize) bytes, Content-Type \(HTML.escape(event.contentType ?? "none"))\(event.contentEncoding.map { ", sent with Content-Encoding \(HTML.escape($0))" } ?? "")</td></tr>
             </tbody></table></div>
             <h2>Warnings</h2><div class="card"><table data-table="event-warnings"><thead><tr><th>Code</th><th>Field</th><th>What and how to fix</th></tr></thead>
             <tbody>\(warnings.isEmpty ? "<tr><td colspan=\"3\" class=\"muted\">No warnings.</td></tr>" : warnings)</tbody></table></div>

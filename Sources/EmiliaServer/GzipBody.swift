@@ -1,0 +1,76 @@
+import CZlib
+import NIOCore
+
+/// The webhook's `Content-Encoding`: none, or gzip, decompressed before anything reads the body.
+enum BodyEncoding: String, Sendable {
+    case identity
+    case gzip
+
+    /// The encoding a `Content-Encoding` header names (`identity` entries ignored, `x-gzip` is gzip); nil for one
+    /// Emilia cannot read (answered 415).
+    init?(header: String?) {
+        let codings = (header ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            .filter { !$0.isEmpty && $0 != "identity" }
+        switch codings {
+        case []: self = .identity
+        case ["gzip"], ["x-gzip"]: self = .gzip
+        default: return nil
+        }
+    }
+}
+
+/// One gzip stream decompressed with a bound on its output, so a small body cannot expand past the size limit.
+enum GzipBody {
+    enum Outcome {
+        case decompressed(ByteBuffer)
+        /// The output passed `limit` (decompression stopped there).
+        case tooLarge
+        /// Not gzip, corrupt, truncated, or followed by other bytes: the reason.
+        case invalid(String)
+    }
+
+    /// Output is produced in steps of at most this many bytes.
+    private static let step = 64 * 1024
+
+    static func decompress(_ input: ByteBuffer, limit: Int) -> Outcome {
+        var stream = z_stream()
+        // 15 + 16: the largest window, gzip header and trailer (CRC and length checked by zlib).
+        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            return .invalid("the decompressor could not start")
+        }
+        defer { inflateEnd(&stream) }
+        var output = ByteBuffer()
+        return input.withUnsafeReadableBytes { compressed -> Outcome in
+            stream.next_in = UnsafeMutablePointer(mutating: compressed.bindMemory(to: Bytef.self).baseAddress)
+            stream.avail_in = UInt32(compressed.count)
+            while true {
+                // One byte past the limit is enough to know the body is too large.
+                let room = min(step, limit + 1 - output.readableBytes)
+                guard room > 0 else { return .tooLarge }
+                var status = Z_OK
+                output.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { free in
+                    stream.next_out = free.bindMemory(to: Bytef.self).baseAddress
+                    stream.avail_out = UInt32(room)
+                    status = inflate(&stream, Z_NO_FLUSH)
+                    return room - Int(stream.avail_out)
+                }
+                switch status {
+                case Z_STREAM_END:
+                    if output.readableBytes > limit { return .tooLarge }
+                    if stream.avail_in != 0 { return .invalid("other bytes follow the end of the gzip stream") }
+                    return .decompressed(output)
+                case Z_OK:
+                    continue
+                case Z_BUF_ERROR where stream.avail_in == 0:
+                    return .invalid("the gzip stream ends early (a truncated body?)")
+                case Z_DATA_ERROR:
+                    let reason = stream.msg.map { String(cString: $0) } ?? "corrupt data"
+                    return .invalid("not a valid gzip stream (\(reason))")
+                default:
+                    return .invalid("the gzip stream could not be decompressed (zlib status \(status))")
+                }
+            }
+        }
+    }
+}
