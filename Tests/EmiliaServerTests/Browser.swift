@@ -26,6 +26,8 @@ final class Browser: Sendable {
         let endpoint = "http://127.0.0.1:\(port!)"
         let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
             "browserName": "chrome",
+            // Console messages, failed loads among them, kept for `consoleErrors()`.
+            "goog:loggingPrefs": ["browser": "ALL"],
             "goog:chromeOptions": [
                 "binary": "/usr/bin/chromium",
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000",
@@ -79,6 +81,21 @@ final class Browser: Sendable {
     /// Runs JavaScript in the page and returns its result.
     func execute(_ script: String) async throws -> Any? {
         try await command("POST", "execute/sync", ["script": script, "args": []])
+    }
+
+    /// Console messages at level SEVERE since the last call: script errors, and loads that failed (chromedriver's log).
+    func consoleErrors() async throws -> [String] {
+        let entries = try await command("POST", "se/log", ["type": "browser"]) as? [[String: Any]] ?? []
+        return entries.filter { $0["level"] as? String == "SEVERE" }.map { $0["message"] as? String ?? "\($0)" }
+    }
+
+    /// The page's own requests (the document, styles, scripts, fetches) that failed or answered 4xx/5xx, from
+    /// Resource Timing's `responseStatus`.
+    func failedRequests() async throws -> [String] {
+        try await execute("""
+            return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+                .filter(e => e.responseStatus === 0 || e.responseStatus >= 400).map(e => e.name + ' ' + e.responseStatus)
+            """) as? [String] ?? []
     }
 
     /// Saves a PNG of the window.

@@ -5,12 +5,22 @@ enum Assets {
     static func addRoutes(to router: Router<EmiliaRequestContext>) {
         router.get("assets/emilia.css") { _, _ in asset(stylesheet, type: "text/css; charset=utf-8") }
         router.get("assets/emilia.js") { _, _ in asset(script, type: "text/javascript; charset=utf-8") }
+        // Pages link the icon; browsers still ask for /favicon.ico on anything else they show (JSON answers).
+        for path in ["assets/favicon.svg", "favicon.ico"] {
+            router.get(RouterPath(path)) { _, _ in asset(favicon, type: "image/svg+xml") }
+        }
     }
 
     static func asset(_ text: String, type: String) -> Response {
         Response(status: .ok, headers: [.contentType: type, .cacheControl: "public, max-age=300"],
                  body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+
+    /// The icon: a rounded square in the dashboard's ink, with a white "E".
+    static let favicon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#1d232b"/>\
+        <path d="M10 8h12v3.2h-8.4v3.2h7.6v3.2h-7.6v3.2H22V24H10z" fill="#fff"/></svg>
+        """
 
     static let stylesheet = """
         :root { --ink: #1d232b; --muted: #5b6672; --line: #d9dee4; --bg: #f6f7f9; --card: #fff; --accent: #1f6feb;
