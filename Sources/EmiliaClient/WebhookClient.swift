@@ -15,6 +15,11 @@ public struct Receipt: Sendable, Hashable {
     public var attempts: Int
 }
 
+/// Every error answer's body: `{"detail": …}`.
+private struct ErrorAnswer: Decodable {
+    let detail: String
+}
+
 /// A send that did not end in a 200.
 public struct WebhookError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
@@ -144,19 +149,19 @@ public final class WebhookClient: Sendable {
         } catch {
             throw WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempt)
         }
-        let json = (try? JSONSerialization.jsonObject(with: Data(answer.readableBytesView))) as? [String: Any] ?? [:]
         guard response.status == .ok else {
-            var error = WebhookError(kind: .status(Int(response.status.code)),
-                                     detail: json["detail"] as? String ?? response.status.reasonPhrase, attempts: attempt)
+            let detail = try? JSONDecoder().decode(ErrorAnswer.self, from: Data(answer.readableBytesView)).detail
+            var error = WebhookError(kind: .status(Int(response.status.code)), detail: detail ?? response.status.reasonPhrase,
+                                     attempts: attempt)
             error.retryAfterSeconds = response.headers.first(name: "Retry-After").flatMap(Int.init)
             throw error
         }
-        let warnings = (json["warnings"] as? [[String: Any]] ?? []).compactMap { item -> ValidationWarning? in
-            guard let code = (item["code"] as? String).flatMap(WarningCode.init(rawValue:)) else { return nil }
-            return ValidationWarning(code: code, field: item["field"] as? String ?? "", message: item["message"] as? String ?? "")
+        guard let receipt = try? JSONDecoder().decode(IngestAnswer.self, from: Data(answer.readableBytesView)) else {
+            throw WebhookError(kind: .connection("not Emilia's answer"),
+                               detail: "200 without an ingest answer: \(String(buffer: answer).prefix(200))", attempts: attempt)
         }
-        return Receipt(eventID: json["event_id"] as? String ?? "", duplicate: json["duplicate"] as? Bool ?? false,
-                       warnings: warnings, environment: json["env"] as? String ?? environment.rawValue, attempts: attempt)
+        return Receipt(eventID: receipt.eventID, duplicate: receipt.isDuplicate, warnings: receipt.warnings,
+                       environment: receipt.env, attempts: attempt)
     }
 
     /// Posts a `connection_test` event; in dev, a pass allows `promotedToProduction()`.

@@ -3,8 +3,8 @@ import EmiliaStore
 import Foundation
 import Hummingbird
 
-/// A token as the admin API shows it; `token` only in the answers to create and rotate.
-struct TokenResponse: ResponseEncodable {
+/// A token as the admin API and `emilia token … --json` show it; `token` only in the answers to create and rotate.
+public struct TokenResponse: ResponseEncodable, Sendable {
     let id: String
     let token: String?
     let prefix: String
@@ -14,7 +14,7 @@ struct TokenResponse: ResponseEncodable {
     let createdAt: String
     let webhookPath: String?
 
-    init(_ record: TokenRecord, token: String? = nil) {
+    public init(_ record: TokenRecord, token: String? = nil) {
         id = record.id
         self.token = token
         prefix = record.prefix
@@ -32,12 +32,19 @@ struct TokenResponse: ResponseEncodable {
     }
 }
 
-struct TokenListResponse: ResponseEncodable {
+/// The admin API's token list, and `emilia token list --json`.
+public struct TokenListResponse: ResponseEncodable, Sendable {
     let tokens: [TokenResponse]
+
+    public init(tokens: [TokenResponse]) {
+        self.tokens = tokens
+    }
 }
 
+/// An event as every read shows it, under the same names: the list, the single read, export (NDJSON, and the CSV
+/// header) and the stream, which add `payload`. Every key is always there (`null` when unknown).
 struct EventResponse: ResponseEncodable {
-    let id: String
+    let eventID: String
     let tokenID: String
     let env: String
     let receivedAt: String
@@ -53,7 +60,7 @@ struct EventResponse: ResponseEncodable {
     let warnings: [ValidationWarning]
 
     init(_ event: StoredEvent) {
-        id = event.id
+        eventID = event.id
         tokenID = event.tokenID
         env = event.environment.rawValue
         receivedAt = Timestamp.formatUTC(event.receivedAt)
@@ -69,10 +76,13 @@ struct EventResponse: ResponseEncodable {
         warnings = event.warnings
     }
 
-    enum CodingKeys: String, CodingKey {
-        case id, env, event, warnings
+    /// The keys in the order export's CSV columns take (then `payload`).
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case eventID = "event_id"
         case tokenID = "token_id"
+        case env
         case receivedAt = "received_at"
+        case event
         case isTest = "is_test"
         case orderID = "order_id"
         case tableNumber = "table_number"
@@ -81,6 +91,32 @@ struct EventResponse: ResponseEncodable {
         case contentType = "content_type"
         case contentEncoding = "content_encoding"
         case sizeBytes = "size_bytes"
+        case warnings
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(eventID, forKey: .eventID)
+        try container.encode(tokenID, forKey: .tokenID)
+        try container.encode(env, forKey: .env)
+        try container.encode(receivedAt, forKey: .receivedAt)
+        try container.encode(event, forKey: .event)
+        try container.encode(isTest, forKey: .isTest)
+        try container.encode(orderID, forKey: .orderID)
+        try container.encode(tableNumber, forKey: .tableNumber)
+        try container.encode(occurredAt, forKey: .occurredAt)
+        try container.encode(requestID, forKey: .requestID)
+        try container.encode(contentType, forKey: .contentType)
+        try container.encode(contentEncoding, forKey: .contentEncoding)
+        try container.encode(sizeBytes, forKey: .sizeBytes)
+        try container.encode(warnings, forKey: .warnings)
+    }
+
+    /// The CSV row's fields, in `CodingKeys` order (warnings as their codes, space-separated).
+    var csvFields: [String] {
+        [eventID, tokenID, env, receivedAt, event, String(isTest), orderID ?? "", tableNumber ?? "", occurredAt ?? "",
+         requestID ?? "", contentType ?? "", contentEncoding ?? "", String(sizeBytes),
+         warnings.map(\.code.rawValue).joined(separator: " ")]
     }
 }
 

@@ -67,7 +67,8 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
     if configuration.enableNoOpRoute {
         router.post("/noop/webhooks/v1/pos/:token") { request, _ -> Response in
             _ = try await request.body.collect(upTo: configuration.maximumBodyBytes)
-            return OperationsController.json(.ok, #"{"status":"received","event_id":"00000000-0000-7000-8000-000000000000","duplicate":false,"warnings":[]}"#)
+            return OperationsController.json(.ok, IngestAnswer.json(eventID: "00000000-0000-7000-8000-000000000000", receivedAt: Date(),
+                                                                    env: "prod", isDuplicate: false, warningsJSON: "[]"))
         }
     }
     let admin = router.group("api/v1").add(middleware: AdminAuthMiddleware(adminKey: configuration.adminKey))

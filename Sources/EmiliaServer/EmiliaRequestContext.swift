@@ -37,7 +37,7 @@ public struct EmiliaRequestContext: RequestContext {
     /// JSON answers with sorted keys: the same data always reads the same.
     public var responseEncoder: JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 

@@ -118,7 +118,8 @@ struct IngestController: Sendable {
             context.logger.error("Event not stored", metadata: ["token_prefix": .string(token.prefix), "error": "\(error)"])
             throw APIError.storageUnavailable()
         }
-        let answer = "{\"status\":\"received\",\"event_id\":\"\(receipt.eventID)\",\"received_at\":\"\(Timestamp.formatUTC(receipt.receivedAt))\",\"env\":\"\(environment.rawValue)\",\"duplicate\":\(receipt.duplicate),\"warnings\":\(receipt.warningsJSON)}"
+        let answer = IngestAnswer.json(eventID: receipt.eventID, receivedAt: receipt.receivedAt, env: environment.rawValue,
+                                       isDuplicate: receipt.duplicate, warningsJSON: receipt.warningsJSON)
         return Response(status: .ok, headers: [.contentType: "application/json"],
                         body: .init(byteBuffer: ByteBuffer(string: answer)))
     }

@@ -124,9 +124,9 @@ struct ReadAPIController: Sendable {
     }
 }
 
-/// How exported and streamed events are written.
+/// How exported and streamed events are written: `EventResponse`'s fields, then (in an export) the original `payload`.
 enum ExportFormat {
-    static let csvHeader = "event_id,received_at,env,event,order_id,table_number,warning_codes,payload\n"
+    static let csvHeader = (EventResponse.CodingKeys.allCases.map(\.rawValue) + ["payload"]).joined(separator: ",") + "\n"
 
     /// One NDJSON line: the event's metadata and its original payload (newlines folded, which JSON allows).
     static func writeNDJSONLine(_ event: StoredEvent, into buffer: inout ByteBuffer) {
@@ -134,21 +134,27 @@ enum ExportFormat {
         buffer.writeInteger(UInt8(ascii: "\n"))
     }
 
-    /// The JSON object of an event with its payload, on one line.
+    /// The JSON object of an event on one line (with its payload when it was read).
     static func streamData(_ event: StoredEvent) -> String {
         var buffer = ByteBuffer()
         writeObject(event, into: &buffer)
         return String(buffer: buffer)
     }
 
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// `EventResponse` as JSON with `"payload": <the stored bytes>` spliced in before its closing brace.
     private static func writeObject(_ event: StoredEvent, into buffer: inout ByteBuffer) {
-        var line = "{\"event_id\":\"\(event.id)\",\"token_id\":\"\(event.tokenID)\",\"env\":\"\(event.environment.rawValue)\""
-        line += ",\"received_at\":\"\(Timestamp.formatUTC(event.receivedAt))\",\"event\":\(JSONText.quoted(event.eventType))"
-        line += ",\"order_id\":\(event.orderID.map(JSONText.quoted) ?? "null"),\"table_number\":\(event.tableNumber.map(JSONText.quoted) ?? "null")"
-        line += ",\"warnings\":\(JSONText.warnings(event.warnings))"
-        buffer.writeString(line)
+        // Encoding strings, numbers and arrays of them cannot fail.
+        var object = (try? encoder.encode(EventResponse(event))) ?? Data("{}".utf8)
+        object.removeLast()  // the closing brace
+        buffer.writeBytes(object)
         if let body = event.body {
-            buffer.writeString(",\"payload\":")
+            buffer.writeString(object.count > 1 ? ",\"payload\":" : "\"payload\":")
             writeSingleLine(body, into: &buffer)
         }
         buffer.writeInteger(UInt8(ascii: "}"))
@@ -178,9 +184,7 @@ enum ExportFormat {
     static func writeCSVLine(_ event: StoredEvent, into buffer: inout ByteBuffer) {
         var payload = ByteBuffer()
         if let body = event.body { writeSingleLine(body, into: &payload) }
-        let fields = [event.id, Timestamp.formatUTC(event.receivedAt), event.environment.rawValue, event.eventType,
-                      event.orderID ?? "", event.tableNumber ?? "", event.warnings.map(\.code.rawValue).joined(separator: " "),
-                      String(buffer: payload)]
+        let fields = EventResponse(event).csvFields + [String(buffer: payload)]
         buffer.writeString(fields.map(csvField).joined(separator: ",") + "\n")
     }
 

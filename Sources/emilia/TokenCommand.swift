@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmiliaStore
 import Foundation
+import EmiliaServer
 import Logging
 
 /// `emilia token …`: manage restaurant tokens in the data directory or PostgreSQL database, also while servers run on it.
@@ -79,17 +80,11 @@ struct TokenCommand: AsyncParsableCommand {
     }
 }
 
+/// Tokens as the admin API shows them (`TokenResponse`): `--json` prints the same fields under the same names.
 enum TokenOutput {
-    static func fields(_ record: TokenRecord, token: String?) -> [String: String] {
-        var fields = ["id": record.id, "name": record.name, "timezone": record.timeZone, "status": record.status.rawValue,
-                      "prefix": record.prefix]
-        if let token { fields["token"] = token }
-        return fields
-    }
-
     static func print(_ record: TokenRecord, token: String?, json: Bool) {
         if json {
-            Swift.print(encode(fields(record, token: token)))
+            Swift.print(encode(TokenResponse(record, token: token)))
             return
         }
         Swift.print("\(record.name)  id=\(record.id)  prefix=\(record.prefix)  timezone=\(record.timeZone)  status=\(record.status.rawValue)")
@@ -101,15 +96,17 @@ enum TokenOutput {
 
     static func printList(_ records: [TokenRecord], json: Bool) {
         if json {
-            Swift.print("[" + records.map { encode(fields($0, token: nil)) }.joined(separator: ",") + "]")
+            Swift.print(encode(TokenListResponse(tokens: records.map { TokenResponse($0) })))
             return
         }
         if records.isEmpty { Swift.print("No tokens yet: emilia token create --name NAME") }
         for record in records { print(record, token: nil, json: false) }
     }
 
-    static func encode(_ fields: [String: String]) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
-        return String(decoding: data, as: UTF8.self)
+    private static func encode(_ value: some Encodable) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Strings only: encoding cannot fail.
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

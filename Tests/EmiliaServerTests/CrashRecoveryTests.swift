@@ -131,6 +131,14 @@ struct CrashRecoveryTests {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])
         let token = try #require(json["token"] as? String)
         let id = try #require(json["id"] as? String)
+        // The CLI shows a token under the admin API's names.
+        var create = HTTPClientRequest(url: "\(baseURL)/api/v1/tokens")
+        create.method = .POST
+        create.headers.add(name: "Authorization", value: "Bearer \(Self.adminKey)")
+        create.body = .bytes(ByteBuffer(string: #"{"name":"Through the API"}"#))
+        let createdByAPI = try await HTTPClient.shared.execute(create, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
+        let apiJSON = try #require(try JSONSerialization.jsonObject(with: Data(buffer: createdByAPI)) as? [String: Any])
+        #expect(Set(json.keys) == Set(apiJSON.keys))
 
         func post() async throws -> Int {
             var request = HTTPClientRequest(url: "\(baseURL)/webhooks/v1/pos/\(token)?env=dev")
@@ -148,6 +156,15 @@ struct CrashRecoveryTests {
         #expect(ContinuousClock.now - deactivated < .seconds(2))
         let (_, listed) = try await EmiliaProcess.run(["token", "list", "--json", "--data-dir", directory.path])
         #expect(listed.contains("\"status\":\"inactive\""))
+        var list = HTTPClientRequest(url: "\(baseURL)/api/v1/tokens")
+        list.headers.add(name: "Authorization", value: "Bearer \(Self.adminKey)")
+        let listedByAPI = try await HTTPClient.shared.execute(list, timeout: .seconds(10)).body.collect(upTo: 1 << 20)
+        func shape(_ data: Data) throws -> [Set<String>] {
+            let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+            return (object?["tokens"] as? [[String: Any]] ?? []).map { Set($0.keys) }
+        }
+        #expect(try shape(Data(listed.utf8)) == shape(Data(buffer: listedByAPI)))
+        #expect(try shape(Data(listed.utf8)).count == 2)
         #expect(!listed.contains(token))
         let (unknownStatus, _) = try await EmiliaProcess.run(["token", "reactivate", UUID().uuidString, "--data-dir", directory.path])
         #expect(unknownStatus != 0)

@@ -24,7 +24,7 @@ struct OutboxTests {
             #expect(counts == OutboxCounts(pending: 0, delivered: 15, dead: 0))
             for order in ["A", "B", "C"] {
                 let page = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&order_id=\(order)", admin: true).json()
-                let ids = (page["events"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+                let ids = (page["events"] as? [[String: Any]] ?? []).compactMap { $0["event_id"] as? String }
                 var steps: [Int] = []
                 for eventID in ids.reversed() {
                     let raw = try await server.request(.GET, "/api/v1/events/\(eventID)/raw", admin: true).json()

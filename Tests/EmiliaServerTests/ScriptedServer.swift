@@ -1,3 +1,4 @@
+import EmiliaModel
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -50,7 +51,7 @@ final class ScriptedServer: Sendable {
             case .ok:
                 let id = UUID().uuidString.lowercased()
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(
-                    string: #"{"status":"received","event_id":"\#(id)","env":"dev","duplicate":false,"warnings":[]}"#)))
+                    string: IngestAnswer.json(eventID: id, receivedAt: Date(), env: "dev", isDuplicate: false, warningsJSON: "[]"))))
             case .status(let code, let retryAfter):
                 var headers: HTTPFields = [.contentType: "application/json"]
                 if let retryAfter { headers[.retryAfter] = String(retryAfter) }
