@@ -7,6 +7,7 @@ source scripts/postgres-cluster.sh  # pg_cluster_start / pg_cluster_stop
 
 need_packages=()
 [ -f /usr/include/sqlite3.h ] || need_packages+=(libsqlite3-dev)
+[ -f /usr/include/zlib.h ] || need_packages+=(zlib1g-dev)  # gzip-compressed webhook bodies
 # The dashboard's browser tests drive Debian's headless Chromium through chromedriver.
 [ -x /usr/bin/chromium ] || need_packages+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_packages+=(chromium-driver)
@@ -52,3 +53,4 @@ if [ $# -eq 0 ] && [ "$ran" -lt "$floor" ]; then
   exit 1
 fi
 bash scripts/fuzz.sh 20  # corpus replay + 20 s per fuzz target (Fuzz/README.md)
+bash scripts/openapi-check.sh  # schemathesis against a real server, from its OpenAPI document

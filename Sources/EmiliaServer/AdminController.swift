@@ -8,7 +8,7 @@ struct AdminController: Sendable {
     let store: any EventStore
     let configuration: ServerConfiguration
 
-    func addRoutes(to group: RouterGroup<EmiliaRequestContext>) {
+    func addRoutes(to group: some RouterMethods<EmiliaRequestContext>) {
         group.post("tokens", use: createToken)
         group.get("tokens", use: listTokens)
         group.get("tokens/:id", use: showToken)

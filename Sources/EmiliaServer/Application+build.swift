@@ -46,10 +46,11 @@ public func buildApplication(
         logger: logger)
 }
 
-/// Every route of the server on one router.
+/// Every route of the server on one router; `routes` records them (the OpenAPI test reads it).
 func buildRouter(store: any EventStore, configuration: ServerConfiguration, metrics: ServerMetrics,
-                 rejections: RejectionRecorder) -> Router<EmiliaRequestContext> {
-    let router = Router(context: EmiliaRequestContext.self)
+                 rejections: RejectionRecorder, routes: RouteTable = RouteTable()) -> Router<EmiliaRequestContext> {
+    let root = Router(context: EmiliaRequestContext.self)
+    let router = RecordingRouter(router: root, table: routes)
     router.add(middleware: EdgeMiddleware(metrics: metrics, trustProxy: configuration.trustProxy))
     IngestController(
         store: store, configuration: configuration,
@@ -64,6 +65,7 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
         metrics: metrics
     ).addRoutes(to: router)
     OperationsController(store: store, metrics: metrics).addRoutes(to: router)
+    OpenAPIDocument.addRoute(to: router)
     if configuration.enableNoOpRoute {
         router.post("/noop/webhooks/v1/pos/:token") { request, _ -> Response in
             _ = try await request.body.collect(upTo: configuration.maximumBodyBytes)
@@ -78,7 +80,7 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
     DashboardController(store: store, auth: DashboardAuth(adminKey: configuration.adminKey), signInFailures: signIns,
                         configuration: configuration)
         .addRoutes(to: router)
-    return router
+    return root
 }
 
 /// Closes the store's connections once the server shuts down (after every other service stopped).

@@ -24,7 +24,7 @@ struct IngestController: Sendable {
     /// Idempotency-Keys longer than this are kept as their SHA-256 (whole, so long keys never collide).
     static let longestPlainKey = 200
 
-    func addRoutes(to router: Router<EmiliaRequestContext>) {
+    func addRoutes(to router: some RouterMethods<EmiliaRequestContext>) {
         router.post("\(Self.path)/:token", use: receive)
         router.post(RouterPath(Self.path), use: missingToken)
         for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {

@@ -6,7 +6,7 @@ struct OperationsController: Sendable {
     let store: any EventStore
     let metrics: ServerMetrics
 
-    func addRoutes(to router: Router<EmiliaRequestContext>) {
+    func addRoutes(to router: some RouterMethods<EmiliaRequestContext>) {
         router.get("health") { _, context -> Response in
             do {
                 try await store.checkHealth()

@@ -9,7 +9,7 @@ import ServiceLifecycle
 struct ReadAPIController: Sendable {
     let store: any EventStore
 
-    func addRoutes(to group: RouterGroup<EmiliaRequestContext>) {
+    func addRoutes(to group: some RouterMethods<EmiliaRequestContext>) {
         group.get("sessions", use: listSessions)
         group.get("sessions/:order_id", use: showSession)
         group.get("analytics", use: analytics)

@@ -7,5 +7,5 @@ struct Emilia: AsyncParsableCommand {
         abstract: "Emilia: POS webhook ingestion, table sessions and restaurant analytics.",
         subcommands: [ServeCommand.self, TokenCommand.self, SendCommand.self, LintCommand.self, DiagnoseCommand.self,
                       GenerateCommand.self, SimulateCommand.self, OutboxCommand.self, DemoCommand.self, ProjectionCommand.self,
-                      SeedCommand.self, CopyCommand.self])
+                      SeedCommand.self, CopyCommand.self, OpenAPICommand.self])
 }

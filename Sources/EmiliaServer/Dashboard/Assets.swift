@@ -2,7 +2,7 @@ import Hummingbird
 
 /// The dashboard's one stylesheet and its few lines of script, served by the app (no CDN: works offline).
 enum Assets {
-    static func addRoutes(to router: Router<EmiliaRequestContext>) {
+    static func addRoutes(to router: some RouterMethods<EmiliaRequestContext>) {
         router.get("assets/emilia.css") { _, _ in asset(stylesheet, type: "text/css; charset=utf-8") }
         router.get("assets/emilia.js") { _, _ in asset(script, type: "text/javascript; charset=utf-8") }
         // Pages link the icon; browsers still ask for /favicon.ico on anything else they show (JSON answers).

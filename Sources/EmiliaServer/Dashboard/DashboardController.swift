@@ -11,7 +11,7 @@ struct DashboardController: Sendable {
     let signInFailures: RateLimiter
     let configuration: ServerConfiguration
 
-    func addRoutes(to router: Router<EmiliaRequestContext>) {
+    func addRoutes(to router: some RouterMethods<EmiliaRequestContext>) {
         Assets.addRoutes(to: router)
         SignInPages(auth: auth, failures: signInFailures).addRoutes(to: router)
         let pages = router.group().add(middleware: DashboardSignInMiddleware(auth: auth))

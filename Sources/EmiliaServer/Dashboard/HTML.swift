@@ -42,6 +42,7 @@ enum HTML {
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title)) · Emilia</title>
             <link rel="stylesheet" href="/assets/emilia.css">
+            <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
             </head><body>
             \(navigation)\(banner)<main>
             \(body)

@@ -7,7 +7,7 @@ struct SignInPages: Sendable {
     /// Failed sign-ins per client address: guessing a key costs the guesser time.
     let failures: RateLimiter
 
-    func addRoutes(to router: Router<EmiliaRequestContext>) {
+    func addRoutes(to router: some RouterMethods<EmiliaRequestContext>) {
         router.get("login") { request, _ in
             if auth.session(of: request) != nil { return HTML.redirect("/") }
             return form(next: request.uri.queryParameters.get("next"), message: nil)
