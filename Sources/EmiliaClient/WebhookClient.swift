@@ -3,6 +3,7 @@ import EmiliaModel
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import Synchronization
 
 /// What the server answered for an accepted event.
@@ -29,6 +30,8 @@ public struct WebhookError: Error, Sendable, CustomStringConvertible {
         case timeout
         /// The connection failed or dropped.
         case connection(String)
+        /// The TLS handshake failed, most often a certificate this client does not trust: retrying cannot help.
+        case tls(String)
         /// Checked before sending: it would be refused (e.g. over 10 MiB).
         case rejectedBeforeSending
         /// `promotedToProduction()` before a dev connection test passed.
@@ -45,7 +48,7 @@ public struct WebhookError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .status(let status): return RetryPolicy.isRetryable(status: status)
         case .timeout, .connection: return true
-        case .rejectedBeforeSending, .notTestedInDev: return false
+        case .rejectedBeforeSending, .notTestedInDev, .tls: return false
         }
     }
 
@@ -64,6 +67,7 @@ public struct WebhookError: Error, Sendable, CustomStringConvertible {
         case .status(let status): return "HTTP \(status): \(detail)"
         case .timeout: return "timeout: \(detail)"
         case .connection(let reason): return "connection error: \(reason)"
+        case .tls(let reason): return "TLS failed: \(reason)"
         case .rejectedBeforeSending: return "not sent: \(detail)"
         case .notTestedInDev: return detail
         }
@@ -146,6 +150,10 @@ public final class WebhookClient: Sendable {
             throw WebhookError(kind: .timeout, detail: "no answer within \(timeout)", attempts: attempt)
         } catch let error as WebhookError {
             throw error
+        } catch let error as NIOSSLError {
+            throw WebhookError(kind: .tls(String(describing: error)),
+                               detail: "\(error): for a self-signed or private certificate, trust its CA file (--ca-file)",
+                               attempts: attempt)
         } catch {
             throw WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempt)
         }

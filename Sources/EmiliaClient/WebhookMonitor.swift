@@ -40,6 +40,7 @@ public final class WebhookMonitor: Sendable {
         case .status(let status): record(String(status))
         case .timeout: record("timeout")
         case .connection: record("connection")
+        case .tls: record("tls")
         case .rejectedBeforeSending: record("rejected_before_sending")
         case .notTestedInDev: record("not_tested_in_dev")
         }

@@ -4,6 +4,7 @@ import EmiliaStore
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import ServiceLifecycle
 
@@ -37,9 +38,11 @@ public func buildApplication(
     let bodyTimeout = configuration.bodyTimeout
     let http = HTTP1Channel.Configuration(
         additionalChannelHandlers: [BodyDeadlineHandler(timeout: bodyTimeout), ExpectContinueHandler()], idleTimeout: .seconds(75))
+    var server = HTTPServerBuilder.http1(configuration: http)
+    if let tls = try configuration.tlsConfiguration() { server = try .tls(server, tlsConfiguration: tls) }
     return Application(
         router: router,
-        server: .http1(configuration: http),
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Emilia"),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -51,7 +54,8 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
                  rejections: RejectionRecorder, routes: RouteTable = RouteTable()) -> Router<EmiliaRequestContext> {
     let root = Router(context: EmiliaRequestContext.self)
     let router = RecordingRouter(router: root, table: routes)
-    router.add(middleware: EdgeMiddleware(metrics: metrics, trustProxy: configuration.trustProxy))
+    router.add(middleware: EdgeMiddleware(metrics: metrics, trustProxy: configuration.trustProxy,
+                                          servesHTTPS: configuration.tlsCertificatePath != nil))
     IngestController(
         store: store, configuration: configuration,
         rateLimiter: configuration.rateLimitPerSecond > 0

@@ -12,6 +12,8 @@ struct EdgeMiddleware: RouterMiddleware {
     let metrics: ServerMetrics
     /// Honour `X-Forwarded-For` and `X-Forwarded-Proto` (only behind a reverse proxy that sets them).
     var trustProxy = false
+    /// The server itself speaks HTTPS: every request is secure.
+    var servesHTTPS = false
 
     static let forwardedFor = HTTPField.Name("X-Forwarded-For")!
     static let forwardedProto = HTTPField.Name("X-Forwarded-Proto")!
@@ -35,6 +37,7 @@ struct EdgeMiddleware: RouterMiddleware {
             }
             context.isSecure = request.headers[Self.forwardedProto]?.lowercased() == "https"
         }
+        if servesHTTPS { context.isSecure = true }
         context.logger[metadataKey: "request_id"] = .string(context.requestID)
         var response: Response
         do {

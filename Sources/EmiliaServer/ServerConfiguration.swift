@@ -59,6 +59,9 @@ public struct ServerConfiguration: Sendable {
     /// Behind a reverse proxy (`EMILIA_TRUST_PROXY=1`): take the client's address from `X-Forwarded-For` and
     /// HTTPS from `X-Forwarded-Proto`. Off by default, since anyone can send those headers.
     public var trustProxy = false
+    /// HTTPS from the binary (`--tls-cert`/`--tls-key`): PEM files of the certificate chain and its private key.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
 
     /// Benchmarks only: adds `POST /noop/webhooks/v1/pos/{token}`, which reads the body and answers a fixed
     /// 200 without validating or storing (the framework's ceiling on this machine). Off by default.
@@ -86,6 +89,8 @@ public struct ServerConfiguration: Sendable {
                               (detailedRejectionsPerMinute, "rejection record rate"), (detailedRejectionBurst, "rejection burst")] {
             try check(value.isFinite && value > 0, "the \(name) must be a positive number")
         }
+        try check((tlsCertificatePath == nil) == (tlsKeyPath == nil), "--tls-cert and --tls-key go together: give both or neither")
+        _ = try tlsConfiguration()
         do {
             _ = try storage()
         } catch let error as StoreError {

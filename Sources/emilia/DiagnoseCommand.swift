@@ -12,8 +12,9 @@ struct DiagnoseCommand: AsyncParsableCommand {
     @Flag(help: "Also post one test event to prod.") var prod = false
     @Flag(help: "Print JSON.") var json = false
     @Option(help: "Posts for the latency figures.") var samples = 10
+    @Option(help: "A PEM CA certificate to trust, for an HTTPS server with a self-signed certificate.") var caFile: String?
 
-    struct Check {
+    struct Check: Sendable {
         var name: String
         var ok: Bool
         var detail: String
@@ -21,6 +22,13 @@ struct DiagnoseCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let (checks, latencies) = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in await diagnose(http: http) }
+        report(checks, latencies: latencies.sorted())
+        if checks.contains(where: { !$0.ok }) { throw ExitCode(1) }
+    }
+
+    /// Every check, and the latencies of the sample posts in milliseconds.
+    func diagnose(http: HTTPClient) async -> ([Check], [Double]) {
         var checks: [Check] = []
         var latencies: [Double] = []
         if let problem = TokenFormat.problem(with: token) {
@@ -29,9 +37,10 @@ struct DiagnoseCommand: AsyncParsableCommand {
         } else {
             checks.append(Check(name: "token format", ok: true, detail: "a full 36-character UUID", nextStep: nil))
         }
-        checks.append(await health())
+        checks.append(await health(http: http))
         if checks[0].ok {
-            let dev = WebhookClient(token: token, environment: .dev, baseURL: url, retryPolicy: RetryPolicy(maximumAttempts: 1), timeout: .seconds(10))
+            let dev = WebhookClient(token: token, environment: .dev, baseURL: url, retryPolicy: RetryPolicy(maximumAttempts: 1),
+                                    timeout: .seconds(10), http: http)
             let small = Data(#"{"event":"diagnostic_test","timestamp":"\#(Self.now())","note":"emilia diagnose"}"#.utf8)
             checks.append(await post("dev post (\(small.count) bytes)", small, client: dev))
             let large = Self.largePayload()
@@ -46,17 +55,17 @@ struct DiagnoseCommand: AsyncParsableCommand {
                 }
             }
             if prod {
-                let production = WebhookClient(token: token, environment: .prod, baseURL: url, retryPolicy: RetryPolicy(maximumAttempts: 1))
+                let production = WebhookClient(token: token, environment: .prod, baseURL: url, retryPolicy: RetryPolicy(maximumAttempts: 1),
+                                               http: http)
                 checks.append(await post("prod post", small, client: production))
             }
         }
-        report(checks, latencies: latencies.sorted())
-        if checks.contains(where: { !$0.ok }) { throw ExitCode(1) }
+        return (checks, latencies)
     }
 
-    func health() async -> Check {
+    func health(http: HTTPClient) async -> Check {
         do {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url + "/health"), timeout: .seconds(10))
+            let response = try await http.execute(HTTPClientRequest(url: url + "/health"), timeout: .seconds(10))
             let body = try await response.body.collect(upTo: 65536)
             let text = String(buffer: body)
             if response.status == .ok { return Check(name: "server health", ok: true, detail: text, nextStep: nil) }
@@ -92,6 +101,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
         case .status: return "Unexpected answer: \(error.detail)"
         case .timeout: return "No answer in time: check the network path and the server's load."
         case .connection: return "Could not connect: check the URL, DNS and firewall."
+        case .tls: return "The TLS handshake failed: for a self-signed or private certificate, pass its CA file with --ca-file."
         case .rejectedBeforeSending, .notTestedInDev: return error.detail
         }
     }

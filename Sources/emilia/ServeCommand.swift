@@ -16,6 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: .hidden) var benchNoopRoute = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error (EMILIA_LOG_LEVEL).") var logLevel: String?
     @Flag(help: "Behind a reverse proxy: honour X-Forwarded-For and X-Forwarded-Proto (EMILIA_TRUST_PROXY=1).") var trustProxy = false
+    @Option(help: "Serve HTTPS with this PEM certificate chain; needs --tls-key (EMILIA_TLS_CERT).") var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert (EMILIA_TLS_KEY).") var tlsKey: String?
 
     func run() async throws {
         // A closed stdout or stderr (a pipe whose reader went away) must not kill the server: writes just fail.
@@ -55,6 +57,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.minimumFreeDiskBytes = Int64(megabytes) * 1024 * 1024
         }
         configuration.trustProxy = trustProxy || environment["EMILIA_TRUST_PROXY"] == "1"
+        configuration.tlsCertificatePath = tlsCert ?? environment["EMILIA_TLS_CERT"]
+        configuration.tlsKeyPath = tlsKey ?? environment["EMILIA_TLS_KEY"]
         configuration.separateCheckpoints = environment["EMILIA_SEPARATE_CHECKPOINTS"] != "0"
         configuration.defaultTimeZone = environment["EMILIA_DEFAULT_TIMEZONE"] ?? configuration.defaultTimeZone
         do {
@@ -72,8 +76,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let host = configuration.host
         let place = try configuration.storage().displayName
+        let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
         let app = try await buildApplication(configuration: configuration, logger: logger) { port in
-            Console.line("Emilia listening on http://\(host):\(port) (data: \(place))")
+            Console.line("Emilia listening on \(scheme)://\(host):\(port) (data: \(place))")
         }
         try await app.runService()
     }

@@ -57,7 +57,8 @@ struct TestServer: Sendable {
                 try await tasks.waitForAll()
                 throw TestFailure("the server stopped before it listened")
             }
-            let server = TestServer(baseURL: "http://127.0.0.1:\(port)", dataDirectory: directory,
+            let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
+            let server = TestServer(baseURL: "\(scheme)://127.0.0.1:\(port)", dataDirectory: directory,
                                     shutDown: { await group.triggerGracefulShutdown() })
             let result: T
             do {
