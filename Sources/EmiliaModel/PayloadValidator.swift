@@ -25,6 +25,8 @@ public struct EventSummary: Sendable, Hashable {
     public var kind: EventKind
     /// The POS check id (`order_id`, a number read as its text).
     public var orderID: String?
+    /// True when `order_id` came as a JSON number (it goes back out as one).
+    public var orderIDIsNumber = false
     /// `table_number`, else its alias `table`.
     public var tableNumber: String?
     /// When the event happened (`timestamp`), when it could be read.
@@ -68,6 +70,7 @@ public enum PayloadValidator {
         }
 
         var summary = EventSummary(kind: kind, orderID: document["order_id"]?.textValue)
+        if case .number? = document["order_id"] { summary.orderIDIsNumber = true }
         summary.tableNumber = readTable(document, kind: kind, context: context, warnings: &warnings)
         if kind.isSessionEvent, (summary.orderID ?? "").isEmpty {
             warnings.add(.missingOrderID, "order_id", "order_id is missing: this event cannot be joined to its session.")

@@ -18,7 +18,7 @@ public struct DayAnalytics: Sendable, Hashable {
     }
 
     public struct StaffPerformance: Sendable, Hashable {
-        public var employeeID: String
+        public var employeeID: PosID
         public var name: String?
         public var sessionsOpened: Int
         public var sessionsClosed: Int
@@ -94,8 +94,8 @@ public struct DayAnalytics: Sendable, Hashable {
     }
 
     private static func staffPerformance(_ sessions: [TableSession]) -> [StaffPerformance] {
-        var people: [String: StaffPerformance] = [:]
-        func touch(_ id: String, _ name: String?, _ change: (inout StaffPerformance) -> Void) {
+        var people: [PosID: StaffPerformance] = [:]
+        func touch(_ id: PosID, _ name: String?, _ change: (inout StaffPerformance) -> Void) {
             var entry = people[id] ?? StaffPerformance(employeeID: id, name: nil, sessionsOpened: 0, sessionsClosed: 0,
                                                        itemLines: 0, itemsQuantity: .zero, sales: .zero, tips: .zero)
             if entry.name == nil { entry.name = name }

@@ -11,6 +11,7 @@ extension SessionAccumulator {
     public init?(storageText: Data) {
         guard let value = try? JSONParser.parse(storageText), let orderID = value["o"]?.stringValue else { return nil }
         self.init(orderID: orderID)
+        orderIDIsNumber = value["on"] == .bool(true)
         earliestSessionStart = value["ss"].flatMap(Self.date)
         latestSessionEnd = value["se"].flatMap(Self.date)
         earliestOpening = value["op"].flatMap(Self.date)
@@ -25,7 +26,7 @@ extension SessionAccumulator {
         items = (value["i"]?.arrayValue ?? []).compactMap { entry in
             guard let name = entry["n"]?.stringValue, let quantity = entry["q"]?.intValue, let price = entry["p"]?.intValue,
                   let count = entry["k"]?.intValue, count > 0 else { return nil }
-            let line = ItemLine(orderedAt: entry["t"].flatMap(Self.date), employeeID: entry["e"]?.stringValue, name: name,
+            let line = ItemLine(orderedAt: entry["t"].flatMap(Self.date), employeeID: PosID(entry["e"]), name: name,
                                 quantity: Money(units: Int64(quantity)), price: Money(units: Int64(price)))
             return ItemEntry(line: line, count: min(count, Self.maximumItemLines))
         }
@@ -34,6 +35,7 @@ extension SessionAccumulator {
 
     var storageValue: JSONValue {
         var members: [(key: String, value: JSONValue)] = [("o", .string(orderID)), ("c", .bool(isClosed))]
+        if orderIDIsNumber { members.append(("on", .bool(true))) }
         func add(_ key: String, _ value: JSONValue?) { if let value { members.append((key, value)) } }
         add("ss", earliestSessionStart.map(Self.number))
         add("se", latestSessionEnd.map(Self.number))
@@ -51,7 +53,7 @@ extension SessionAccumulator {
                 ("p", .number(String(entry.line.price.units))), ("k", .number(String(entry.count))),
             ]
             if let time = entry.line.orderedAt { item.append(("t", Self.number(time))) }
-            if let employee = entry.line.employeeID { item.append(("e", .string(employee))) }
+            if let employee = entry.line.employeeID { item.append(("e", employee.jsonValue)) }
             return .object(item)
         }))
         add("ids", .array(eventIDs.map(JSONValue.string)))
@@ -79,11 +81,11 @@ extension SessionAccumulator {
     }
 
     private static func staffValue(_ staff: StaffMember) -> JSONValue {
-        .object([("id", .string(staff.id))] + (staff.name.map { [(key: "name", value: JSONValue.string($0))] } ?? []))
+        .object([("id", staff.id.jsonValue)] + (staff.name.map { [(key: "name", value: JSONValue.string($0))] } ?? []))
     }
 
     private static func staff(_ value: JSONValue) -> StaffMember? {
-        value["id"]?.stringValue.map { StaffMember(id: $0, name: value["name"]?.stringValue) }
+        PosID(value["id"]).map { StaffMember(id: $0, name: value["name"]?.stringValue) }
     }
 
     private static func totalsValue(_ totals: CheckTotals) -> JSONValue {

@@ -5,6 +5,8 @@ public struct SessionFacts: Sendable, Hashable {
     public var eventID: String
     public var kind: EventKind
     public var orderID: String
+    /// True when `order_id` came as a JSON number.
+    public var orderIDIsNumber: Bool
     /// When the event happened (`timestamp`), else when it was received.
     public var occurredAt: Date
     public var sessionStart: Date?
@@ -30,6 +32,7 @@ public struct SessionFacts: Sendable, Hashable {
         self.eventID = eventID
         self.kind = kind
         self.orderID = orderID
+        if case .number? = document["order_id"] { orderIDIsNumber = true } else { orderIDIsNumber = false }
         occurredAt = time(document["timestamp"]) ?? receivedAt
         sessionStart = time(document["session_start"])
         sessionEnd = time(document["session_end"])
@@ -59,7 +62,7 @@ public struct SessionFacts: Sendable, Hashable {
             guard let quantity, let price, let amount = quantity.multiplied(by: price), amount.isWithinLimit else { return nil }
             return ItemLine(
                 orderedAt: time(item["timestamp"]) ?? defaultTime,
-                employeeID: item["employee_id"]?.textValue ?? (kind == .sessionOpened ? openedByID(document) : nil),
+                employeeID: PosID(item["employee_id"]) ?? (kind == .sessionOpened ? openedByID(document) : nil),
                 name: item["name"]?.textValue ?? "(unnamed)",
                 quantity: quantity,
                 price: price)
@@ -74,11 +77,11 @@ public struct SessionFacts: Sendable, Hashable {
     }
 
     static func staff(_ value: JSONValue?) -> StaffMember? {
-        guard let value, value.isObject, let id = value["id"]?.textValue else { return nil }
+        guard let value, value.isObject, let id = PosID(value["id"]) else { return nil }
         return StaffMember(id: id, name: value["name"]?.stringValue)
     }
 }
 
-private func openedByID(_ document: JSONValue) -> String? {
-    (document["opened_by"] ?? document["server"])?["id"]?.textValue
+private func openedByID(_ document: JSONValue) -> PosID? {
+    PosID((document["opened_by"] ?? document["server"])?["id"])
 }

@@ -63,6 +63,8 @@ public struct SessionAccumulator: Sendable, Hashable {
     }
 
     public private(set) var orderID: String
+    /// True once an event sent `order_id` as a JSON number.
+    var orderIDIsNumber = false
     var earliestSessionStart: Date?
     var latestSessionEnd: Date?
     var earliestOpening: Date?
@@ -87,6 +89,7 @@ public struct SessionAccumulator: Sendable, Hashable {
     /// Adds one event; adding the same event again changes nothing.
     public mutating func add(_ event: SessionFacts) {
         let time = event.occurredAt.timeIntervalSince1970
+        if !hasEvents { orderIDIsNumber = event.orderIDIsNumber }
         earliestSessionStart = min(earliestSessionStart, event.sessionStart)
         latestSessionEnd = max(latestSessionEnd, event.sessionEnd)
         earliestEvent = min(earliestEvent, event.occurredAt)
@@ -144,7 +147,7 @@ public struct SessionAccumulator: Sendable, Hashable {
         let lines = items.flatMap { Array(repeating: $0.line, count: $0.count) }.sorted(by: Self.itemOrder)
         let openedAt = earliestSessionStart ?? earliestOpening ?? lines.compactMap(\.orderedAt).min() ?? earliestEvent
         return TableSession(
-            orderID: orderID, tableNumber: table?.value, status: isClosed ? .closed : .open, openedAt: openedAt,
+            orderID: PosID(orderID, isNumber: orderIDIsNumber), tableNumber: table?.value, status: isClosed ? .closed : .open, openedAt: openedAt,
             closedAt: isClosed ? (latestSessionEnd ?? latestClosing) : nil, guests: guests?.value,
             openedBy: openedBy?.value, closedBy: closedBy?.value, items: lines, totals: totals?.value, eventIDs: eventIDs)
     }

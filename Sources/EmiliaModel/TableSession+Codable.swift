@@ -40,7 +40,7 @@ extension ItemLine: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         orderedAt = TimestampCoding.decode(try container.decodeIfPresent(String.self, forKey: .timestamp))
-        employeeID = try container.decodeIfPresent(String.self, forKey: .employeeID)
+        employeeID = try container.decodeIfPresent(PosID.self, forKey: .employeeID)
         name = try container.decode(String.self, forKey: .name)
         quantity = try container.decode(Money.self, forKey: .quantity)
         price = try container.decode(Money.self, forKey: .price)
@@ -74,7 +74,7 @@ extension TableSession: Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        orderID = try container.decode(String.self, forKey: .orderID)
+        orderID = try container.decode(PosID.self, forKey: .orderID)
         tableNumber = try container.decodeIfPresent(String.self, forKey: .tableNumber)
         status = try container.decode(Status.self, forKey: .status)
         openedAt = TimestampCoding.decode(try container.decodeIfPresent(String.self, forKey: .openedAt))

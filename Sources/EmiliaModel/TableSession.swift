@@ -2,10 +2,10 @@ import Foundation
 
 /// A person on staff as the POS names them.
 public struct StaffMember: Sendable, Hashable, Codable {
-    public var id: String
+    public var id: PosID
     public var name: String?
 
-    public init(id: String, name: String?) {
+    public init(id: PosID, name: String?) {
         self.id = id
         self.name = name
     }
@@ -14,13 +14,13 @@ public struct StaffMember: Sendable, Hashable, Codable {
 /// One line of a check: a dish, who took it, when.
 public struct ItemLine: Sendable, Hashable {
     public var orderedAt: Date?
-    public var employeeID: String?
+    public var employeeID: PosID?
     public var name: String
     public var quantity: Money
     /// The unit price.
     public var price: Money
 
-    public init(orderedAt: Date?, employeeID: String?, name: String, quantity: Money, price: Money) {
+    public init(orderedAt: Date?, employeeID: PosID?, name: String, quantity: Money, price: Money) {
         self.orderedAt = orderedAt
         self.employeeID = employeeID
         self.name = name
@@ -56,7 +56,8 @@ public struct TableSession: Sendable, Hashable {
         case closed
     }
 
-    public var orderID: String
+    /// The POS check id, of the JSON type its first event sent it as.
+    public var orderID: PosID
     public var tableNumber: String?
     public var status: Status
     public var openedAt: Date?

@@ -166,13 +166,13 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
     private static func insertEvents(_ events: ArraySlice<IncomingEvent>, ids: ArraySlice<String>, warnings: ArraySlice<String>,
                                      receivedAt: Date) throws -> PostgresQuery {
         var sql = """
-            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
-                                dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body) VALUES
+            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
+                                occurred_at, dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body) VALUES
             """
-        var bindings = PostgresBindings(capacity: events.count * 16)
+        var bindings = PostgresBindings(capacity: events.count * 17)
         for (offset, (event, (id, warningsText))) in zip(events, zip(ids, warnings)).enumerated() {
-            let base = offset * 16
-            sql += (offset == 0 ? " (" : ", (") + (1...16).map { "$\(base + $0)" }.joined(separator: ",") + ")"
+            let base = offset * 17
+            sql += (offset == 0 ? " (" : ", (") + (1...17).map { "$\(base + $0)" }.joined(separator: ",") + ")"
             bindings.append(id)
             bindings.append(event.tokenID.postgresSafe)
             bindings.append(event.environment.rawValue)
@@ -180,6 +180,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             bindings.append(event.summary.kind.name.postgresSafe)
             bindings.append(event.summary.kind.isTest)
             bindings.append(event.summary.orderID?.postgresSafe)
+            bindings.append(event.summary.orderIDIsNumber)
             bindings.append(event.summary.tableNumber?.postgresSafe)
             bindings.append(event.summary.occurredAt?.timeIntervalSince1970)
             bindings.append(event.deduplicationKey.postgresSafe)

@@ -51,13 +51,13 @@ extension PostgresEventStore {
 
     private static func insertCopied(_ events: ArraySlice<LogRecords.Event>) throws -> PostgresQuery {
         var sql = """
-            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
-                                dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body) VALUES
+            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
+                                occurred_at, dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body) VALUES
             """
-        var bindings = PostgresBindings(capacity: events.count * 16)
+        var bindings = PostgresBindings(capacity: events.count * 17)
         for (offset, event) in events.enumerated() {
-            let base = offset * 16
-            sql += (offset == 0 ? " (" : ", (") + (1...16).map { "$\(base + $0)" }.joined(separator: ",") + ")"
+            let base = offset * 17
+            sql += (offset == 0 ? " (" : ", (") + (1...17).map { "$\(base + $0)" }.joined(separator: ",") + ")"
             bindings.append(event.id)
             bindings.append(event.tokenID)
             bindings.append(event.environment)
@@ -65,6 +65,7 @@ extension PostgresEventStore {
             bindings.append(event.eventType.postgresSafe)
             bindings.append(event.isTest)
             bindings.append(event.orderID?.postgresSafe)
+            bindings.append(event.orderIDIsNumber)
             bindings.append(event.tableNumber?.postgresSafe)
             bindings.append(event.occurredAt)
             bindings.append(event.deduplicationKey.postgresSafe)

@@ -214,7 +214,8 @@ public final class PostgresEventStore: EventStore {
         let id = id.lowercased().postgresSafe
         return try await call { client in
             for try await row in try await client.query("""
-                SELECT position, id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
+                SELECT position, id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
+                       occurred_at,
                        request_id, content_type, content_encoding, warnings, length(body), NULL::bytea FROM events WHERE id = \(id)
                 """) {
                 return try Self.event(from: row)
@@ -292,16 +293,18 @@ public final class PostgresEventStore: EventStore {
     }
 
     /// An event from the columns: position, id, token_id, env, received_at, event_type, is_test, order_id,
-    /// table_number, occurred_at, request_id, content_type, content_encoding, warnings, length(body), body (or NULL).
+    /// order_id_is_number, table_number, occurred_at, request_id, content_type, content_encoding, warnings, length(body),
+    /// body (or NULL).
     static func event(from row: PostgresRow) throws -> StoredEvent {
-        let (position, id, tokenID, env, receivedAt, eventType, isTest, orderID, tableNumber, occurredAt, requestID, contentType,
-             contentEncoding, warningsText, bodySize, body) = try row.decode(
-            (Int64, String, String, String, Double, String, Bool, String?, String?, Double?, String?, String?, String?, String, Int,
-             Data?).self)
+        let (position, id, tokenID, env, receivedAt, eventType, isTest, orderID, orderIDIsNumber, tableNumber, occurredAt,
+             requestID, contentType, contentEncoding, warningsText, bodySize, body) = try row.decode(
+            (Int64, String, String, String, Double, String, Bool, String?, Bool, String?, Double?, String?, String?, String?,
+             String, Int, Data?).self)
         let warnings = (try? JSONDecoder().decode([ValidationWarning].self, from: Data(warningsText.utf8))) ?? []
         return StoredEvent(id: id, position: String(position), tokenID: tokenID, environment: DeploymentEnvironment(rawValue: env) ?? .prod,
                            receivedAt: Date(timeIntervalSince1970: receivedAt), eventType: eventType, orderID: orderID,
-                           tableNumber: tableNumber, occurredAt: occurredAt.map(Date.init(timeIntervalSince1970:)), isTest: isTest,
-                           requestID: requestID, contentType: contentType, contentEncoding: contentEncoding, bodySize: bodySize, warnings: warnings, body: body)
+                           orderIDIsNumber: orderIDIsNumber, tableNumber: tableNumber,
+                           occurredAt: occurredAt.map(Date.init(timeIntervalSince1970:)), isTest: isTest, requestID: requestID,
+                           contentType: contentType, contentEncoding: contentEncoding, bodySize: bodySize, warnings: warnings, body: body)
     }
 }

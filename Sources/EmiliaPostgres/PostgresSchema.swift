@@ -132,6 +132,10 @@ enum PostgresSchema {
         Migration(version: 4, name: "v4-content-encoding", statements: [
             "ALTER TABLE events ADD COLUMN content_encoding text",
         ]),
+        // An `order_id` sent as a JSON number comes back as one.
+        Migration(version: 5, name: "v5-order-id-type", statements: [
+            "ALTER TABLE events ADD COLUMN order_id_is_number boolean NOT NULL DEFAULT false",
+        ]),
     ]
 
     /// Applies the missing migrations, each in its own transaction, holding the migrations lock meanwhile.

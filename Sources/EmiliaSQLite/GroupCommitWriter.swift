@@ -129,14 +129,14 @@ final class GroupCommitWriter: Service {
     private static func insert(_ event: IncomingEvent, id: String, receivedAt: Date, db: Database) throws -> StoredWrite {
         let warningsJSON = JSONText.warnings(event.warnings)
         let statement = try db.cachedStatement(sql: """
-            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at,
-                                dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
+                                occurred_at, dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (token_id, env, dedup_key) DO NOTHING
             """)
         try statement.execute(arguments: [
             id, event.tokenID, event.environment.rawValue, receivedAt.timeIntervalSince1970, event.summary.kind.name,
-            event.summary.kind.isTest, event.summary.orderID, event.summary.tableNumber,
+            event.summary.kind.isTest, event.summary.orderID, event.summary.orderIDIsNumber, event.summary.tableNumber,
             event.summary.occurredAt?.timeIntervalSince1970, event.deduplicationKey, event.requestID, event.contentType,
             event.contentEncoding, event.warnings.count, warningsJSON, event.body,
         ])

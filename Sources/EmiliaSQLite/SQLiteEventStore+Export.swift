@@ -28,7 +28,7 @@ extension SQLiteEventStore {
                 let event = LogRecords.Event(
                     sourceOrder: row["rowid"], id: row["id"], tokenID: row["token_id"], environment: row["env"],
                     receivedAt: row["received_at"], eventType: row["event_type"], isTest: row["is_test"], orderID: row["order_id"],
-                    tableNumber: row["table_number"], occurredAt: row["occurred_at"], deduplicationKey: row["dedup_key"],
+                    orderIDIsNumber: row["order_id_is_number"], tableNumber: row["table_number"], occurredAt: row["occurred_at"], deduplicationKey: row["dedup_key"],
                     requestID: row["request_id"], contentType: row["content_type"],
                     contentEncoding: row["content_encoding"], warningCount: row["warning_count"],
                     warnings: row["warnings"], body: row["body"])

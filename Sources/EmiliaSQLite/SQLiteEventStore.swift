@@ -214,8 +214,8 @@ public final class SQLiteEventStore: EventStore {
     }
 
     static let eventColumns = """
-        id, token_id, env, received_at, event_type, is_test, order_id, table_number, occurred_at, request_id,
-        content_type, content_encoding, warnings, length(body) AS body_size
+        id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number, occurred_at,
+        request_id, content_type, content_encoding, warnings, length(body) AS body_size
         """
 
     static func event(from row: Row) -> StoredEvent {
@@ -224,7 +224,7 @@ public final class SQLiteEventStore: EventStore {
         return StoredEvent(
             id: row["id"], position: row["id"], tokenID: row["token_id"], environment: DeploymentEnvironment(rawValue: row["env"]) ?? .prod,
             receivedAt: Date(timeIntervalSince1970: row["received_at"]), eventType: row["event_type"],
-            orderID: row["order_id"], tableNumber: row["table_number"],
+            orderID: row["order_id"], orderIDIsNumber: row["order_id_is_number"], tableNumber: row["table_number"],
             occurredAt: (row["occurred_at"] as Double?).map(Date.init(timeIntervalSince1970:)), isTest: row["is_test"],
             requestID: row["request_id"], contentType: row["content_type"],
             contentEncoding: row["content_encoding"], bodySize: row["body_size"], warnings: warnings,

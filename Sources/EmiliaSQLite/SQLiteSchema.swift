@@ -129,6 +129,10 @@ enum SQLiteSchema {
         migrator.registerMigration("v7-content-encoding") { db in
             try db.execute(sql: "ALTER TABLE events ADD COLUMN content_encoding TEXT")
         }
+        // An `order_id` sent as a JSON number comes back as one.
+        migrator.registerMigration("v8-order-id-type") { db in
+            try db.execute(sql: "ALTER TABLE events ADD COLUMN order_id_is_number INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

@@ -50,7 +50,7 @@ struct EventResponse: ResponseEncodable {
     let receivedAt: String
     let event: String
     let isTest: Bool
-    let orderID: String?
+    let orderID: PosID?
     let tableNumber: String?
     let occurredAt: String?
     let requestID: String?
@@ -66,7 +66,7 @@ struct EventResponse: ResponseEncodable {
         receivedAt = Timestamp.formatUTC(event.receivedAt)
         self.event = event.eventType
         isTest = event.isTest
-        orderID = event.orderID
+        orderID = event.orderID.map { PosID($0, isNumber: event.orderIDIsNumber) }
         tableNumber = event.tableNumber
         occurredAt = event.occurredAt.map(Timestamp.formatUTC)
         requestID = event.requestID
@@ -114,7 +114,7 @@ struct EventResponse: ResponseEncodable {
 
     /// The CSV row's fields, in `CodingKeys` order (warnings as their codes, space-separated).
     var csvFields: [String] {
-        [eventID, tokenID, env, receivedAt, event, String(isTest), orderID ?? "", tableNumber ?? "", occurredAt ?? "",
+        [eventID, tokenID, env, receivedAt, event, String(isTest), orderID?.text ?? "", tableNumber ?? "", occurredAt ?? "",
          requestID ?? "", contentType ?? "", contentEncoding ?? "", String(sizeBytes),
          warnings.map(\.code.rawValue).joined(separator: " ")]
     }

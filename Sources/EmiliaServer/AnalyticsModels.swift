@@ -32,7 +32,7 @@ struct AnalyticsResponse: ResponseEncodable {
     }
 
     struct Staff: Encodable {
-        let employeeID: String
+        let employeeID: PosID
         let name: String?
         let sessionsOpened: Int
         let sessionsClosed: Int

@@ -36,6 +36,7 @@ package enum LogRecords {
         package var eventType: String
         package var isTest: Bool
         package var orderID: String?
+        package var orderIDIsNumber: Bool
         package var tableNumber: String?
         package var occurredAt: Double?
         package var deduplicationKey: String
@@ -47,7 +48,7 @@ package enum LogRecords {
         package var body: Data
 
         package init(sourceOrder: Int64, id: String, tokenID: String, environment: String, receivedAt: Double, eventType: String,
-                     isTest: Bool, orderID: String?, tableNumber: String?, occurredAt: Double?, deduplicationKey: String,
+                     isTest: Bool, orderID: String?, orderIDIsNumber: Bool, tableNumber: String?, occurredAt: Double?, deduplicationKey: String,
                      requestID: String?, contentType: String?, contentEncoding: String?, warningCount: Int, warnings: String, body: Data) {
             self.sourceOrder = sourceOrder
             self.id = id
@@ -57,6 +58,7 @@ package enum LogRecords {
             self.eventType = eventType
             self.isTest = isTest
             self.orderID = orderID
+            self.orderIDIsNumber = orderIDIsNumber
             self.tableNumber = tableNumber
             self.occurredAt = occurredAt
             self.deduplicationKey = deduplicationKey

@@ -120,6 +120,8 @@ public struct StoredEvent: Sendable, Hashable {
     public var receivedAt: Date
     public var eventType: String
     public var orderID: String?
+    /// True when `order_id` came as a JSON number.
+    public var orderIDIsNumber: Bool
     public var tableNumber: String?
     public var occurredAt: Date?
     public var isTest: Bool
@@ -133,7 +135,7 @@ public struct StoredEvent: Sendable, Hashable {
     public var body: Data?
 
     package init(id: String, position: String, tokenID: String, environment: DeploymentEnvironment, receivedAt: Date,
-                 eventType: String, orderID: String?, tableNumber: String?, occurredAt: Date?, isTest: Bool, requestID: String?,
+                 eventType: String, orderID: String?, orderIDIsNumber: Bool = false, tableNumber: String?, occurredAt: Date?, isTest: Bool, requestID: String?,
                  contentType: String?, contentEncoding: String? = nil, bodySize: Int, warnings: [ValidationWarning], body: Data?) {
         self.id = id
         self.position = position
@@ -142,6 +144,7 @@ public struct StoredEvent: Sendable, Hashable {
         self.receivedAt = receivedAt
         self.eventType = eventType
         self.orderID = orderID
+        self.orderIDIsNumber = orderIDIsNumber
         self.tableNumber = tableNumber
         self.occurredAt = occurredAt
         self.isTest = isTest

@@ -42,6 +42,7 @@ struct SessionFoldingTests {
         #expect(session.guests == 4)
         #expect(session.openedBy == StaffMember(id: "72", name: "João Silva"))
         #expect(session.closedBy == StaffMember(id: "96", name: "Maria Santos"))
+        #expect(session.openedBy?.id.isNumber == true, "sent as a number, kept as one")
         #expect(session.eventIDs == ["e1", "e2", "e3"])
     }
 

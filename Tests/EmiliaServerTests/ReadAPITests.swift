@@ -72,7 +72,7 @@ struct ReadAPITests {
             #expect(turnover["sessions_open"] as? Int == 2)
             #expect(turnover["median_duration_seconds"] as? Int == 3300)
             let staff = try #require(json["staff"] as? [[String: Any]])
-            let maria = try #require(staff.first { $0["employee_id"] as? String == "96" })
+            let maria = try #require(staff.first { $0["employee_id"] as? Int == 96 })
             #expect(maria["tips"] as? Double == 53.69)
             #expect(maria["sessions_closed"] as? Int == 1)
             let hours = try #require(json["revenue_by_hour"] as? [[String: Any]])
@@ -237,6 +237,43 @@ struct ReadAPITests {
             #expect(keys(streamed) == names, "the stream carries the metadata; /raw and export the payload")
             #expect((streamed as? [String: Any])?["event_id"] as? String == second)
             #expect((exported as? [String: Any])?["table_number"] as? String == single["table_number"] as? String)
+        }
+    }
+
+    @Test(arguments: Backend.allCases) func employeeIDsComeBackWithTheJSONTypeTheyWereSentWith(backend: Backend) async throws {
+        try await TestServer.with(backend: backend) { server in
+            let (id, token) = try await server.createToken()
+            let body = #"{"event":"session_complete","order_id":4711,"table_number":"Mesa 3","timestamp":"2025-11-24T20:15:00-03:00","#
+                + #""session_start":"2025-11-24T19:00:00-03:00","session_end":"2025-11-24T20:15:00-03:00","#
+                + #""opened_by":{"id":72,"name":"Joao"},"closed_by":{"id":"A-17","name":"Ana"},"#
+                + #""items":[{"timestamp":"2025-11-24T19:05:00-03:00","employee_id":72,"name":"Pastel","quantity":1,"price":10.00},"#
+                + #"{"timestamp":"2025-11-24T19:06:00-03:00","employee_id":"A-17","name":"Suco","quantity":1,"price":8.00}],"#
+                + #""totals":{"subtotal":18.00,"tip":2.00,"tax":0.00,"total":20.00}}"#
+            #expect(try await server.post(token: token, env: "prod", body: Data(body.utf8)).status == 200)
+            var session: [String: Any] = [:]
+            try await waitUntil {
+                let answer = try await server.request(.GET, "/api/v1/sessions/4711?token_id=\(id)&env=prod", admin: true)
+                if answer.status == 200 { session = try answer.json() }
+                return answer.status == 200
+            }
+            #expect(session["order_id"] as? Int == 4711)
+            #expect((session["opened_by"] as? [String: Any])?["id"] as? Int == 72)
+            #expect((session["closed_by"] as? [String: Any])?["id"] as? String == "A-17")
+            let items = session["items"] as? [[String: Any]] ?? []
+            #expect(items.first { $0["name"] as? String == "Pastel" }?["employee_id"] as? Int == 72)
+            #expect(items.first { $0["name"] as? String == "Suco" }?["employee_id"] as? String == "A-17")
+            let analytics = try await server.request(.GET, "/api/v1/analytics?token_id=\(id)&env=prod&date=2025-11-24", admin: true).json()
+            let staff = analytics["staff"] as? [[String: Any]] ?? []
+            #expect(staff.contains { $0["employee_id"] as? Int == 72 })
+            #expect(staff.contains { $0["employee_id"] as? String == "A-17" })
+            let events = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=prod", admin: true).json()
+            #expect((events["events"] as? [[String: Any]])?.first?["order_id"] as? Int == 4711)
+            let export = try await server.request(.GET, "/api/v1/export?token_id=\(id)&env=prod", admin: true).text
+            #expect(export.contains(#""order_id":4711,"#))
+            // A string order id stays a string.
+            _ = try await server.post(token: token, env: "prod", body: Data(#"{"event":"session_opened","order_id":"4712","table_number":"Mesa 4","timestamp":"2025-11-24T21:00:00-03:00"}"#.utf8))
+            let newest = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=prod&limit=1", admin: true).json()
+            #expect((newest["events"] as? [[String: Any]])?.first?["order_id"] as? String == "4712")
         }
     }
 }

@@ -37,7 +37,7 @@ enum Charts {
                 let closed = clamp(session.closedAt ?? min(now, day.end))
                 let barWidth = max(3, x(closed) - x(opened))
                 let tip = "\(session.orderID) · \(session.tableNumber ?? "no table") · \(isOpen ? "open" : HTML.duration(session.durationSeconds)) · total \(session.revenue)"
-                svg += "<rect data-session=\"\(HTML.escape(session.orderID))\" class=\"session \(isOpen ? "open" : "closed")\" x=\"\(f(x(opened)))\" y=\"\(f(y + 3))\" width=\"\(f(barWidth))\" height=\"\(f(rowHeight - 6))\" rx=\"3\"><title>\(HTML.escape(tip))</title></rect>"
+                svg += "<rect data-session=\"\(HTML.escape(session.orderID.text))\" class=\"session \(isOpen ? "open" : "closed")\" x=\"\(f(x(opened)))\" y=\"\(f(y + 3))\" width=\"\(f(barWidth))\" height=\"\(f(rowHeight - 6))\" rx=\"3\"><title>\(HTML.escape(tip))</title></rect>"
             }
         }
         if tables.isEmpty { svg += "<text class=\"empty\" x=\"\(f(width / 2))\" y=\"20\" text-anchor=\"middle\">No table sessions this day</text>" }

@@ -26,7 +26,7 @@ struct EventDetailPage: Sendable {
            let session = try await store.session(tokenID: event.tokenID, environment: event.environment, orderID: orderID) {
             let day = session.openedAt.map { LocalDay.of($0, in: TimeZone(identifier: token?.timeZone ?? "UTC") ?? .gmt) } ?? ""
             sessionHTML = """
-                <p data-session="\(HTML.escape(session.orderID))">Order <strong>\(HTML.escape(session.orderID))</strong> on
+                <p data-session="\(HTML.escape(session.orderID.text))">Order <strong>\(HTML.escape(session.orderID.text))</strong> on
                 \(HTML.escape(session.tableNumber ?? "no table")) — <span class="badge \(session.status.rawValue)">\(session.status.rawValue)</span>,
                 \(HTML.duration(session.durationSeconds)), \(session.items.count) item lines, total \(session.revenue),
                 \(session.eventIDs.count) events. <a href="/restaurants/\(event.tokenID)?env=\(event.environment.rawValue)&date=\(day)">See the day</a></p>

@@ -82,7 +82,7 @@ struct RestaurantDayPage: Sendable {
     private func staffTable(_ analytics: DayAnalytics) -> String {
         let rows = analytics.staff.map { person -> String in
             """
-            <tr><td>\(HTML.escape(person.name ?? "—"))</td><td>\(HTML.escape(person.employeeID))</td>
+            <tr><td>\(HTML.escape(person.name ?? "—"))</td><td>\(HTML.escape(person.employeeID.text))</td>
             <td class="num">\(person.sessionsOpened)</td><td class="num">\(person.sessionsClosed)</td><td class="num">\(person.itemLines)</td>
             <td class="num">\(person.sales)</td><td class="num">\(person.tips)</td></tr>
             """

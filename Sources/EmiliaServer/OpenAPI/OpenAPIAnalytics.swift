@@ -15,7 +15,7 @@ enum OpenAPIAnalytics {
                     required: ["table_number", "sessions", "occupied_seconds"], nil)],
             ], required: ["sessions_closed", "sessions_open", "per_table"], "Table turnover."),
             "staff": ["type": "array", "items": S.object([
-                "employee_id": O.string, "name": O.string, "sessions_opened": O.integer, "sessions_closed": O.integer,
+                "employee_id": S.posID(nullable: false), "name": O.string, "sessions_opened": O.integer, "sessions_closed": O.integer,
                 "item_lines": O.integer, "items_quantity": S.money, "sales": S.money, "tips": S.money,
             ], required: ["employee_id", "sessions_opened", "sessions_closed", "item_lines", "items_quantity", "sales", "tips"],
                 "One employee's day.")],

@@ -61,10 +61,10 @@ enum OpenAPISchemas {
             "RejectionList": object(["rejections": ["type": "array", "items": O.ref("Rejection")]], required: ["rejections"], nil),
             "Session": object(sessionProperties, required: Array(sessionProperties.keys), "A check's table session."),
             "SessionList": object(["sessions": ["type": "array", "items": O.ref("Session")]], required: ["sessions"], nil),
-            "ItemLine": object(["timestamp": nullable(dateTime), "employee_id": nullable(O.string), "name": O.string,
+            "ItemLine": object(["timestamp": nullable(dateTime), "employee_id": posID(nullable: true), "name": O.string,
                                 "quantity": money, "price": money],
                                required: ["timestamp", "employee_id", "name", "quantity", "price"], "One dish ordered."),
-            "StaffMember": object(["id": O.string, "name": O.string], required: ["id"], nil),
+            "StaffMember": object(["id": posID(nullable: false), "name": O.string], required: ["id"], nil),
             "CheckTotals": object(["subtotal": money, "tip": money, "tax": money, "discount": money, "total": money], required: [], nil),
             "Analytics": OpenAPIAnalytics.schema,
         ]
@@ -73,6 +73,12 @@ enum OpenAPISchemas {
     static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     static var money: [String: Any] { ["type": "number", "description": "Currency units, exact decimals."] }
     static var warnings: [String: Any] { ["type": "array", "items": O.ref("Warning")] }
+
+    /// An id of the JSON type the POS sent it as: an integer stays an integer, a string a string.
+    static func posID(nullable: Bool) -> [String: Any] {
+        ["type": ["string", "number"] + (nullable ? ["null"] : []),
+         "description": "As the POS sent it: a number comes back as a number, a string as a string."]
+    }
 
     static func nullable(_ schema: [String: Any]) -> [String: Any] {
         var schema = schema
@@ -91,7 +97,7 @@ enum OpenAPISchemas {
         [
             "event_id": O.string, "token_id": O.string, "env": O.environment, "received_at": dateTime,
             "event": ["type": "string", "description": "The payload's `event`."], "is_test": ["type": "boolean"],
-            "order_id": nullable(O.string), "table_number": nullable(O.string), "occurred_at": nullable(dateTime),
+            "order_id": posID(nullable: true), "table_number": nullable(O.string), "occurred_at": nullable(dateTime),
             "request_id": nullable(O.string), "content_type": nullable(O.string),
             "content_encoding": ["type": ["string", "null"], "description": "`gzip` when the body came compressed."],
             "size_bytes": O.integer, "warnings": warnings,
@@ -100,7 +106,8 @@ enum OpenAPISchemas {
 
     static var sessionProperties: [String: Any] {
         [
-            "order_id": O.string, "table_number": nullable(O.string), "status": ["type": "string", "enum": ["open", "closed"]],
+            "order_id": posID(nullable: false), "table_number": nullable(O.string),
+            "status": ["type": "string", "enum": ["open", "closed"]],
             "opened_at": nullable(dateTime), "closed_at": nullable(dateTime), "duration_seconds": nullable(O.integer),
             "first_item_seconds": nullable(O.integer), "round_gaps_seconds": ["type": "array", "items": O.integer],
             "guests": nullable(O.integer), "opened_by": ["oneOf": [O.ref("StaffMember"), ["type": "null"]]],

@@ -120,7 +120,7 @@ struct StoreLogConformanceTests {
             #expect(try await other.store.token(id: issued.record.id)?.name == "Shared")
         }
         if case .postgres = storage, let store = opened[0].store as? PostgresEventStore {
-            #expect(try await store.appliedMigrations() == ["v1-log", "v2-nodes", "v3-lean-indexes", "v4-content-encoding"])
+            #expect(try await store.appliedMigrations() == ["v1-log", "v2-nodes", "v3-lean-indexes", "v4-content-encoding", "v5-order-id-type"])
         }
         for store in opened { await store.close() }
         // Reopened later: nothing to migrate, the data is there.
