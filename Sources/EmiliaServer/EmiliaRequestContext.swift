@@ -30,7 +30,7 @@ public struct EmiliaRequestContext: RequestContext {
     /// Asks for the body of a request sent with `Expect: 100-continue` (see `ExpectContinueHandler`); nothing for
     /// any other request.
     func acceptBody(of request: Request) async {
-        guard request.headers[.expect]?.lowercased() == "100-continue" else { return }
+        guard ExpectContinueHandler.expectsContinue(request.headers) else { return }
         try? await channel.writeAndFlush(HTTPResponsePart.head(HTTPResponse(status: .continue)))
     }
 

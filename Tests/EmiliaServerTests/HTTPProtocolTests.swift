@@ -59,6 +59,29 @@ struct HTTPProtocolTests {
         }
     }
 
+    @Test func pipelinedRequestsGetTheir100AndTheirRefusalInTurn() async throws {
+        try await TestServer.with { server in
+            let connection = try RawConnection(port: Self.port(of: server))
+            let body = #"{"name":"Cantina"}"#
+            // Three requests in one write: the 100 of the second waits for the first answer; the third's refusal
+            // closes the connection, and only its answer says so.
+            try connection.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                + Self.head(path: "/api/v1/tokens", length: body.utf8.count, extra: "Authorization: Bearer \(TestServer.adminKey)\r\n"))
+            let first = try await connection.read(until: "100 Continue\r\n\r\n")
+            let health = try #require(first.range(of: "\"version\""))
+            #expect(first.range(of: "HTTP/1.1 100 Continue")!.lowerBound > health.lowerBound, "the 100 came inside the first answer")
+            #expect(!first.lowercased().contains("connection: close"))
+            try connection.send(body + Self.head(path: "/webhooks/v1/pos/emilia_unknown_token_0123456789abcdef", length: 10))
+            let all = try await connection.read(until: "Invalid or inactive webhook token")
+            let created = try #require(all.range(of: "HTTP/1.1 201 Created"))
+            let refused = try #require(all.range(of: "HTTP/1.1 401 Unauthorized"))
+            #expect(created.lowerBound < refused.lowerBound)
+            #expect(!all[..<refused.lowerBound].lowercased().contains("connection: close"), "an earlier answer was told to close")
+            #expect(all[refused.lowerBound...].lowercased().contains("connection: close"))
+            #expect(try await connection.waitForClose())
+        }
+    }
+
     @Test(arguments: Backend.allCases) func gzipBodiesAreStoredDecompressedWithTheirEncoding(backend: Backend) async throws {
         try await TestServer.with(backend: backend) { server in
             let (_, token) = try await server.createToken()
