@@ -41,6 +41,16 @@ final class ByteBudget: Sendable {
             return true
         }
 
+        /// Gives back room for `bytes` body bytes (at most what it holds): a body replaced by another.
+        func shrink(by bytes: Int) {
+            let given = held.withLock { held in
+                let charge = min(held, max(0, bytes) * ByteBudget.copiesPerByte)
+                held -= charge
+                return charge
+            }
+            budget.give(given, for: key)
+        }
+
         /// Gives everything back (again is harmless).
         func release() {
             let bytes = held.withLock { held in defer { held = 0 }; return held }

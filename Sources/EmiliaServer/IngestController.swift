@@ -73,11 +73,14 @@ struct IngestController: Sendable {
                          "Unsupported Content-Encoding '\(named)': send the body uncompressed, or gzip-compressed with Content-Encoding: gzip",
                          reason: "unsupported_encoding", env: environment)
         }
-        let busy = "Server busy: too many large bodies in flight, retry later"
+        func overBudget() -> APIError {
+            refuse(.serviceUnavailable, "Server busy: too many large bodies in flight, retry later", reason: "over_budget",
+                   env: environment, headers: [.retryAfter: "1"])
+        }
         let reservation = budget.reserve(for: token.id)
         defer { reservation.release() }
         guard reservation.grow(by: declared ?? 0) else {
-            throw refuse(.serviceUnavailable, busy, reason: "over_budget", env: environment, headers: [.retryAfter: "1"])
+            throw overBudget()
         }
         await context.acceptBody(of: request)
 
@@ -86,21 +89,23 @@ struct IngestController: Sendable {
                                          reserved: declared ?? 0) {
         case .complete(let buffer): body = buffer
         case .tooLarge: throw refuse(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
-        case .overBudget: throw refuse(.serviceUnavailable, busy, reason: "over_budget", env: environment, headers: [.retryAfter: "1"])
+        case .overBudget: throw overBudget()
         case .timedOut:
             let timedOut = BodyDeadlineHandler.BodyTimedOut(timeout: configuration.bodyTimeout)
             throw refuse(.requestTimeout, timedOut.detail, reason: "timeout", env: environment, headers: timedOut.headers)
         }
 
         if encoding == .gzip {
-            switch GzipBody.decompress(body, limit: configuration.maximumBodyBytes) {
-            case .decompressed(let decompressed): body = decompressed
+            // Each step of output is charged before it is written; the compressed bytes' charge goes back after.
+            switch GzipBody.decompress(body, limit: configuration.maximumBodyBytes, charge: reservation.grow(by:)) {
+            case .decompressed(let decompressed):
+                reservation.shrink(by: body.readableBytes)
+                body = decompressed
             case .tooLarge: throw refuse(.contentTooLarge, tooLarge + " (decompressed)", reason: "too_large", env: environment)
+            case .overBudget: throw overBudget()
             case .invalid(let reason):
-                throw refuse(.badRequest, "Invalid gzip body: \(reason)", reason: "invalid_gzip", env: environment, body: body)
-            }
-            guard reservation.grow(by: body.readableBytes) else {
-                throw refuse(.serviceUnavailable, busy, reason: "over_budget", env: environment, headers: [.retryAfter: "1"])
+                // The compressed bytes would show as noise in the rejection's preview: none is kept.
+                throw refuse(.badRequest, "Invalid gzip body: \(reason)", reason: "invalid_gzip", env: environment)
             }
         }
 
