@@ -40,12 +40,14 @@ extension PosID: ExpressibleByStringLiteral {
 }
 
 extension PosID: Codable {
-    /// A number when it came as one (a whole number as an integer, else as a decimal), else a string.
+    /// A number when it came as one and reads back as the same text (`72`, `-3`, `12.5`, a 30-digit integer);
+    /// otherwise (a string, or a number written another way, such as `1e5`) its text as a string, so the id the
+    /// answer shows always matches the one sent.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        if isNumber, let integer = Int64(text) {
+        if isNumber, let integer = Int64(text), String(integer) == text {
             try container.encode(integer)
-        } else if isNumber, let decimal = Decimal(string: text), decimal.isFinite {
+        } else if isNumber, let decimal = Decimal(string: text), decimal.isFinite, "\(decimal)" == text {
             try container.encode(decimal)
         } else {
             try container.encode(text)

@@ -99,6 +99,7 @@ public struct DayAnalytics: Sendable, Hashable {
             var entry = people[id] ?? StaffPerformance(employeeID: id, name: nil, sessionsOpened: 0, sessionsClosed: 0,
                                                        itemLines: 0, itemsQuantity: .zero, sales: .zero, tips: .zero)
             if entry.name == nil { entry.name = name }
+            if id.isNumber { entry.employeeID = id }  // a number once is a number, whatever the sessions' order
             change(&entry)
             people[id] = entry
         }

@@ -63,7 +63,7 @@ public struct SessionAccumulator: Sendable, Hashable {
     }
 
     public private(set) var orderID: String
-    /// True once an event sent `order_id` as a JSON number.
+    /// True when any event sent `order_id` as a JSON number (whatever the order they fold in).
     var orderIDIsNumber = false
     var earliestSessionStart: Date?
     var latestSessionEnd: Date?
@@ -89,7 +89,7 @@ public struct SessionAccumulator: Sendable, Hashable {
     /// Adds one event; adding the same event again changes nothing.
     public mutating func add(_ event: SessionFacts) {
         let time = event.occurredAt.timeIntervalSince1970
-        if !hasEvents { orderIDIsNumber = event.orderIDIsNumber }
+        orderIDIsNumber = orderIDIsNumber || event.orderIDIsNumber
         earliestSessionStart = min(earliestSessionStart, event.sessionStart)
         latestSessionEnd = max(latestSessionEnd, event.sessionEnd)
         earliestEvent = min(earliestEvent, event.occurredAt)
@@ -123,6 +123,8 @@ public struct SessionAccumulator: Sendable, Hashable {
         for (line, count) in counts {
             if let position = positions[line] {
                 items[position].count = max(items[position].count, count)
+                // The same line with its employee id sent as a number once is a number: whatever the order.
+                if line.employeeID?.isNumber == true { items[position].line.employeeID = line.employeeID }
             } else {
                 positions[line] = items.count
                 items.append(ItemEntry(line: line, count: count))
