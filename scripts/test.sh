@@ -8,6 +8,7 @@ source scripts/postgres-cluster.sh  # pg_cluster_start / pg_cluster_stop
 need_packages=()
 [ -f /usr/include/sqlite3.h ] || need_packages+=(libsqlite3-dev)
 [ -f /usr/include/zlib.h ] || need_packages+=(zlib1g-dev)  # gzip-compressed webhook bodies
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages+=(python3-venv)  # schemathesis (openapi-check.sh)
 # The dashboard's browser tests drive Debian's headless Chromium through chromedriver.
 [ -x /usr/bin/chromium ] || need_packages+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_packages+=(chromium-driver)

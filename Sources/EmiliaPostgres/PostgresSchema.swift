@@ -132,9 +132,19 @@ enum PostgresSchema {
         Migration(version: 4, name: "v4-content-encoding", statements: [
             "ALTER TABLE events ADD COLUMN content_encoding text",
         ]),
-        // An `order_id` sent as a JSON number comes back as one.
+        // An `order_id` sent as a JSON number comes back as one; the events stored before say so from their bodies (a
+        // body PostgreSQL cannot read as JSON, e.g. one with a NUL escape, counts as a string).
         Migration(version: 5, name: "v5-order-id-type", statements: [
             "ALTER TABLE events ADD COLUMN order_id_is_number boolean NOT NULL DEFAULT false",
+            """
+            CREATE FUNCTION pg_temp.emilia_order_id_is_number(body bytea) RETURNS boolean LANGUAGE plpgsql AS $$
+            BEGIN
+                RETURN jsonb_typeof(convert_from(body, 'UTF8')::jsonb -> 'order_id') = 'number';
+            EXCEPTION WHEN others THEN
+                RETURN false;
+            END $$
+            """,
+            "UPDATE events SET order_id_is_number = true WHERE order_id IS NOT NULL AND pg_temp.emilia_order_id_is_number(body)",
         ]),
     ]
 

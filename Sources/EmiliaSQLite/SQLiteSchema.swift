@@ -129,9 +129,14 @@ enum SQLiteSchema {
         migrator.registerMigration("v7-content-encoding") { db in
             try db.execute(sql: "ALTER TABLE events ADD COLUMN content_encoding TEXT")
         }
-        // An `order_id` sent as a JSON number comes back as one.
+        // An `order_id` sent as a JSON number comes back as one; the events stored before say so from their bodies.
         migrator.registerMigration("v8-order-id-type") { db in
-            try db.execute(sql: "ALTER TABLE events ADD COLUMN order_id_is_number INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN order_id_is_number INTEGER NOT NULL DEFAULT 0;
+                UPDATE events SET order_id_is_number = 1
+                WHERE order_id IS NOT NULL AND json_valid(CAST(body AS TEXT))
+                  AND json_type(CAST(body AS TEXT), '$.order_id') IN ('integer', 'real');
+                """)
         }
         return migrator
     }

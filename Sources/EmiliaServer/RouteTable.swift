@@ -10,9 +10,8 @@ final class RouteTable: Sendable {
     var all: [String] { routes.withLock { $0 } }
 
     fileprivate func add(_ method: HTTPRequest.Method, _ path: RouterPath) {
-        // `:name` becomes OpenAPI's `{name}`; the path always starts with one slash.
-        let segments = path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
-        routes.withLock { $0.append("\(method.rawValue) /" + segments.joined(separator: "/")) }
+        // A path reads `/tokens/{id}` (captures as OpenAPI writes them), with one leading slash.
+        routes.withLock { $0.append("\(method.rawValue) \(path.description)") }
     }
 }
 

@@ -13,8 +13,11 @@ struct IngestAnswerTests {
         let decoded = try JSONDecoder().decode(IngestAnswer.self, from: Data(text.utf8))
         #expect(decoded == IngestAnswer(eventID: "0199-\"odd\"", receivedAt: receivedAt, env: "dev", isDuplicate: true, warnings: warnings))
         #expect(decoded.status == "received")
-        // What JSONEncoder writes of it decodes to it too: one type, either way.
-        #expect(try JSONDecoder().decode(IngestAnswer.self, from: JSONEncoder().encode(decoded)) == decoded)
+        // What JSONEncoder writes of it decodes to it too, under the same keys: one type, either way.
+        let encoded = try JSONEncoder().encode(decoded)
+        #expect(try JSONDecoder().decode(IngestAnswer.self, from: encoded) == decoded)
+        func keys(_ data: Data) throws -> Set<String> { Set((try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]).keys) }
+        #expect(try keys(Data(text.utf8)) == keys(encoded), "a field the hand-written answer leaves out")
     }
 
     @Test func warningsWithCodesFromANewerServerAreLeftOut() throws {

@@ -19,6 +19,13 @@ struct MigrationTests {
         let dump = try String(decoding: Fixture.data("stores/v3-one-session.sql"), as: UTF8.self)
         try await DatabaseQueue(path: directory.appendingPathComponent(SQLiteEventStore.fileName).path).writeWithoutTransaction { db in
             try db.execute(sql: dump)
+            // An event of that version whose order id was sent as a number.
+            try db.execute(sql: """
+                CREATE TEMP TABLE numeric AS SELECT * FROM events LIMIT 1;
+                UPDATE numeric SET id = '0199aaaa-0000-7000-8000-000000000001', dedup_key = 'key:numeric', order_id = '4711',
+                    body = CAST('{"event":"session_opened","order_id":4711,"table_number":"Mesa 1"}' AS BLOB);
+                INSERT INTO events SELECT * FROM numeric;
+                """)
         }
 
         let store = try SQLiteEventStore(directory: directory, logger: Logger(label: "test"))
@@ -27,7 +34,9 @@ struct MigrationTests {
         #expect(session.status == .closed)
         #expect(try await store.sessions(tokenID: token.id, environment: .prod, localDate: "2025-11-24").map(\.orderID) == ["ORD-2025-0124"])
         let page = try await store.events(EventQuery(tokenID: token.id, environment: .prod))
-        #expect(page.events.count == 3)
+        #expect(page.events.count == 4)
+        // The upgrade read each stored event's order id type from its body.
+        #expect(page.events.filter(\.orderIDIsNumber).map(\.orderID) == ["4711"])
 
         // The upgraded session row still takes new events for its order, and new orders get rows of their own.
         let group = ServiceGroup(services: store.services, logger: Logger(label: "test"))

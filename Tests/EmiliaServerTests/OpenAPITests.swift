@@ -42,7 +42,6 @@ struct OpenAPITests {
         let paths = try #require(document["paths"] as? [String: [String: Any]])
         let documented = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
         let registered = Set(table.all)
-        #expect(registered.count == table.all.count, "a route registered twice")
         #expect(registered.isSuperset(of: Self.dashboardRoutes), "the dashboard list is out of date")
         #expect(registered.subtracting(Self.dashboardRoutes).subtracting(documented).sorted() == [], "routes missing from the document")
         #expect(documented.subtracting(registered).sorted() == [], "documented operations no route serves")

@@ -96,7 +96,7 @@ enum OpenAPIPaths {
                 O.header("Idempotency-Key", "The dedup key (else X-Request-ID, else the body's SHA-256), kept 72 h."),
                 O.header("X-Request-ID", "Echoed in the answer; a dedup key when there is no Idempotency-Key."),
                 O.header("Content-Encoding", "`gzip` for a compressed body (10 MiB limit after decompression).",
-                         ["type": "string", "enum": ["identity", "gzip"]]),
+                         ["type": "string", "enum": ["identity", "gzip", "x-gzip"]]),
             ],
             "requestBody": ["required": true, "description": "Any JSON; its exact bytes are stored (docs/contract.md §2).",
                             "content": ["application/json": ["schema": O.ref("PosEvent")]]],

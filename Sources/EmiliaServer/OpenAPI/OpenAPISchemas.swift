@@ -32,7 +32,7 @@ enum OpenAPISchemas {
                 "type": "object",
                 "properties": [
                     "event": ["type": "string", "examples": ["session_opened", "items_added", "session_complete", "connection_test"]],
-                    "order_id": ["type": ["string", "integer"]], "table_number": O.string, "timestamp": dateTime,
+                    "order_id": ["type": ["string", "number"]], "table_number": O.string, "timestamp": dateTime,
                     "session_start": dateTime, "session_end": dateTime, "guests": O.integer,
                 ],
             ] as [String: Any],
