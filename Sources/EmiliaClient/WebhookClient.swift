@@ -32,6 +32,8 @@ public struct WebhookError: Error, Sendable, CustomStringConvertible {
         case connection(String)
         /// The TLS handshake failed, most often a certificate this client does not trust: retrying cannot help.
         case tls(String)
+        /// A 200 that is not Emilia's answer (the URL reaches something else): retrying cannot help.
+        case notEmilia
         /// Checked before sending: it would be refused (e.g. over 10 MiB).
         case rejectedBeforeSending
         /// `promotedToProduction()` before a dev connection test passed.
@@ -48,7 +50,7 @@ public struct WebhookError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .status(let status): return RetryPolicy.isRetryable(status: status)
         case .timeout, .connection: return true
-        case .rejectedBeforeSending, .notTestedInDev, .tls: return false
+        case .rejectedBeforeSending, .notTestedInDev, .tls, .notEmilia: return false
         }
     }
 
@@ -68,6 +70,7 @@ public struct WebhookError: Error, Sendable, CustomStringConvertible {
         case .timeout: return "timeout: \(detail)"
         case .connection(let reason): return "connection error: \(reason)"
         case .tls(let reason): return "TLS failed: \(reason)"
+        case .notEmilia: return "not Emilia: \(detail)"
         case .rejectedBeforeSending: return "not sent: \(detail)"
         case .notTestedInDev: return detail
         }
@@ -165,8 +168,8 @@ public final class WebhookClient: Sendable {
             throw error
         }
         guard let receipt = try? JSONDecoder().decode(IngestAnswer.self, from: Data(answer.readableBytesView)) else {
-            throw WebhookError(kind: .connection("not Emilia's answer"),
-                               detail: "200 without an ingest answer: \(String(buffer: answer).prefix(200))", attempts: attempt)
+            throw WebhookError(kind: .notEmilia, detail: "200 without an ingest answer: \(String(buffer: answer).prefix(200))",
+                               attempts: attempt)
         }
         return Receipt(eventID: receipt.eventID, duplicate: receipt.isDuplicate, warnings: receipt.warnings,
                        environment: receipt.env, attempts: attempt)

@@ -41,6 +41,7 @@ public final class WebhookMonitor: Sendable {
         case .timeout: record("timeout")
         case .connection: record("connection")
         case .tls: record("tls")
+        case .notEmilia: record("not_emilia")
         case .rejectedBeforeSending: record("rejected_before_sending")
         case .notTestedInDev: record("not_tested_in_dev")
         }

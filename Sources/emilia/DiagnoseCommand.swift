@@ -101,6 +101,7 @@ struct DiagnoseCommand: AsyncParsableCommand {
         case .status: return "Unexpected answer: \(error.detail)"
         case .timeout: return "No answer in time: check the network path and the server's load."
         case .connection: return "Could not connect: check the URL, DNS and firewall."
+        case .notEmilia: return "Something other than Emilia answers at this URL: check the base URL (and any proxy in front)."
         case .tls: return "The TLS handshake failed: for a self-signed or private certificate, pass its CA file with --ca-file."
         case .rejectedBeforeSending, .notTestedInDev: return error.detail
         }
