@@ -123,8 +123,9 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             var inserted: Set<String> = []
             for start in stride(from: 0, to: batch.events.count, by: rowsPerStatement) {
                 let range = start..<min(start + rowsPerStatement, batch.events.count)
-                let rows = try await connection.query(
-                    try insertEvents(batch.events[range], ids: ids[range], warnings: warnings[range], receivedAt: receivedAt), logger: logger)
+                let rows = try await connection.query(try PostgresEventRows.insert(range.map { index in
+                    LogRecords.Event(batch.events[index], id: ids[index], receivedAt: receivedAt, warnings: warnings[index])
+                }, onConflict: "ON CONFLICT (token_id, env, dedup_key) DO NOTHING RETURNING id"), logger: logger)
                 for try await id in rows.decode(String.self) { inserted.insert(id) }
             }
             let originals = try await originalsOfDuplicates(batch.events, ids: ids, inserted: inserted, connection: connection, logger: logger)
@@ -161,38 +162,6 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             self.environment = environment
             self.key = key
         }
-    }
-
-    private static func insertEvents(_ events: ArraySlice<IncomingEvent>, ids: ArraySlice<String>, warnings: ArraySlice<String>,
-                                     receivedAt: Date) throws -> PostgresQuery {
-        var sql = """
-            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
-                                occurred_at, dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body) VALUES
-            """
-        var bindings = PostgresBindings(capacity: events.count * 17)
-        for (offset, (event, (id, warningsText))) in zip(events, zip(ids, warnings)).enumerated() {
-            let base = offset * 17
-            sql += (offset == 0 ? " (" : ", (") + (1...17).map { "$\(base + $0)" }.joined(separator: ",") + ")"
-            bindings.append(id)
-            bindings.append(event.tokenID.postgresSafe)
-            bindings.append(event.environment.rawValue)
-            bindings.append(receivedAt.timeIntervalSince1970)
-            bindings.append(event.summary.kind.name.postgresSafe)
-            bindings.append(event.summary.kind.isTest)
-            bindings.append(event.summary.orderID?.postgresSafe)
-            bindings.append(event.summary.orderIDIsNumber)
-            bindings.append(event.summary.tableNumber?.postgresSafe)
-            bindings.append(event.summary.occurredAt?.timeIntervalSince1970)
-            bindings.append(event.deduplicationKey.postgresSafe)
-            bindings.append(event.requestID?.postgresSafe)
-            bindings.append(event.contentType?.postgresSafe)
-            bindings.append(event.contentEncoding?.postgresSafe)
-            bindings.append(event.warnings.count)
-            bindings.append(warningsText)
-            try bindings.append(event.body)
-        }
-        sql += " ON CONFLICT (token_id, env, dedup_key) DO NOTHING RETURNING id"
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
     /// The stored copies of the events that were not inserted (their dedup key was taken, by this batch, an earlier

@@ -42,43 +42,11 @@ extension PostgresEventStore {
                 var inserted = 0
                 for start in stride(from: 0, to: events.count, by: PostgresCommitWriter.rowsPerStatement) {
                     let slice = events[start..<min(start + PostgresCommitWriter.rowsPerStatement, events.count)]
-                    for try await _ in try await connection.query(try Self.insertCopied(slice), logger: logger) { inserted += 1 }
+                    for try await _ in try await connection.query(try PostgresEventRows.insert(slice, onConflict: Self.copiedRowConflict), logger: logger) { inserted += 1 }
                 }
                 return inserted
             }
         }
-    }
-
-    private static func insertCopied(_ events: ArraySlice<LogRecords.Event>) throws -> PostgresQuery {
-        var sql = """
-            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
-                                occurred_at, dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body) VALUES
-            """
-        var bindings = PostgresBindings(capacity: events.count * 17)
-        for (offset, event) in events.enumerated() {
-            let base = offset * 17
-            sql += (offset == 0 ? " (" : ", (") + (1...17).map { "$\(base + $0)" }.joined(separator: ",") + ")"
-            bindings.append(event.id)
-            bindings.append(event.tokenID)
-            bindings.append(event.environment)
-            bindings.append(event.receivedAt)
-            bindings.append(event.eventType.postgresSafe)
-            bindings.append(event.isTest)
-            bindings.append(event.orderID?.postgresSafe)
-            bindings.append(event.orderIDIsNumber)
-            bindings.append(event.tableNumber?.postgresSafe)
-            bindings.append(event.occurredAt)
-            bindings.append(event.deduplicationKey.postgresSafe)
-            bindings.append(event.requestID?.postgresSafe)
-            bindings.append(event.contentType?.postgresSafe)
-            bindings.append(event.contentEncoding?.postgresSafe)
-            bindings.append(event.warningCount)
-            bindings.append(event.warnings)
-            try bindings.append(event.body)
-        }
-        // Either unique index (id, or the dedup key) makes a row already copied a no-op.
-        sql += " ON CONFLICT DO NOTHING RETURNING 1"
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 
     package func importRejections(_ rejections: [LogRecords.Rejection]) async throws {
@@ -116,4 +84,7 @@ extension PostgresEventStore {
             return summary
         }
     }
+
+    /// Either unique index (id, or the dedup key) makes a row already copied a no-op.
+    private static let copiedRowConflict = "ON CONFLICT DO NOTHING RETURNING 1"
 }

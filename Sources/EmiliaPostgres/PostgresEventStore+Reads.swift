@@ -102,8 +102,7 @@ extension PostgresEventStore {
         // Metadata first; bodies only for the events the page keeps, so a page of large payloads never reads more
         // than about `EventQuery.maximumPageBytes` of them.
         let sql = """
-            SELECT position, id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
-                   occurred_at, request_id, content_type, content_encoding, warnings, length(body), NULL::bytea
+            SELECT \(Self.eventColumns), NULL::bytea
             FROM events WHERE \(conditions.joined(separator: " AND "))
             ORDER BY position \(query.ascending ? "ASC" : "DESC") LIMIT \(limit + 1)
             """

@@ -214,9 +214,7 @@ public final class PostgresEventStore: EventStore {
         let id = id.lowercased().postgresSafe
         return try await call { client in
             for try await row in try await client.query("""
-                SELECT position, id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
-                       occurred_at,
-                       request_id, content_type, content_encoding, warnings, length(body), NULL::bytea FROM events WHERE id = \(id)
+                SELECT \(unescaped: Self.eventColumns), NULL::bytea FROM events WHERE id = \(id)
                 """) {
                 return try Self.event(from: row)
             }
@@ -292,9 +290,13 @@ public final class PostgresEventStore: EventStore {
         try await tokens(rows).first
     }
 
-    /// An event from the columns: position, id, token_id, env, received_at, event_type, is_test, order_id,
-    /// order_id_is_number, table_number, occurred_at, request_id, content_type, content_encoding, warnings, length(body),
-    /// body (or NULL).
+    /// The columns `event(from:)` reads, but the last: a query adds `body` or `NULL::bytea`.
+    static let eventColumns = """
+        position, id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number, occurred_at,
+        request_id, content_type, content_encoding, warnings, length(body)
+        """
+
+    /// An event from `eventColumns` and a body (or NULL).
     static func event(from row: PostgresRow) throws -> StoredEvent {
         let (position, id, tokenID, env, receivedAt, eventType, isTest, orderID, orderIDIsNumber, tableNumber, occurredAt,
              requestID, contentType, contentEncoding, warningsText, bodySize, body) = try row.decode(
