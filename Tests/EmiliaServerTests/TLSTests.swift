@@ -37,13 +37,18 @@ struct SelfSignedCertificate {
 
 @Suite("HTTPS from the binary", .timeLimit(.minutes(2)))
 struct TLSTests {
-    @Test func servesHTTPSWithHSTSAndSecureCookies() async throws {
+    /// A test server serving HTTPS with a new self-signed certificate.
+    static func withHTTPSServer(_ body: (TestServer, SelfSignedCertificate) async throws -> Void) async throws {
         let certificate = try await SelfSignedCertificate.make()
         defer { try? FileManager.default.removeItem(at: certificate.directory) }
         try await TestServer.with(configure: {
             $0.tlsCertificatePath = certificate.certificate
             $0.tlsKeyPath = certificate.key
-        }) { server in
+        }) { server in try await body(server, certificate) }
+    }
+
+    @Test func servesHTTPSWithHSTSAndSecureCookies() async throws {
+        try await Self.withHTTPSServer { server, certificate in
             #expect(server.baseURL.hasPrefix("https://"))
             let client = try certificate.client()
             defer { _ = client.shutdown() }
@@ -73,12 +78,7 @@ struct TLSTests {
     }
 
     @Test func theClientAndTheCLITrustACAFile() async throws {
-        let certificate = try await SelfSignedCertificate.make()
-        defer { try? FileManager.default.removeItem(at: certificate.directory) }
-        try await TestServer.with(configure: {
-            $0.tlsCertificatePath = certificate.certificate
-            $0.tlsKeyPath = certificate.key
-        }) { server in
+        try await Self.withHTTPSServer { server, certificate in
             let client = try certificate.client()
             defer { _ = client.shutdown() }
             var create = HTTPClientRequest(url: server.baseURL + "/api/v1/tokens")
