@@ -106,7 +106,7 @@ public final class PostgresEventStore: EventStore {
     public func activeToken(matching clearToken: String) async throws -> TokenRecord? {
         let instant = now()
         let seconds = instant.timeIntervalSince1970
-        return try await tokenCache.record(matching: clearToken, at: instant) { hash in
+        return try await tokenCache.record(matching: clearToken, at: instant) { [self] hash in
             try await call { client in
                 try await Self.firstToken(client.query("""
                     SELECT t.id, t.name, t.time_zone, t.status, t.prefix, t.created_at, t.table_style

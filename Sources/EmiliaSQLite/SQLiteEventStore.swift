@@ -74,7 +74,7 @@ public final class SQLiteEventStore: EventStore {
 
     public func activeToken(matching clearToken: String) async throws -> TokenRecord? {
         let instant = now()
-        return try await tokenCache.record(matching: clearToken, at: instant) { hash in
+        return try await tokenCache.record(matching: clearToken, at: instant) { [self] hash in
             try await read { db in
                 try Row.fetchOne(db, sql: """
                     SELECT t.* FROM token_secrets s JOIN tokens t ON t.id = s.token_id

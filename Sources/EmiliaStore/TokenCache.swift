@@ -21,6 +21,8 @@ package final class TokenCache: Sendable {
 
     private let lifetime: TimeInterval
     private let entries = Mutex(Entries())
+    /// The reads under way, by hash: requests that miss together share one (no stampede when an entry expires).
+    private let reads = Mutex<[String: Task<TokenRecord?, any Error>]>([:])
     private static let capacity = 10_000
 
     package init(lifetime: Duration) {
@@ -56,20 +58,44 @@ package final class TokenCache: Sendable {
         }
     }
 
-    /// The active token with this clear value: cached, or read with `lookUp(hash)` and then remembered.
+    /// The active token with this clear value: cached, or read with `lookUp(hash)` and then remembered. Requests for
+    /// the same token that miss at once wait for one read.
     package func record(matching clearToken: String, at instant: Date,
-                        lookUp: (_ hash: String) async throws -> TokenRecord?) async throws -> TokenRecord? {
+                        lookUp: @escaping @Sendable (_ hash: String) async throws -> TokenRecord?) async throws -> TokenRecord? {
         let hash = TokenSecrets.hash(clearToken)
         if let cached = lookup(hash, at: instant) { return cached.record }
         let generation = self.generation
-        let record = try await lookUp(hash)
-        store(hash, record: record, at: instant, generation: generation)
-        return record
+        let found: Answer = reads.withLock { reads in
+            if let running = reads[hash] { return .reading(running) }
+            // A read that ended since the check above has stored its answer (before it left `reads`).
+            if let cached = lookup(hash, at: instant) { return .cached(cached.record) }
+            let read = Task { [self] in
+                let record = try await lookUp(hash)
+                store(hash, record: record, at: instant, generation: generation)
+                return record
+            }
+            reads[hash] = read
+            return .reading(read)
+        }
+        let read: Task<TokenRecord?, any Error>
+        switch found {
+        case .reading(let running): read = running
+        case .cached(let record): return record
+        }
+        defer { reads.withLock { reads in if reads[hash] == read { reads[hash] = nil } } }
+        return try await read.value
     }
 
     /// The cached answer for this clear value, without reading storage.
     package func recentlyVerified(_ clearToken: String, at instant: Date) -> TokenRecord? {
         lookup(TokenSecrets.hash(clearToken), at: instant)?.record
+    }
+
+    /// Forgets every answer, and every read under way: a look-up after a change reads anew.
+    /// A look-up's answer at hand, or the read to wait for.
+    private enum Answer {
+        case cached(TokenRecord?)
+        case reading(Task<TokenRecord?, any Error>)
     }
 
     package func removeAll() {
@@ -78,5 +104,6 @@ package final class TokenCache: Sendable {
             entries.misses.removeAll()
             entries.generation += 1
         }
+        reads.withLock { $0.removeAll() }
     }
 }
