@@ -7,6 +7,8 @@
 #   scripts/bench.sh postgres   a throwaway PostgreSQL cluster (scripts/postgres-cluster.sh): the FastAPI +
 #                               PostgreSQL peer, then Emilia on PostgreSQL with one node and with three nodes
 #                               sharing the database; at 64 connections.
+#   scripts/bench.sh subscribers  the server's CPU with no stream subscriber and with SUBSCRIBERS (1,000) idle ones,
+#                               on SQLite and on PostgreSQL, and how long one new event takes to reach them all.
 # CONNECTIONS overrides the connection counts; EMILIA_BIN a release binary built earlier.
 # Needs wrk (installed when missing); the peer needs python3 + PyPI.
 set -euo pipefail
@@ -17,7 +19,8 @@ mode=${1:-sqlite}
 case $mode in
   sqlite) connections=${CONNECTIONS:-"16 64"} ;;
   postgres) connections=${CONNECTIONS:-64} ;;
-  *) echo "usage: scripts/bench.sh [sqlite|postgres]" >&2; exit 2 ;;
+  subscribers) connections="" ;;
+  *) echo "usage: scripts/bench.sh [sqlite|postgres|subscribers]" >&2; exit 2 ;;
 esac
 duration=${DURATION:-10s}
 peers=${PEERS_DIR:-$root/../shared/peers}
@@ -68,6 +71,54 @@ create_tokens() {
       -H 'Content-Type: application/json' -d "{\"name\":\"Bench $i\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
   done
 }
+
+if [ "$mode" = subscribers ]; then
+  ulimit -n 65536 2>/dev/null || true  # a socket per subscriber, on both ends
+  subscribers=${SUBSCRIBERS:-1000}
+  window=${WINDOW:-10}
+  # The server's CPU over `window` seconds, in % of one core.
+  cpu_percent() {
+    local pid=$1 before after ticks
+    ticks=$(getconf CLK_TCK)
+    before=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    sleep "$window"
+    after=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+    python3 -c "print(f'{100 * ($after - $before) / ($ticks * $window):.1f}')"
+  }
+  # One backend: serve NAME [DATABASE_URL]; prints its row.
+  measure() {
+    local name=$1 database=${2:-} port pid created token_id token out
+    port=$(free_port)
+    EMILIA_DATABASE_URL=$database EMILIA_ADMIN_KEY=$admin_key EMILIA_LOG_LEVEL=warning \
+      "$emilia" serve --port "$port" --data-dir "$work/$name-data" >"$work/$name.log" 2>&1 &
+    pid=$!; pids+=("$pid")
+    wait_http "http://127.0.0.1:$port/health"
+    created=$(curl -s -X POST "http://127.0.0.1:$port/api/v1/tokens" -H "Authorization: Bearer $admin_key" \
+      -H 'Content-Type: application/json' -d '{"name":"Subscribers"}')
+    token_id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$created")
+    token=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["token"])' "$created")
+    local idle; idle=$(cpu_percent "$pid")
+    out="$work/$name-subscribers.out"
+    python3 scripts/bench/idle_subscribers.py "http://127.0.0.1:$port" "$admin_key" "$token_id" "$token" "$subscribers" \
+      "$((window + 2))" >"$out" 2>&1 &
+    local client=$!
+    for _ in $(seq 1 600); do grep -q '^connected' "$out" && break; kill -0 "$client" 2>/dev/null || break; sleep 0.1; done
+    grep -q '^connected' "$out" || { echo "--- $name:"; cat "$out"; exit 1; }
+    local busy; busy=$(cpu_percent "$pid")
+    wait "$client" || { echo "--- $name:"; cat "$out"; exit 1; }
+    local delivered; delivered=$(awk '/^delivered/ {print $2 " in " $4 " ms"}' "$out")
+    printf '%-12s %14s %22s %24s\n' "$name" "$idle %" "$busy %" "$delivered"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+  }
+  admin_key="bench-admin-key-$(date +%s)-0123456789"
+  pg_cluster_start "$work/postgres" >/dev/null
+  printf '\n%-12s %14s %22s %24s\n' backend "CPU, none" "CPU, $subscribers idle" "one event reached"
+  measure sqlite
+  measure postgres "$EMILIA_TEST_POSTGRES_URL"
+  echo "CPU in % of one core over $window s; the target is under 5 % with $subscribers idle subscribers, and every one"
+  echo "of them getting a new event within 1 s."
+  exit 0
+fi
 
 if [ "$mode" = postgres ]; then
   # One wrk per URL (one per node), all at once, CONNS and the tokens split between them. The token sets are
