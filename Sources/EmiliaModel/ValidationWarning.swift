@@ -1,4 +1,4 @@
-/// The stable codes of the warnings Emilia answers with (CONTRACT.md §2).
+/// The stable codes of the warnings Emilia answers with (docs/contract.md §2).
 public enum WarningCode: String, Sendable, CaseIterable, Codable, Comparable {
     case missingTableNumber = "missing_table_number"
     case tableAlias = "table_alias"

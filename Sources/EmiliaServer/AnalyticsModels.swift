@@ -3,7 +3,7 @@ import EmiliaStore
 import Foundation
 import Hummingbird
 
-/// `GET /api/v1/analytics`: the day's figures in the shape CONTRACT.md §2 names.
+/// `GET /api/v1/analytics`: the day's figures in the shape docs/contract.md §2 names.
 struct AnalyticsResponse: ResponseEncodable {
     struct PerTable: Encodable {
         let tableNumber: String

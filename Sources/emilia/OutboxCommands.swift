@@ -1,4 +1,5 @@
 import ArgumentParser
+import AsyncHTTPClient
 import EmiliaClient
 import EmiliaModel
 import Foundation
@@ -15,6 +16,7 @@ struct SimulateCommand: AsyncParsableCommand {
     var speed = "max"
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Flag(help: "Print JSON; the last line is the summary.") var json = false
+    @Option(help: "A PEM CA certificate to trust, for an HTTPS server with a self-signed certificate.") var caFile: String?
 
     func run() async throws {
         guard let environment = DeploymentEnvironment(queryValue: env) else { throw ValidationError("env must be dev or prod") }
@@ -28,8 +30,9 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             timeScale = factor
         }
-        let summary = try await Simulation(url: url, token: token, environment: environment, sessions: sessions, outboxPath: outbox,
-                                           timeScale: timeScale, seed: seed, showProgress: !json).run()
+        let simulation = Simulation(url: url, token: token, environment: environment, sessions: sessions, outboxPath: outbox,
+                                    timeScale: timeScale, seed: seed, showProgress: !json)
+        let summary = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in try await simulation.run(http: http) }
         if json {
             Console.line(#"{"sessions": \#(summary.sessions), "enqueued": \#(summary.enqueued), "delivered": \#(summary.counts.delivered), "dead": \#(summary.counts.dead)}"#)
         } else {
@@ -39,7 +42,7 @@ struct SimulateCommand: AsyncParsableCommand {
 }
 
 /// A simulated night pushed through an outbox and delivered, shared by `simulate` and `demo`.
-struct Simulation {
+struct Simulation: Sendable {
     var url: String
     var token: String
     var environment: DeploymentEnvironment
@@ -50,13 +53,14 @@ struct Simulation {
     var seed: UInt64
     var showProgress: Bool
 
-    struct Summary {
+    struct Summary: Sendable {
         var sessions: Int
         var enqueued: Int
         var counts: OutboxCounts
     }
 
-    func run() async throws -> Summary {
+    /// Runs the night, delivering through `http` (the shared client by default).
+    func run(http: HTTPClient = .shared) async throws -> Summary {
         let zone = TimeZone(identifier: "America/Sao_Paulo")!
         var random = SeededRandom(seed: seed)
         let restaurant = SimulatedRestaurant.make(name: "Simulated", timeZone: zone, random: &random)
@@ -65,7 +69,7 @@ struct Simulation {
         let box = try Outbox(path: URL(fileURLWithPath: outboxPath))
         let destination = Outbox.Destination(baseURL: url, token: token, environment: environment)
         try box.setDestination(destination)
-        let client = WebhookClient(token: token, environment: environment, baseURL: url, timeZone: zone)
+        let client = WebhookClient(token: token, environment: environment, baseURL: url, timeZone: zone, http: http)
         let delivery = OutboxDelivery(outbox: box, client: client)
         let already = try box.counts()
         var enqueued = 0
@@ -151,12 +155,16 @@ struct OutboxCommand: AsyncParsableCommand {
     struct Deliver: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deliver everything pending, then exit.")
         @Option(help: "The outbox file.") var outbox = "emilia-outbox.sqlite3"
+        @Option(help: "A PEM CA certificate to trust, for an HTTPS server with a self-signed certificate.") var caFile: String?
 
         func run() async throws {
             let box = try Outbox(path: URL(fileURLWithPath: outbox))
             guard let destination = try box.destination() else { throw ValidationError("this outbox has no destination yet") }
-            let client = WebhookClient(token: destination.token, environment: destination.environment, baseURL: destination.baseURL)
-            let counts = try await OutboxDelivery(outbox: box, client: client).drain()
+            let counts = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in
+                let client = WebhookClient(token: destination.token, environment: destination.environment,
+                                           baseURL: destination.baseURL, http: http)
+                return try await OutboxDelivery(outbox: box, client: client).drain()
+            }
             Console.line("pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
         }
     }

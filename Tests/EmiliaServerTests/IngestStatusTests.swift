@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import Testing
 
-@Suite("Ingest: every answer of CONTRACT.md §1", .timeLimit(.minutes(3)))
+@Suite("Ingest: every answer of docs/contract.md §1", .timeLimit(.minutes(3)))
 struct IngestStatusTests {
     @Test(arguments: [
         ("session_opened.json", [String]()), ("items_added.json", []), ("session_complete.json", []),

@@ -104,6 +104,11 @@ struct TLSTests {
             let (diagnosed, report) = try await EmiliaProcess.run(["diagnose", token, "--url", baseURL, "--ca-file", certificate.certificate,
                                                                    "--samples", "1"])
             #expect(diagnosed == 0, "\(report)")
+            let outbox = certificate.directory.appendingPathComponent("outbox.sqlite3").path
+            let (simulated, summary) = try await EmiliaProcess.run(["simulate", "--url", baseURL, "--token", token, "--sessions", "2",
+                                                                    "--outbox", outbox, "--json", "--ca-file", certificate.certificate])
+            #expect(simulated == 0, "\(summary)")
+            #expect(summary.contains(#""dead": 0"#) && !summary.contains(#""delivered": 0,"#), "\(summary)")
         }
     }
 
