@@ -1,6 +1,6 @@
-import EmiliaModel
-import Foundation
-import GRDB
+public import EmiliaModel
+public import Foundation
+public import GRDB
 
 /// A message's place in the outbox.
 public enum OutboxMessageStatus: String, Sendable, Codable {

@@ -1,6 +1,6 @@
-import Foundation
-import Logging
-import ServiceLifecycle
+public import Foundation
+public import Logging
+public import ServiceLifecycle
 
 /// Delivers the outbox: in order per `order_id`, concurrently across orders, retrying transient failures with
 /// backoff across restarts for a retry budget of time (72 h by default, counted from when the message was enqueued),

@@ -1,5 +1,5 @@
-import EmiliaModel
-import Foundation
+public import EmiliaModel
+public import Foundation
 
 /// A member of staff in a payload: `{"id": 72, "name": "João Silva"}`.
 public struct Employee: Sendable, Hashable {

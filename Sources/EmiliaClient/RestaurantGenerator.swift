@@ -1,5 +1,5 @@
-import EmiliaModel
-import Foundation
+public import EmiliaModel
+public import Foundation
 
 /// A deterministic random source (SplitMix64): the same seed gives the same restaurants and nights.
 public struct SeededRandom: RandomNumberGenerator, Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Makes time-ordered UUIDs (version 7): ids sort by creation time, so the event log is appended in key order.
 ///

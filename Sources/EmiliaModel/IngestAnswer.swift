@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The webhook's 200 answer (docs/contract.md §1): written by the server, read by the Swift client.
 public struct IngestAnswer: Sendable, Hashable, Codable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What the validator needs to know about the receiving restaurant.
 public struct ValidationContext: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// The analytics of one restaurant's day, computed from its table sessions (test events never reach them).
 public struct DayAnalytics: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 // A compact JSON form of the accumulator for the projection's `state` column, written and read without
 // Foundation's Codable (the projection updates it on every ingested session event). Times are whole

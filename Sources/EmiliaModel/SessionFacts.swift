@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// What one stored event says about its table session, read from its payload.
 public struct SessionFacts: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 // The API's JSON shape of a session (snake_case keys, times in RFC 3339 UTC, money as exact decimals).
 

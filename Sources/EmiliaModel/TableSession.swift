@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A person on staff as the POS names them.
 public struct StaffMember: Sendable, Hashable, Codable {

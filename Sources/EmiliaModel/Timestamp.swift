@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// An RFC 3339 date-time as a POS sent it: the wall-clock reading and, when present, its UTC offset.
 public struct Timestamp: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import EmiliaModel
 import EmiliaStore
 import Foundation
 import PostgresNIO

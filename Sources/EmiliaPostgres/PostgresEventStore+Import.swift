@@ -1,7 +1,7 @@
-import EmiliaModel
-import EmiliaStore
-import Foundation
-import PostgresNIO
+public import EmiliaModel
+public import EmiliaStore
+public import Foundation
+public import PostgresNIO
 
 // Rows copied in from another backend (`emilia copy`), exactly as they were stored there. Every insert skips rows
 // already present, so a copy that stopped can run again.

@@ -1,9 +1,9 @@
-import EmiliaModel
-import EmiliaStore
-import Foundation
-import Logging
-import PostgresNIO
-import ServiceLifecycle
+public import EmiliaModel
+public import EmiliaStore
+public import Foundation
+public import Logging
+public import PostgresNIO
+public import ServiceLifecycle
 
 /// The event log in PostgreSQL, shared by several stateless `emilia serve` nodes.
 ///

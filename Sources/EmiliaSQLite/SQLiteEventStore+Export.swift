@@ -1,7 +1,7 @@
-import EmiliaModel
-import EmiliaStore
-import Foundation
-import GRDB
+public import EmiliaModel
+public import EmiliaStore
+public import Foundation
+public import GRDB
 
 // The rows as stored, for `emilia copy` to another backend.
 extension SQLiteEventStore {

@@ -1,7 +1,7 @@
-import EmiliaModel
-import EmiliaStore
-import Foundation
-import GRDB
+public import EmiliaModel
+public import EmiliaStore
+public import Foundation
+public import GRDB
 
 // Sessions, analytics inputs and the event log, read from SQLite.
 extension SQLiteEventStore {

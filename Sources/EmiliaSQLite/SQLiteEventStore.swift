@@ -1,9 +1,9 @@
-import EmiliaModel
-import EmiliaStore
-import Foundation
-import GRDB
-import Logging
-import ServiceLifecycle
+public import EmiliaModel
+public import EmiliaStore
+public import Foundation
+public import GRDB
+public import Logging
+public import ServiceLifecycle
 
 /// The event log in one SQLite file (WAL, `synchronous=FULL`): the default, single-node store.
 ///

@@ -1,7 +1,7 @@
-import EmiliaModel
-import EmiliaStore
-import Foundation
-import Hummingbird
+public import EmiliaModel
+public import EmiliaStore
+public import Foundation
+public import Hummingbird
 
 /// An error answered to a client: a status, a `detail` sentence, an optional `hint`, extra headers.
 ///

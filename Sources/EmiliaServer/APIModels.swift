@@ -1,7 +1,7 @@
-import EmiliaModel
-import EmiliaStore
-import Foundation
-import Hummingbird
+public import EmiliaModel
+public import EmiliaStore
+public import Foundation
+public import Hummingbird
 
 /// A token as the admin API and `emilia token … --json` show it; `token` only in the answers to create and rotate.
 public struct TokenResponse: ResponseEncodable, Sendable {

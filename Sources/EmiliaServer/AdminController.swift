@@ -2,6 +2,7 @@ import EmiliaModel
 import EmiliaStore
 import Foundation
 import Hummingbird
+import Logging
 
 /// The admin API under `/api/v1` (behind `AdminAuthMiddleware`): tokens, events, rejections.
 struct AdminController: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Where the admin key comes from: `EMILIA_ADMIN_KEY`, else a key generated once and kept in the data dir.
 public enum AdminKey {

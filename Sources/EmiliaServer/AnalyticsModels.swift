@@ -1,7 +1,7 @@
-import EmiliaModel
-import EmiliaStore
-import Foundation
-import Hummingbird
+public import EmiliaModel
+public import EmiliaStore
+public import Foundation
+public import Hummingbird
 
 /// `GET /api/v1/analytics`: the day's figures in the shape docs/contract.md §2 names.
 struct AnalyticsResponse: ResponseEncodable {

@@ -1,12 +1,12 @@
-import EmiliaModel
-import EmiliaStorage
-import EmiliaStore
-import Foundation
-import Hummingbird
-import HummingbirdCore
-import HummingbirdTLS
-import Logging
-import ServiceLifecycle
+public import EmiliaModel
+public import EmiliaStorage
+public import EmiliaStore
+public import Foundation
+public import Hummingbird
+public import HummingbirdCore
+public import HummingbirdTLS
+public import Logging
+public import ServiceLifecycle
 
 /// The version `/health` reports.
 public let emiliaVersion = "0.1.0"

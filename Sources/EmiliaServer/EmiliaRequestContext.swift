@@ -1,8 +1,8 @@
-import Foundation
-import HTTPTypes
-import Hummingbird
-import NIOCore
-import NIOHTTPTypes
+public import Foundation
+public import HTTPTypes
+public import Hummingbird
+public import NIOCore
+public import NIOHTTPTypes
 
 /// The per-request context: Hummingbird's core storage plus the request id every log line carries.
 public struct EmiliaRequestContext: RequestContext {

@@ -1,4 +1,5 @@
 import CZlib
+import Foundation
 import NIOCore
 
 /// The webhook's `Content-Encoding`: none, or gzip, decompressed before anything reads the body.

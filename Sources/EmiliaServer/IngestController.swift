@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import NIOFoundationCompat
 
 /// `POST /webhooks/v1/pos/{token}?env=dev|prod`: docs/contract.md §1, every status and body.
 struct IngestController: Sendable {

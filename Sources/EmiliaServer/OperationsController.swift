@@ -1,5 +1,6 @@
 import EmiliaStore
 import Hummingbird
+import Logging
 
 /// `GET /health` (storage checked; 503 when it fails) and `GET /metrics` (Prometheus text).
 struct OperationsController: Sendable {

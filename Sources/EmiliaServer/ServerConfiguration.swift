@@ -1,6 +1,6 @@
-import EmiliaStorage
-import EmiliaStore
-import Foundation
+public import EmiliaStorage
+public import EmiliaStore
+public import Foundation
 
 /// Everything `emilia serve` can be told, with the documented defaults.
 public struct ServerConfiguration: Sendable {

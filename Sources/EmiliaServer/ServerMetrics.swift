@@ -1,7 +1,7 @@
-import EmiliaStore
-import Foundation
-import Prometheus
-import Synchronization
+public import EmiliaStore
+public import Foundation
+public import Prometheus
+public import Synchronization
 
 /// The Prometheus metrics `/metrics` shows: requests by route and status, ingest latency, commit batches,
 /// rejections by reason.

@@ -1,9 +1,9 @@
-import EmiliaPostgres
-import EmiliaSQLite
-import EmiliaStore
-import Foundation
-import Logging
-import ServiceLifecycle
+public import EmiliaPostgres
+public import EmiliaSQLite
+public import EmiliaStore
+public import Foundation
+public import Logging
+public import ServiceLifecycle
 
 /// Where Emilia keeps its data: a SQLite file in a data directory (one machine; the default) or a PostgreSQL
 /// database shared by several `emilia serve` nodes. `buildApplication` and every CLI command open storage through

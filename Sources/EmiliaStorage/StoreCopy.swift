@@ -1,8 +1,8 @@
-import EmiliaPostgres
-import EmiliaSQLite
-import EmiliaStore
-import Foundation
-import Logging
+public import EmiliaPostgres
+public import EmiliaSQLite
+public import EmiliaStore
+public import Foundation
+public import Logging
 
 /// Moves a restaurant group from one machine to PostgreSQL: copies tokens (their hashes), events (exact bytes and
 /// ids, in log order) and rejections from a SQLite data dir into an empty PostgreSQL database, then rebuilds the

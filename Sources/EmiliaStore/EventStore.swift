@@ -1,5 +1,5 @@
-import EmiliaModel
-import Foundation
+public import EmiliaModel
+public import Foundation
 
 /// Everything the server and the CLI need from storage: one narrow async protocol, implemented by SQLite
 /// (`EmiliaSQLite`, one machine) and PostgreSQL (`EmiliaPostgres`, several nodes on one database), held to the same

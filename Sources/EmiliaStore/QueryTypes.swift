@@ -1,5 +1,5 @@
-import EmiliaModel
-import Foundation
+public import EmiliaModel
+public import Foundation
 
 /// Counts that say how clean a restaurant's data is. Events count on the day they happened (their `timestamp`,
 /// else when received); rejections on the day they were refused.

@@ -1,6 +1,6 @@
-import Foundation
-import Logging
-import ServiceLifecycle
+public import Foundation
+public import Logging
+public import ServiceLifecycle
 
 /// Deletes events and rejections older than the retention age, in bounded batches, every `interval`.
 ///

@@ -1,5 +1,5 @@
-import EmiliaModel
-import Foundation
+public import EmiliaModel
+public import Foundation
 
 /// A session's identity, with the zone its days are counted in.
 package struct SessionKey: Hashable, Sendable {

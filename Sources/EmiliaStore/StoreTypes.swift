@@ -1,5 +1,5 @@
-import EmiliaModel
-import Foundation
+public import EmiliaModel
+public import Foundation
 
 /// Whether a token may post.
 public enum TokenStatus: String, Sendable, Codable {

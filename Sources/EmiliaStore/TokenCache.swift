@@ -1,5 +1,5 @@
-import Foundation
-import Synchronization
+public import Foundation
+public import Synchronization
 
 /// A short-lived memory of token look-ups, so ingest does not read the token table on every request.
 ///

@@ -1,5 +1,5 @@
-import Crypto
-import Foundation
+public import Crypto
+public import Foundation
 
 /// How clear tokens become what is stored: SHA-256 of the lowercased UUID, and its first 8 characters.
 public enum TokenSecrets {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EmiliaClient
 import EmiliaModel
 import EmiliaServer
 import EmiliaStorage
@@ -7,6 +8,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `emilia demo`: a server on a temporary data dir, a demo restaurant, a simulated night; then it keeps serving.
 struct DemoCommand: AsyncParsableCommand {

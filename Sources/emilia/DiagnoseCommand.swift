@@ -3,6 +3,8 @@ import AsyncHTTPClient
 import EmiliaClient
 import EmiliaModel
 import Foundation
+import NIOCore
+import NIOHTTP1
 
 /// `emilia diagnose TOKEN`: checks an integration end to end and says what to do about each failure.
 struct DiagnoseCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EmiliaClient
 import EmiliaModel
+import EmiliaStorage
 import EmiliaStore
 import Foundation
 import Logging

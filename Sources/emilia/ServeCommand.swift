@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmiliaServer
+import EmiliaStorage
 import Foundation
 import Hummingbird
 import Logging

@@ -1,5 +1,7 @@
+import EmiliaServer
 import Foundation
 import Logging
+import NIOHTTP1
 import Synchronization
 import Testing
 

@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 
 /// Headless Chromium driven over the WebDriver protocol (Debian's `chromium` and `chromium-driver`).
 final class Browser: Sendable {

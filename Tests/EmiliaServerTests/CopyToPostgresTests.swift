@@ -1,4 +1,6 @@
+import EmiliaServer
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// `emilia copy`: a SQLite data dir moved into PostgreSQL loses nothing, and a second run resumes instead of

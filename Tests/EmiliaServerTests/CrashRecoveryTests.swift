@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import Testing
 
 @Suite("A real emilia serve process", .timeLimit(.minutes(3)))

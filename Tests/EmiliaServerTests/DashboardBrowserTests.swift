@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// Runs `body` with a headless Chromium; screenshots go to `EMILIA_SCREENSHOTS` when it is set.

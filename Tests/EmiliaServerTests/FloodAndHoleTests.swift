@@ -1,5 +1,7 @@
+import EmiliaServer
 import Foundation
 import GRDB
+import NIOHTTP1
 import Testing
 
 /// Floods cost bounded storage; the small holes of the security review stay closed.

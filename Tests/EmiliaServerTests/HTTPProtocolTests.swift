@@ -1,5 +1,6 @@
 import CZlib
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// HTTP as POS stacks speak it: `Expect: 100-continue` and gzip-compressed bodies (docs/contract.md §1).

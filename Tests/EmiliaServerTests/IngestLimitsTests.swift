@@ -1,7 +1,9 @@
+import AsyncAlgorithms
 import AsyncHTTPClient
 @testable import EmiliaServer
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 

@@ -1,6 +1,10 @@
+import AsyncAlgorithms
 import AsyncHTTPClient
+import EmiliaServer
 import Foundation
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import Testing
 
 @Suite("Ingest: every answer of docs/contract.md §1", .timeLimit(.minutes(3)))

@@ -1,3 +1,4 @@
+import EmiliaServer
 import Foundation
 import Testing
 

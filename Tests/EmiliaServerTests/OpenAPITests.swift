@@ -1,5 +1,7 @@
 @testable import EmiliaServer
+import EmiliaStorage
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// docs/openapi.json is what the server serves, and it documents every route the router has (dashboard pages aside).

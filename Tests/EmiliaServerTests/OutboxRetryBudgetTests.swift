@@ -1,4 +1,5 @@
 import EmiliaClient
+import EmiliaModel
 import Foundation
 import GRDB
 import Logging

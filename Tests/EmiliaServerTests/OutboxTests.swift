@@ -1,6 +1,8 @@
 import EmiliaClient
 import EmiliaModel
+import EmiliaServer
 import Foundation
+import NIOHTTP1
 import Testing
 
 private let fast = RetryPolicy(maximumAttempts: 3, baseDelay: .milliseconds(5), maximumDelay: .milliseconds(20))

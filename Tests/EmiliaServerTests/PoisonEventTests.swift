@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import GRDB
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// One POS bug must never crash, brick or stall the server: huge amounts, a fold that fails, a huge event.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import NIOHTTP1
 import Testing
 
 @Suite("emilia projection rebuild", .timeLimit(.minutes(3)))

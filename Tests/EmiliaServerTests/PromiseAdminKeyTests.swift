@@ -1,5 +1,6 @@
 import EmiliaServer
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// Promises (contract §3 "never defaults to an empty or well-known key"; README): with no EMILIA_ADMIN_KEY a key is

@@ -5,6 +5,7 @@ import EmiliaStore
 import Foundation
 import GRDB
 import Logging
+import NIOHTTP1
 import Synchronization
 import Testing
 

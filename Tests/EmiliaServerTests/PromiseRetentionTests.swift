@@ -4,7 +4,9 @@ import EmiliaSQLite
 import EmiliaStore
 import Foundation
 import GRDB
+import Hummingbird
 import Logging
+import NIOHTTP1
 import ServiceLifecycle
 import Synchronization
 import Testing

@@ -4,6 +4,7 @@ import EmiliaStore
 import Foundation
 import GRDB
 import Logging
+import NIOHTTP1
 import Testing
 
 /// Promise (contract §3): after a rotation the old token keeps working for a grace period, 24 h by default; the

@@ -1,4 +1,5 @@
 import Foundation
+import NIOHTTP1
 import Testing
 
 /// Promise (contract §1 `?env=`): "Dev and prod data never mix: every read path filters by env." One token posts

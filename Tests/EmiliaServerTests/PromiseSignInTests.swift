@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Promises (decisions "Operations"): a dashboard sign-in lasts 8 h, checked by the server (not only by the

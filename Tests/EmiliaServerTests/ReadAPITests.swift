@@ -1,6 +1,8 @@
 import AsyncHTTPClient
+import EmiliaServer
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Posts the three fixtures of ORD-2025-0124 (in a scrambled order) and a few more sessions on 2025-11-24.

@@ -6,6 +6,7 @@ import Foundation
 import GRDB
 import Logging
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 import ServiceLifecycle
 import Synchronization

@@ -1,5 +1,7 @@
+import EmiliaServer
 import Foundation
 import GRDB
+import NIOHTTP1
 import Testing
 
 @Suite("Ingest storage: exact bytes, dedup, durability errors", .timeLimit(.minutes(3)))

@@ -3,6 +3,8 @@ import EmiliaClient
 import EmiliaServer
 import Foundation
 import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
 import NIOSSL
 import Testing
 

@@ -2,6 +2,7 @@ import EmiliaModel
 import EmiliaStore
 import Foundation
 import Hummingbird
+import Logging
 
 /// `/tokens`: create (the token shown once, with the full webhook URL and a copy button), deactivate,
 /// reactivate, rotate. Every form carries the session's CSRF token.
