@@ -17,6 +17,9 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}"
 fi
 
+# The tree stays formatted as .swift-format says (`swift format format -i -r Sources Tests Package.swift` fixes it).
+swift format lint --strict --recursive Sources Tests Package.swift
+
 swift build --build-tests
 
 # Every temporary file and child process of the run lives under one directory, removed at the end (also when a

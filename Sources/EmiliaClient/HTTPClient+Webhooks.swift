@@ -6,8 +6,10 @@ extension HTTPClient {
     /// instead of retrying it until the deadline (the `WebhookClient` has its own retry policy, and a certificate
     /// that is not trusted never gets better), and it also trusts the CA certificates in `caFile` (PEM) when given,
     /// for a server with a self-signed or private certificate. Throws at once when that file holds no certificate.
-    public static func withWebhookHTTPClient<Result: Sendable>(trustingCAFile caFile: String?,
-                                                               _ body: (HTTPClient) async throws -> Result) async throws -> Result {
+    public static func withWebhookHTTPClient<Result: Sendable>(
+        trustingCAFile caFile: String?,
+        _ body: (HTTPClient) async throws -> Result
+    ) async throws -> Result {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         if let caFile {

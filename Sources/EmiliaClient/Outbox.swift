@@ -56,28 +56,29 @@ public final class Outbox: Sendable {
         database = try DatabaseQueue(path: path.path, configuration: configuration)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE messages (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT,
-                    order_key TEXT NOT NULL,
-                    body BLOB NOT NULL,
-                    idempotency_key TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    attempts INTEGER NOT NULL DEFAULT 0,
-                    next_attempt_at REAL NOT NULL,
-                    last_status INTEGER,
-                    last_error TEXT,
-                    event_id TEXT,
-                    created_at REAL NOT NULL
-                );
-                CREATE INDEX messages_pending ON messages(status, order_key, id);
-                CREATE TABLE destination (
-                    id INTEGER PRIMARY KEY CHECK (id = 1),
-                    base_url TEXT NOT NULL,
-                    token TEXT NOT NULL,
-                    env TEXT NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE messages (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        order_key TEXT NOT NULL,
+                        body BLOB NOT NULL,
+                        idempotency_key TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        next_attempt_at REAL NOT NULL,
+                        last_status INTEGER,
+                        last_error TEXT,
+                        event_id TEXT,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE INDEX messages_pending ON messages(status, order_key, id);
+                    CREATE TABLE destination (
+                        id INTEGER PRIMARY KEY CHECK (id = 1),
+                        base_url TEXT NOT NULL,
+                        token TEXT NOT NULL,
+                        env TEXT NOT NULL
+                    );
+                    """)
         }
         // A second process opening the same new file (`emilia outbox status` while `simulate` starts) can apply a
         // migration between our look and our run; our second attempt then finds it applied.
@@ -101,8 +102,9 @@ public final class Outbox: Sendable {
     /// Sets where messages go.
     public func setDestination(_ destination: Destination) throws {
         try database.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO destination (id, base_url, token, env) VALUES (1, ?, ?, ?)",
-                           arguments: [destination.baseURL, destination.token, destination.environment.rawValue])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO destination (id, base_url, token, env) VALUES (1, ?, ?, ?)",
+                arguments: [destination.baseURL, destination.token, destination.environment.rawValue])
         }
     }
 
@@ -110,8 +112,9 @@ public final class Outbox: Sendable {
     public func destination() throws -> Destination? {
         try database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM destination WHERE id = 1").map {
-                Destination(baseURL: $0["base_url"], token: $0["token"],
-                            environment: DeploymentEnvironment(rawValue: $0["env"]) ?? .dev)
+                Destination(
+                    baseURL: $0["base_url"], token: $0["token"],
+                    environment: DeploymentEnvironment(rawValue: $0["env"]) ?? .dev)
             }
         }
     }
@@ -126,11 +129,15 @@ public final class Outbox: Sendable {
     @discardableResult
     public func enqueue(json body: Data, orderID: String?, now: Date = Date()) throws -> Int64 {
         try database.write { db in
-            try db.execute(sql: """
-                INSERT INTO messages (order_key, body, idempotency_key, status, next_attempt_at, created_at)
-                VALUES (?, ?, ?, 'pending', ?, ?)
-                """, arguments: [orderID.map { "order:" + $0 } ?? "", body, UUID().uuidString.lowercased(),
-                                 now.timeIntervalSince1970, now.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT INTO messages (order_key, body, idempotency_key, status, next_attempt_at, created_at)
+                    VALUES (?, ?, ?, 'pending', ?, ?)
+                    """,
+                arguments: [
+                    orderID.map { "order:" + $0 } ?? "", body, UUID().uuidString.lowercased(),
+                    now.timeIntervalSince1970, now.timeIntervalSince1970,
+                ])
             let id = db.lastInsertedRowID
             if orderID == nil { try db.execute(sql: "UPDATE messages SET order_key = ? WHERE id = ?", arguments: ["message:\(id)", id]) }
             return id
@@ -156,15 +163,18 @@ public final class Outbox: Sendable {
     /// The dead messages, with their last status and reason.
     public func deadMessages(limit: Int = 100) throws -> [OutboxMessage] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM messages WHERE status = 'dead' ORDER BY id LIMIT ?", arguments: [limit]).map(Self.message)
+            try Row.fetchAll(db, sql: "SELECT * FROM messages WHERE status = 'dead' ORDER BY id LIMIT ?", arguments: [limit]).map(
+                Self.message)
         }
     }
 
     /// Pending messages that have failed at least once (being retried), oldest first.
     public func retryingMessages(limit: Int = 100) throws -> [OutboxMessage] {
         try database.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM messages WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT ?",
-                             arguments: [limit]).map(Self.message)
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM messages WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT ?",
+                arguments: [limit]
+            ).map(Self.message)
         }
     }
 
@@ -177,15 +187,17 @@ public final class Outbox: Sendable {
             if let ids {
                 var requeued = 0
                 for id in Set(ids) {
-                    try db.execute(sql: """
-                        UPDATE messages SET status = 'pending', next_attempt_at = ?, created_at = ? WHERE id = ? AND status = 'dead'
-                        """, arguments: [time, time, id])
+                    try db.execute(
+                        sql: """
+                            UPDATE messages SET status = 'pending', next_attempt_at = ?, created_at = ? WHERE id = ? AND status = 'dead'
+                            """, arguments: [time, time, id])
                     requeued += db.changesCount
                 }
                 return requeued
             }
-            try db.execute(sql: "UPDATE messages SET status = 'pending', next_attempt_at = ?, created_at = ? WHERE status = 'dead'",
-                           arguments: [time, time])
+            try db.execute(
+                sql: "UPDATE messages SET status = 'pending', next_attempt_at = ?, created_at = ? WHERE status = 'dead'",
+                arguments: [time, time])
             return db.changesCount
         }
     }
@@ -193,48 +205,59 @@ public final class Outbox: Sendable {
     /// Due messages, at most one per order: the oldest pending one, only when nothing older of its order is pending.
     func due(now: Date, limit: Int) throws -> [OutboxMessage] {
         try database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT m.* FROM messages m
-                WHERE m.status = 'pending' AND m.next_attempt_at <= ?
-                  AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.status = 'pending' AND p.order_key = m.order_key AND p.id < m.id)
-                ORDER BY m.id LIMIT ?
-                """, arguments: [now.timeIntervalSince1970, limit]).map(Self.message)
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.* FROM messages m
+                    WHERE m.status = 'pending' AND m.next_attempt_at <= ?
+                      AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.status = 'pending' AND p.order_key = m.order_key AND p.id < m.id)
+                    ORDER BY m.id LIMIT ?
+                    """, arguments: [now.timeIntervalSince1970, limit]
+            ).map(Self.message)
         }
     }
 
     /// When the next pending message is due, if any; a message waiting behind an older one of its order does not count.
     func nextDue() throws -> Date? {
         try database.read { db in
-            try Double.fetchOne(db, sql: """
-                SELECT min(m.next_attempt_at) FROM messages m
-                WHERE m.status = 'pending'
-                  AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.status = 'pending' AND p.order_key = m.order_key AND p.id < m.id)
-                """)
+            try Double.fetchOne(
+                db,
+                sql: """
+                    SELECT min(m.next_attempt_at) FROM messages m
+                    WHERE m.status = 'pending'
+                      AND NOT EXISTS (SELECT 1 FROM messages p WHERE p.status = 'pending' AND p.order_key = m.order_key AND p.id < m.id)
+                    """)
         }.map(Date.init(timeIntervalSince1970:))
     }
 
     func markDelivered(_ id: Int64, eventID: String, attempts: Int) throws {
         try database.write { db in
-            try db.execute(sql: "UPDATE messages SET status = 'delivered', event_id = ?, attempts = ?, last_status = 200 WHERE id = ?",
-                           arguments: [eventID, attempts, id])
+            try db.execute(
+                sql: "UPDATE messages SET status = 'delivered', event_id = ?, attempts = ?, last_status = 200 WHERE id = ?",
+                arguments: [eventID, attempts, id])
         }
     }
 
     /// Records a failed attempt: pending again at `retryAt`, or dead (at `now`) when `retryAt` is nil.
     func markFailed(_ id: Int64, attempts: Int, status: Int?, reason: String, retryAt: Date?, now: Date = Date()) throws {
         try database.write { db in
-            try db.execute(sql: """
-                UPDATE messages SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?
-                """, arguments: [retryAt == nil ? "dead" : "pending", attempts, status, reason,
-                                 (retryAt ?? now).timeIntervalSince1970, id])
+            try db.execute(
+                sql: """
+                    UPDATE messages SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?
+                    """,
+                arguments: [
+                    retryAt == nil ? "dead" : "pending", attempts, status, reason,
+                    (retryAt ?? now).timeIntervalSince1970, id,
+                ])
         }
     }
 
     static func message(_ row: Row) -> OutboxMessage {
-        OutboxMessage(id: row["id"], orderKey: row["order_key"], body: row["body"], idempotencyKey: row["idempotency_key"],
-                      status: OutboxMessageStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
-                      lastStatus: row["last_status"], lastError: row["last_error"], eventID: row["event_id"],
-                      createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                      nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]))
+        OutboxMessage(
+            id: row["id"], orderKey: row["order_key"], body: row["body"], idempotencyKey: row["idempotency_key"],
+            status: OutboxMessageStatus(rawValue: row["status"]) ?? .pending, attempts: row["attempts"],
+            lastStatus: row["last_status"], lastError: row["last_error"], eventID: row["event_id"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            nextAttemptAt: Date(timeIntervalSince1970: row["next_attempt_at"]))
     }
 }

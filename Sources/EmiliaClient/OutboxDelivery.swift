@@ -25,9 +25,11 @@ public struct OutboxDelivery: Service {
     ///     after the message was enqueued; the first one after that parks it as dead.
     ///   - environment: the sleep (backoffs, idle waits, waits after a storage error) and the dice.
     ///   - now: the clock that schedules attempts and measures the budget.
-    public init(outbox: Outbox, client: WebhookClient, policy: RetryPolicy = .outbox, retryBudget: Duration = .seconds(72 * 3600),
-                concurrency: Int = 8, monitor: WebhookMonitor? = nil, environment: RetryEnvironment = .live,
-                now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "emilia.outbox")) {
+    public init(
+        outbox: Outbox, client: WebhookClient, policy: RetryPolicy = .outbox, retryBudget: Duration = .seconds(72 * 3600),
+        concurrency: Int = 8, monitor: WebhookMonitor? = nil, environment: RetryEnvironment = .live,
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "emilia.outbox")
+    ) {
         self.outbox = outbox
         self.client = client
         self.policy = policy
@@ -52,13 +54,14 @@ public struct OutboxDelivery: Service {
                     }
                     failures = 0
                     if wait > 0 { try await environment.sleep(.milliseconds(Int(wait * 1000))) }
-                } catch where Task.isCancelled {
+                } catch  where Task.isCancelled {
                     // Graceful shutdown: what is pending stays on disk for the next run.
                 } catch {
                     failures += 1
                     let delay = Self.storageBackoff(failures: failures, random: environment.random())
-                    logger.error("Outbox storage error; delivery continues after a backoff",
-                                 metadata: ["error": "\(error)", "failures": "\(failures)", "retry_in": "\(delay)"])
+                    logger.error(
+                        "Outbox storage error; delivery continues after a backoff",
+                        metadata: ["error": "\(error)", "failures": "\(failures)", "retry_in": "\(delay)"])
                     try? await environment.sleep(delay)
                 }
             }
@@ -117,7 +120,8 @@ public struct OutboxDelivery: Service {
         } catch {
             // Cut short by shutdown: not the server's doing, so it stays pending as it was.
             if Task.isCancelled { return nil }
-            let failure = error as? WebhookError
+            let failure =
+                error as? WebhookError
                 ?? WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempts)
             return recordFailure(failure, of: message, attempts: attempts)
         }
@@ -139,11 +143,19 @@ public struct OutboxDelivery: Service {
         var reason = error.description
         if retryAt == nil {
             if error.isRetryable { reason += " (still failing after the \(retryBudget.spoken) retry budget)" }
-            logger.warning("Outbox message parked as dead", metadata: ["message": "\(message.id)", "attempts": "\(attempts)",
-                                                                      "reason": "\(reason)"])
+            logger.warning(
+                "Outbox message parked as dead",
+                metadata: [
+                    "message": "\(message.id)", "attempts": "\(attempts)",
+                    "reason": "\(reason)",
+                ])
         } else {
-            logger.debug("Outbox message will be retried", metadata: ["message": "\(message.id)", "attempts": "\(attempts)",
-                                                                     "reason": "\(reason)"])
+            logger.debug(
+                "Outbox message will be retried",
+                metadata: [
+                    "message": "\(message.id)", "attempts": "\(attempts)",
+                    "reason": "\(reason)",
+                ])
         }
         do {
             try outbox.markFailed(message.id, attempts: attempts, status: status, reason: reason, retryAt: retryAt, now: time)
@@ -154,14 +166,14 @@ public struct OutboxDelivery: Service {
     }
 }
 
-fileprivate extension Duration {
+extension Duration {
     /// In seconds, fractions included.
-    var timeInterval: TimeInterval {
+    fileprivate var timeInterval: TimeInterval {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 
     /// "72 h", "90 min", "30 s".
-    var spoken: String {
+    fileprivate var spoken: String {
         let seconds = components.seconds
         if seconds >= 3600, seconds % 3600 == 0 { return "\(seconds / 3600) h" }
         if seconds >= 60, seconds % 60 == 0 { return "\(seconds / 60) min" }

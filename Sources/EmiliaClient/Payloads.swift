@@ -90,8 +90,10 @@ public struct ItemsAdded: WebhookPayload {
     }
 
     public func jsonObject(in timeZone: TimeZone) -> [(String, JSONValue)] {
-        [("event", .string(event)), ("timestamp", .time(sentAt, timeZone)), ("order_id", .string(orderID)),
-         ("table_number", .string(tableNumber)), ("items", .array(items.map { .item($0, timeZone) }))]
+        [
+            ("event", .string(event)), ("timestamp", .time(sentAt, timeZone)), ("order_id", .string(orderID)),
+            ("table_number", .string(tableNumber)), ("items", .array(items.map { .item($0, timeZone) })),
+        ]
     }
 }
 
@@ -110,8 +112,10 @@ public struct SessionComplete: WebhookPayload {
     public var tax: Money
     public var discount: Money
 
-    public init(orderID: String, tableNumber: String, openedAt: Date, closedAt: Date, openedBy: Employee, closedBy: Employee,
-                guests: Int? = nil, items: [OrderedItem], tip: Money, tax: Money, discount: Money = .zero) {
+    public init(
+        orderID: String, tableNumber: String, openedAt: Date, closedAt: Date, openedBy: Employee, closedBy: Employee,
+        guests: Int? = nil, items: [OrderedItem], tip: Money, tax: Money, discount: Money = .zero
+    ) {
         self.orderID = orderID
         self.tableNumber = tableNumber
         self.openedAt = openedAt
@@ -160,7 +164,9 @@ extension JSONValue {
     }
 
     static func item(_ item: OrderedItem, _ zone: TimeZone) -> JSONValue {
-        .object([("timestamp", .time(item.orderedAt, zone)), ("employee_id", .number(String(item.employeeID))),
-                 ("name", .string(item.name)), ("quantity", .number(String(item.quantity))), ("price", .money(item.price))])
+        .object([
+            ("timestamp", .time(item.orderedAt, zone)), ("employee_id", .number(String(item.employeeID))),
+            ("name", .string(item.name)), ("quantity", .number(String(item.quantity))), ("price", .money(item.price)),
+        ])
     }
 }

@@ -38,8 +38,10 @@ public struct SimulatedRestaurant: Sendable {
         ("Feijoada", "76.00", false), ("Frango grelhado", "58.00", false), ("Spaghetti carbonara", "64.00", false),
         ("Pudim", "24.00", false), ("Petit gâteau", "32.00", false), ("Sorvete", "18.00", false), ("Brigadeiro", "9.00", false),
     ]
-    static let firstNames = ["João", "Maria", "Ana", "Pedro", "Lucas", "Juliana", "Carlos", "Fernanda", "Rafael", "Beatriz",
-                             "Gabriel", "Camila", "Bruno", "Larissa", "Thiago", "Patrícia"]
+    static let firstNames = [
+        "João", "Maria", "Ana", "Pedro", "Lucas", "Juliana", "Carlos", "Fernanda", "Rafael", "Beatriz",
+        "Gabriel", "Camila", "Bruno", "Larissa", "Thiago", "Patrícia",
+    ]
     static let lastNames = ["Silva", "Santos", "Oliveira", "Souza", "Lima", "Costa", "Pereira", "Almeida", "Ferreira", "Rocha"]
 
     /// A restaurant with 10–30 tables, 5–12 staff and the house menu, priced ±15 % from the base.
@@ -90,8 +92,9 @@ public struct ServiceNightGenerator: Sendable {
         var result: [SimulatedSession] = []
         for (index, arrival) in arrivals.enumerated() {
             guard let table = tableFreeAt.indices.filter({ tableFreeAt[$0] <= arrival }).randomElement(using: &random) else { continue }
-            let session = makeSession(orderID: "\(orderPrefix)-\(String(format: "%04d", index + 1))", table: restaurant.tables[table],
-                                      openedAt: arrival, random: &random)
+            let session = makeSession(
+                orderID: "\(orderPrefix)-\(String(format: "%04d", index + 1))", table: restaurant.tables[table],
+                openedAt: arrival, random: &random)
             tableFreeAt[table] = session.complete.closedAt.addingTimeInterval(5 * 60)
             result.append(session)
         }
@@ -109,8 +112,9 @@ public struct ServiceNightGenerator: Sendable {
         for _ in 0..<Int.random(in: 1...4, using: &random) where roundTime < closedAt.addingTimeInterval(-10 * 60) {
             let lines = (0..<Int.random(in: 1...max(1, guests), using: &random)).map { _ -> OrderedItem in
                 let dish = restaurant.menu.randomElement(using: &random)!
-                return OrderedItem(orderedAt: roundTime, employeeID: server.id, name: dish.name,
-                                   quantity: Int.random(in: 1...3, using: &random), price: dish.price)
+                return OrderedItem(
+                    orderedAt: roundTime, employeeID: server.id, name: dish.name,
+                    quantity: Int.random(in: 1...3, using: &random), price: dish.price)
             }
             rounds.append(ItemsAdded(orderID: orderID, tableNumber: table, sentAt: roundTime.addingTimeInterval(30), items: lines))
             roundTime = roundTime.addingTimeInterval(Double(Int.random(in: 10...40, using: &random)) * 60)
@@ -119,10 +123,12 @@ public struct ServiceNightGenerator: Sendable {
         let subtotal = items.reduce(Money.zero) { $0 + Money($1.quantity) * $1.price }
         let tip = Money(units: subtotal.units / 10 / 100 * 100)
         let tax = Money(units: subtotal.units * 8 / 100 / 100 * 100)
-        let complete = SessionComplete(orderID: orderID, tableNumber: table, openedAt: openedAt, closedAt: closedAt,
-                                       openedBy: server, closedBy: cashier, guests: guests, items: items, tip: tip, tax: tax)
-        return SimulatedSession(orderID: orderID,
-                                opened: SessionOpened(orderID: orderID, tableNumber: table, openedAt: openedAt, server: server, guests: guests),
-                                rounds: rounds, complete: complete)
+        let complete = SessionComplete(
+            orderID: orderID, tableNumber: table, openedAt: openedAt, closedAt: closedAt,
+            openedBy: server, closedBy: cashier, guests: guests, items: items, tip: tip, tax: tax)
+        return SimulatedSession(
+            orderID: orderID,
+            opened: SessionOpened(orderID: orderID, tableNumber: table, openedAt: openedAt, server: server, guests: guests),
+            rounds: rounds, complete: complete)
     }
 }

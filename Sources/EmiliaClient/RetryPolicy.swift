@@ -13,8 +13,10 @@ public struct RetryPolicy: Sendable {
     /// The most a server's `Retry-After` is waited for.
     public var maximumRetryAfter: Duration = .seconds(60)
 
-    public init(maximumAttempts: Int = 3, baseDelay: Duration = .milliseconds(500), maximumDelay: Duration = .seconds(30),
-                maximumRetryAfter: Duration = .seconds(60)) {
+    public init(
+        maximumAttempts: Int = 3, baseDelay: Duration = .milliseconds(500), maximumDelay: Duration = .seconds(30),
+        maximumRetryAfter: Duration = .seconds(60)
+    ) {
         self.maximumAttempts = maximumAttempts
         self.baseDelay = baseDelay
         self.maximumDelay = maximumDelay

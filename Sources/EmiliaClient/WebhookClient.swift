@@ -93,9 +93,11 @@ public final class WebhookClient: Sendable {
     /// - Parameters:
     ///   - baseURL: e.g. `http://127.0.0.1:8080`.
     ///   - timeZone: the restaurant's zone, for checks before sending.
-    public init(token: String, environment: DeploymentEnvironment = .dev, baseURL: String,
-                timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo")!, retryPolicy: RetryPolicy = RetryPolicy(),
-                timeout: Duration = .seconds(30), retry: RetryEnvironment = .live, http: HTTPClient = .shared) {
+    public init(
+        token: String, environment: DeploymentEnvironment = .dev, baseURL: String,
+        timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo")!, retryPolicy: RetryPolicy = RetryPolicy(),
+        timeout: Duration = .seconds(30), retry: RetryEnvironment = .live, http: HTTPClient = .shared
+    ) {
         self.token = token
         self.environment = environment
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -128,8 +130,10 @@ public final class WebhookClient: Sendable {
                 receipt.attempts = attempt
                 return receipt
             } catch let error as WebhookError where error.isRetryable && attempt < retryPolicy.maximumAttempts {
-                try await retry.sleep(retryPolicy.delay(afterAttempt: attempt, random: retry.random(),
-                                                        retryAfterSeconds: error.retryAfterSeconds))
+                try await retry.sleep(
+                    retryPolicy.delay(
+                        afterAttempt: attempt, random: retry.random(),
+                        retryAfterSeconds: error.retryAfterSeconds))
                 attempt += 1
             }
         }
@@ -146,33 +150,40 @@ public final class WebhookClient: Sendable {
         let response: HTTPClientResponse
         let answer: ByteBuffer
         do {
-            response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                + timeout.components.attoseconds / 1_000_000_000))
+            response = try await http.execute(
+                request,
+                timeout: .nanoseconds(
+                    Int64(timeout.components.seconds) * 1_000_000_000
+                        + timeout.components.attoseconds / 1_000_000_000))
             answer = try await response.body.collect(upTo: 1024 * 1024)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw WebhookError(kind: .timeout, detail: "no answer within \(timeout)", attempts: attempt)
         } catch let error as WebhookError {
             throw error
         } catch let error as NIOSSLError {
-            throw WebhookError(kind: .tls(String(describing: error)),
-                               detail: "\(error): for a self-signed or private certificate, trust its CA file (--ca-file)",
-                               attempts: attempt)
+            throw WebhookError(
+                kind: .tls(String(describing: error)),
+                detail: "\(error): for a self-signed or private certificate, trust its CA file (--ca-file)",
+                attempts: attempt)
         } catch {
             throw WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempt)
         }
         guard response.status == .ok else {
             let detail = try? JSONDecoder().decode(ErrorAnswer.self, from: Data(answer.readableBytesView)).detail
-            var error = WebhookError(kind: .status(Int(response.status.code)), detail: detail ?? response.status.reasonPhrase,
-                                     attempts: attempt)
+            var error = WebhookError(
+                kind: .status(Int(response.status.code)), detail: detail ?? response.status.reasonPhrase,
+                attempts: attempt)
             error.retryAfterSeconds = response.headers.first(name: "Retry-After").flatMap(Int.init)
             throw error
         }
         guard let receipt = try? JSONDecoder().decode(IngestAnswer.self, from: Data(answer.readableBytesView)) else {
-            throw WebhookError(kind: .notEmilia, detail: "200 without an ingest answer: \(String(buffer: answer).prefix(200))",
-                               attempts: attempt)
+            throw WebhookError(
+                kind: .notEmilia, detail: "200 without an ingest answer: \(String(buffer: answer).prefix(200))",
+                attempts: attempt)
         }
-        return Receipt(eventID: receipt.eventID, duplicate: receipt.isDuplicate, warnings: receipt.warnings,
-                       environment: receipt.env, attempts: attempt)
+        return Receipt(
+            eventID: receipt.eventID, duplicate: receipt.isDuplicate, warnings: receipt.warnings,
+            environment: receipt.env, attempts: attempt)
     }
 
     /// Posts a `connection_test` event; in dev, a pass allows `promotedToProduction()`.
@@ -193,8 +204,9 @@ public final class WebhookClient: Sendable {
         guard environment == .prod || devTestPassed.withLock({ $0 }) else {
             throw WebhookError(kind: .notTestedInDev, detail: "run testConnection() in dev before sending to prod", attempts: 0)
         }
-        return WebhookClient(token: token, environment: .prod, baseURL: baseURL, timeZone: timeZone, retryPolicy: retryPolicy,
-                             timeout: timeout, retry: retry, http: http)
+        return WebhookClient(
+            token: token, environment: .prod, baseURL: baseURL, timeZone: timeZone, retryPolicy: retryPolicy,
+            timeout: timeout, retry: retry, http: http)
     }
 }
 
@@ -216,7 +228,8 @@ public enum PreflightCheck {
         }
         do {
             let document = try JSONParser.parse(body)
-            return Result(refusal: nil, warnings: PayloadValidator.validate(document, context: ValidationContext(timeZone: timeZone)).warnings)
+            return Result(
+                refusal: nil, warnings: PayloadValidator.validate(document, context: ValidationContext(timeZone: timeZone)).warnings)
         } catch {
             return Result(refusal: "not JSON: \(error)", warnings: [])
         }

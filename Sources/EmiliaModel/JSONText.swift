@@ -54,8 +54,9 @@ public enum JSONText {
     /// The warnings as a JSON array of `{code, field, message}` objects.
     public static func warnings(_ warnings: [ValidationWarning]) -> String {
         if warnings.isEmpty { return "[]" }
-        return "[" + warnings.map {
-            "{\"code\":\(quoted($0.code.rawValue)),\"field\":\(quoted($0.field)),\"message\":\(quoted($0.message))}"
-        }.joined(separator: ",") + "]"
+        return "["
+            + warnings.map {
+                "{\"code\":\(quoted($0.code.rawValue)),\"field\":\(quoted($0.field)),\"message\":\(quoted($0.message))}"
+            }.joined(separator: ",") + "]"
     }
 }

@@ -56,7 +56,9 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
             negative = bytes[0] == UInt8(ascii: "-")
             start = 1
         }
-        var digitCount = 0, fractionDigits = 0, seenPoint = false
+        var digitCount = 0
+        var fractionDigits = 0
+        var seenPoint = false
         for byte in bytes[start..<end] {
             if byte == UInt8(ascii: "."), !seenPoint {
                 seenPoint = true
@@ -71,8 +73,10 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
         // value = digits × 10^(exponent − fractionDigits); we want it × 10^4, so `keep` digits stay whole.
         let shift = exponent - fractionDigits + 4
         let keep = digitCount + shift
-        var value: Int64 = 0, position = 0
-        var firstDropped: Int64 = keep < 0 ? 0 : -1, restDropped = false
+        var value: Int64 = 0
+        var position = 0
+        var firstDropped: Int64 = keep < 0 ? 0 : -1
+        var restDropped = false
         for byte in bytes[start..<end] where byte != UInt8(ascii: ".") {
             let digit = Int64(byte - UInt8(ascii: "0"))
             if position < keep {
@@ -125,7 +129,8 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
         let (high, low) = units.multipliedFullWidth(by: other.units)
         let negative = high < 0
         // |product| as a 128-bit magnitude, then divided by the scale with rounding.
-        var magnitudeHigh = UInt64(bitPattern: high), magnitudeLow = low
+        var magnitudeHigh = UInt64(bitPattern: high)
+        var magnitudeLow = low
         if negative {
             magnitudeLow = ~magnitudeLow &+ 1
             magnitudeHigh = ~magnitudeHigh &+ (magnitudeLow == 0 ? 1 : 0)

@@ -64,9 +64,11 @@ public enum PayloadValidator {
         let rawEvent = document["event"]?.stringValue
         let kind = EventKind(rawValue: rawEvent ?? "")
         if case .unknown(let name) = kind {
-            warnings.add(.unknownEvent, "event", name.isEmpty
-                ? "The payload has no \"event\" field; it is stored but cannot be used."
-                : "Unknown event '\(name)'; it is stored but not used in sessions or analytics.")
+            warnings.add(
+                .unknownEvent, "event",
+                name.isEmpty
+                    ? "The payload has no \"event\" field; it is stored but cannot be used."
+                    : "Unknown event '\(name)'; it is stored but not used in sessions or analytics.")
         }
 
         var summary = EventSummary(kind: kind, orderID: document["order_id"]?.textValue)
@@ -87,8 +89,9 @@ public enum PayloadValidator {
         if let start, let end, end < start {
             warnings.add(.sessionEndBeforeStart, "session_end", "session_end is before session_start.")
         } else if let start, let end, end.timeIntervalSince(start) > maximumSessionLength {
-            warnings.add(.sessionTooLong, "session_end",
-                         "The session lasts more than 24 h (session_start to session_end); analytics count it as 24 h.")
+            warnings.add(
+                .sessionTooLong, "session_end",
+                "The session lasts more than 24 h (session_start to session_end); analytics count it as 24 h.")
         }
         let itemsTotal = checkItems(document, kind: kind, checker: checker, warnings: &warnings)
         checkTotals(document["totals"], itemsTotal: itemsTotal, warnings: &warnings)
@@ -108,13 +111,15 @@ public enum PayloadValidator {
         }
         guard kind.isSessionEvent else { return table }
         guard let table, !table.trimmingSpaces().isEmpty else {
-            warnings.add(.missingTableNumber, "table_number",
-                         "table_number is missing: this event cannot be tied to a table and will not show on the dashboard.")
+            warnings.add(
+                .missingTableNumber, "table_number",
+                "table_number is missing: this event cannot be tied to a table and will not show on the dashboard.")
             return nil
         }
         if let expected = context.tableStyle, let style = TableNamingStyle(tableName: table), style != expected {
-            warnings.add(.tableNameInconsistent, "table_number",
-                         "Table '\(table)' does not follow this restaurant's naming ('\(expected)').")
+            warnings.add(
+                .tableNameInconsistent, "table_number",
+                "Table '\(table)' does not follow this restaurant's naming ('\(expected)').")
         }
         return table
     }
@@ -125,7 +130,8 @@ public enum PayloadValidator {
     ) -> Money? {
         guard let items = document["items"]?.arrayValue else { return nil }
         if items.count > SessionAccumulator.maximumItemLines {
-            warnings.add(.tooManyItems, "items", "\(items.count) item lines: a session keeps its first \(SessionAccumulator.maximumItemLines).")
+            warnings.add(
+                .tooManyItems, "items", "\(items.count) item lines: a session keeps its first \(SessionAccumulator.maximumItemLines).")
         }
         let needsAttribution = kind == .itemsAdded || kind == .sessionComplete
         var total: Money? = .zero
@@ -148,7 +154,9 @@ public enum PayloadValidator {
                 continue
             }
             guard let line = quantity.multiplied(by: price), line.isWithinLimit else {
-                warnings.add(.amountOutOfRange, path, "Item \(index): quantity × price is beyond what Emilia can add up; it is left out of the sums.")
+                warnings.add(
+                    .amountOutOfRange, path, "Item \(index): quantity × price is beyond what Emilia can add up; it is left out of the sums."
+                )
                 total = nil
                 continue
             }
@@ -161,16 +169,22 @@ public enum PayloadValidator {
         guard let totals, totals.isObject else { return }
         let tolerance = Money(units: 100)  // 0.01
         func read(_ key: String) -> Money? { totals[key].flatMap { amount($0, field: "totals.\(key)", warnings: &warnings) } }
-        let subtotal = read("subtotal"), tip = read("tip"), tax = read("tax"), total = read("total"), discount = read("discount")
+        let subtotal = read("subtotal")
+        let tip = read("tip")
+        let tax = read("tax")
+        let total = read("total")
+        let discount = read("discount")
         if let subtotal, let itemsTotal, (itemsTotal - subtotal).magnitude > tolerance {
-            warnings.add(.totalsMismatch, "totals.subtotal",
-                         "Items add up to \(itemsTotal) but subtotal is \(subtotal).")
+            warnings.add(
+                .totalsMismatch, "totals.subtotal",
+                "Items add up to \(itemsTotal) but subtotal is \(subtotal).")
         }
         if let subtotal, let tip, let tax, let total, totals["discount"]?.decimalReading != .outOfRange {
             let expected = subtotal + tip + tax - (discount ?? .zero)
             if (expected - total).magnitude > tolerance {
-                warnings.add(.totalsMismatch, "totals.total",
-                             "subtotal + tip + tax − discount is \(expected) but total is \(total).")
+                warnings.add(
+                    .totalsMismatch, "totals.total",
+                    "subtotal + tip + tax − discount is \(expected) but total is \(total).")
             }
         }
     }
@@ -228,20 +242,25 @@ struct TimestampChecker {
             return nil
         }
         let instant = timestamp.instant(in: zone)
-        if let receivedAt, instant.timeIntervalSince(receivedAt) > Self.maximumAhead
-            || receivedAt.timeIntervalSince(instant) > Self.maximumBack {
-            warnings.add(.timestampOutOfRange, field,
-                         "\(field) '\(text)' is more than a day ahead of now or ten years back; the session's times are clamped.")
+        if let receivedAt,
+            instant.timeIntervalSince(receivedAt) > Self.maximumAhead
+                || receivedAt.timeIntervalSince(instant) > Self.maximumBack
+        {
+            warnings.add(
+                .timestampOutOfRange, field,
+                "\(field) '\(text)' is more than a day ahead of now or ten years back; the session's times are clamped.")
         }
         guard let offset = timestamp.offsetSeconds else {
-            warnings.add(.naiveTimestamp, field,
-                         "\(field) '\(text)' has no UTC offset; it was read in \(zone.identifier) time.")
+            warnings.add(
+                .naiveTimestamp, field,
+                "\(field) '\(text)' has no UTC offset; it was read in \(zone.identifier) time.")
             return instant
         }
         let expected = zone.secondsFromGMT(for: instant)
         if offset != expected {
-            warnings.add(.offsetMismatch, field,
-                         "\(field) '\(text)' has offset \(offsetText(offset)) but \(zone.identifier) was at \(offsetText(expected)) then.")
+            warnings.add(
+                .offsetMismatch, field,
+                "\(field) '\(text)' has offset \(offsetText(offset)) but \(zone.identifier) was at \(offsetText(expected)) then.")
         }
         return instant
     }
@@ -251,6 +270,7 @@ struct TimestampChecker {
 func offsetText(_ seconds: Int) -> String {
     let sign = seconds < 0 ? "-" : "+"
     let absolute = abs(seconds)
-    let hours = absolute / 3600, minutes = absolute / 60 % 60
+    let hours = absolute / 3600
+    let minutes = absolute / 60 % 60
     return "\(sign)\(hours < 10 ? "0" : "")\(hours):\(minutes < 10 ? "0" : "")\(minutes)"
 }

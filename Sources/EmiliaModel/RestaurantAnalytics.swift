@@ -96,8 +96,11 @@ public struct DayAnalytics: Sendable, Hashable {
     private static func staffPerformance(_ sessions: [TableSession]) -> [StaffPerformance] {
         var people: [PosID: StaffPerformance] = [:]
         func touch(_ id: PosID, _ name: String?, _ change: (inout StaffPerformance) -> Void) {
-            var entry = people[id] ?? StaffPerformance(employeeID: id, name: nil, sessionsOpened: 0, sessionsClosed: 0,
-                                                       itemLines: 0, itemsQuantity: .zero, sales: .zero, tips: .zero)
+            var entry =
+                people[id]
+                ?? StaffPerformance(
+                    employeeID: id, name: nil, sessionsOpened: 0, sessionsClosed: 0,
+                    itemLines: 0, itemsQuantity: .zero, sales: .zero, tips: .zero)
             if entry.name == nil { entry.name = name }
             if id.isNumber { entry.employeeID = id }  // a number once is a number, whatever the sessions' order
             change(&entry)

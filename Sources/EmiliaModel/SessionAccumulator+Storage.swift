@@ -25,9 +25,11 @@ extension SessionAccumulator {
         openedBy = Self.ranked(value["ob"]) { Self.staff($0) }
         items = (value["i"]?.arrayValue ?? []).compactMap { entry in
             guard let name = entry["n"]?.stringValue, let quantity = entry["q"]?.intValue, let price = entry["p"]?.intValue,
-                  let count = entry["k"]?.intValue, count > 0 else { return nil }
-            let line = ItemLine(orderedAt: entry["t"].flatMap(Self.date), employeeID: PosID(entry["e"]), name: name,
-                                quantity: Money(units: Int64(quantity)), price: Money(units: Int64(price)))
+                let count = entry["k"]?.intValue, count > 0
+            else { return nil }
+            let line = ItemLine(
+                orderedAt: entry["t"].flatMap(Self.date), employeeID: PosID(entry["e"]), name: name,
+                quantity: Money(units: Int64(quantity)), price: Money(units: Int64(price)))
             return ItemEntry(line: line, count: min(count, Self.maximumItemLines))
         }
         eventIDs = (value["ids"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -47,15 +49,18 @@ extension SessionAccumulator {
         add("m", totals.map { Self.rankedValue($0, Self.totalsValue($0.value)) })
         add("cb", closedBy.map { Self.rankedValue($0, Self.staffValue($0.value)) })
         add("ob", openedBy.map { Self.rankedValue($0, Self.staffValue($0.value)) })
-        add("i", .array(items.map { entry in
-            var item: [(key: String, value: JSONValue)] = [
-                ("n", .string(entry.line.name)), ("q", .number(String(entry.line.quantity.units))),
-                ("p", .number(String(entry.line.price.units))), ("k", .number(String(entry.count))),
-            ]
-            if let time = entry.line.orderedAt { item.append(("t", Self.number(time))) }
-            if let employee = entry.line.employeeID { item.append(("e", employee.jsonValue)) }
-            return .object(item)
-        }))
+        add(
+            "i",
+            .array(
+                items.map { entry in
+                    var item: [(key: String, value: JSONValue)] = [
+                        ("n", .string(entry.line.name)), ("q", .number(String(entry.line.quantity.units))),
+                        ("p", .number(String(entry.line.price.units))), ("k", .number(String(entry.count))),
+                    ]
+                    if let time = entry.line.orderedAt { item.append(("t", Self.number(time))) }
+                    if let employee = entry.line.employeeID { item.append(("e", employee.jsonValue)) }
+                    return .object(item)
+                }))
         add("ids", .array(eventIDs.map(JSONValue.string)))
         return .object(members)
     }
@@ -70,13 +75,16 @@ extension SessionAccumulator {
     }
 
     private static func rankedValue<Value>(_ ranked: Ranked<Value>, _ value: JSONValue) -> JSONValue {
-        .object([("p", .number(String(ranked.rank.priority))), ("t", .number(String(ranked.rank.time))),
-                 ("e", .string(ranked.rank.eventID)), ("v", value)])
+        .object([
+            ("p", .number(String(ranked.rank.priority))), ("t", .number(String(ranked.rank.time))),
+            ("e", .string(ranked.rank.eventID)), ("v", value),
+        ])
     }
 
     private static func ranked<Value>(_ value: JSONValue?, _ read: (JSONValue) -> Value?) -> Ranked<Value>? {
         guard let value, let priority = value["p"]?.intValue, case .number(let time)? = value["t"], let seconds = Double(time),
-              let eventID = value["e"]?.stringValue, let inner = value["v"].flatMap(read) else { return nil }
+            let eventID = value["e"]?.stringValue, let inner = value["v"].flatMap(read)
+        else { return nil }
         return Ranked(rank: Rank(priority: priority, time: seconds, eventID: eventID), value: inner)
     }
 
@@ -89,14 +97,17 @@ extension SessionAccumulator {
     }
 
     private static func totalsValue(_ totals: CheckTotals) -> JSONValue {
-        let fields: [(String, Money?)] = [("subtotal", totals.subtotal), ("tip", totals.tip), ("tax", totals.tax),
-                                          ("discount", totals.discount), ("total", totals.total)]
+        let fields: [(String, Money?)] = [
+            ("subtotal", totals.subtotal), ("tip", totals.tip), ("tax", totals.tax),
+            ("discount", totals.discount), ("total", totals.total),
+        ]
         return .object(fields.compactMap { name, amount in amount.map { (key: name, value: .number(String($0.units))) } })
     }
 
     private static func totals(_ value: JSONValue) -> CheckTotals? {
         func amount(_ key: String) -> Money? { value[key]?.intValue.map { Money(units: Int64($0)) } }
-        return CheckTotals(subtotal: amount("subtotal"), tip: amount("tip"), tax: amount("tax"), discount: amount("discount"),
-                           total: amount("total"))
+        return CheckTotals(
+            subtotal: amount("subtotal"), tip: amount("tip"), tax: amount("tax"), discount: amount("discount"),
+            total: amount("total"))
     }
 }

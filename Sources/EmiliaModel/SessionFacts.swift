@@ -39,7 +39,8 @@ public struct SessionFacts: Sendable, Hashable {
         // As the validator reads it: `table_number`, else its alias `table` (also when `table_number` is null).
         tableNumber = document["table_number"]?.textValue ?? document["table"]?.textValue
         let server = document["server"]
-        openedBy = Self.staff(document["opened_by"]) ?? Self.staff(server?["opened_by"])
+        openedBy =
+            Self.staff(document["opened_by"]) ?? Self.staff(server?["opened_by"])
             ?? (kind == .sessionOpened ? Self.staff(server) : nil)
         closedBy = Self.staff(document["closed_by"]) ?? Self.staff(server?["closed_by"])
         guests = document["guests"]?.intValue
@@ -48,7 +49,8 @@ public struct SessionFacts: Sendable, Hashable {
         items = (document["items"]?.arrayValue ?? []).prefix(SessionAccumulator.maximumItemLines).compactMap { item in
             guard item.isObject else { return nil }
             // An amount out of range is left out of the sums: the line is not counted at all.
-            let quantity: Money?, price: Money?
+            let quantity: Money?
+            let price: Money?
             switch item["quantity"]?.decimalReading {
             case .value(let value)?: quantity = value
             case .outOfRange?: quantity = nil
@@ -68,9 +70,10 @@ public struct SessionFacts: Sendable, Hashable {
                 price: price)
         }
         if let totals = document["totals"], totals.isObject {
-            self.totals = CheckTotals(subtotal: totals["subtotal"]?.decimalValue, tip: totals["tip"]?.decimalValue,
-                                      tax: totals["tax"]?.decimalValue, discount: totals["discount"]?.decimalValue,
-                                      total: totals["total"]?.decimalValue)
+            self.totals = CheckTotals(
+                subtotal: totals["subtotal"]?.decimalValue, tip: totals["tip"]?.decimalValue,
+                tax: totals["tax"]?.decimalValue, discount: totals["discount"]?.decimalValue,
+                total: totals["total"]?.decimalValue)
         } else if let total = document["total"]?.decimalValue {
             self.totals = CheckTotals(total: total)
         }

@@ -103,8 +103,9 @@ public struct SessionAccumulator: Sendable, Hashable {
         guests = .best(guests, event.guests, rank: latest)
         totals = .best(totals, event.totals, rank: latest)
         closedBy = .best(closedBy, event.closedBy, rank: latest)
-        openedBy = .best(openedBy, event.openedBy,
-                         rank: Rank(priority: event.kind == .sessionOpened ? 1 : 0, time: -time, eventID: event.eventID))
+        openedBy = .best(
+            openedBy, event.openedBy,
+            rank: Rank(priority: event.kind == .sessionOpened ? 1 : 0, time: -time, eventID: event.eventID))
         mergeItems(event.items)
         if eventIDs.count < Self.maximumEventIDs || event.eventID < eventIDs.last! {
             let index = eventIDs.partitioningIndex { $0 >= event.eventID }
@@ -149,7 +150,8 @@ public struct SessionAccumulator: Sendable, Hashable {
         let lines = items.flatMap { Array(repeating: $0.line, count: $0.count) }.sorted(by: Self.itemOrder)
         let openedAt = earliestSessionStart ?? earliestOpening ?? lines.compactMap(\.orderedAt).min() ?? earliestEvent
         return TableSession(
-            orderID: PosID(orderID, isNumber: orderIDIsNumber), tableNumber: table?.value, status: isClosed ? .closed : .open, openedAt: openedAt,
+            orderID: PosID(orderID, isNumber: orderIDIsNumber), tableNumber: table?.value, status: isClosed ? .closed : .open,
+            openedAt: openedAt,
             closedAt: isClosed ? (latestSessionEnd ?? latestClosing) : nil, guests: guests?.value,
             openedBy: openedBy?.value, closedBy: closedBy?.value, items: lines, totals: totals?.value, eventIDs: eventIDs)
     }
@@ -192,7 +194,8 @@ private func max(_ current: Date?, _ candidate: Date?) -> Date? {
 extension Array {
     /// The first index whose element satisfies `predicate`, for a collection partitioned by it (binary search).
     func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
-        var low = 0, high = count
+        var low = 0
+        var high = count
         while low < high {
             let middle = (low + high) / 2
             if predicate(self[middle]) { high = middle } else { low = middle + 1 }

@@ -56,7 +56,6 @@ extension ItemLine: Codable {
     }
 }
 
-
 extension TableSession: Codable {
     enum CodingKeys: String, CodingKey {
         case status, guests, items, totals

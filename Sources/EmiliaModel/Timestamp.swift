@@ -12,17 +12,21 @@ public struct Timestamp: Sendable, Hashable {
         let bytes = Array(text.utf8)
         var reader = DigitReader(bytes: bytes)
         guard let year = reader.number(4), reader.skip("-"), let month = reader.number(2), reader.skip("-"),
-              let day = reader.number(2), reader.skipAny(["T", "t", " "]), let hour = reader.number(2), reader.skip(":"),
-              let minute = reader.number(2), reader.skip(":"), let second = reader.number(2)
+            let day = reader.number(2), reader.skipAny(["T", "t", " "]), let hour = reader.number(2), reader.skip(":"),
+            let minute = reader.number(2), reader.skip(":"), let second = reader.number(2)
         else { return nil }
         guard (1...12).contains(month), (1...Timestamp.daysIn(month: month, year: year)).contains(day),
-              hour < 24, minute < 60, second < 61
+            hour < 24, minute < 60, second < 61
         else { return nil }
         var fraction = 0.0
         if reader.skip(".") {
             var scale = 0.1
             var count = 0
-            while let digit = reader.digit() { fraction += Double(digit) * scale; scale /= 10; count += 1 }
+            while let digit = reader.digit() {
+                fraction += Double(digit) * scale
+                scale /= 10
+                count += 1
+            }
             guard count > 0 else { return nil }
         }
         var offset: Int?
@@ -76,9 +80,13 @@ extension Timestamp {
         let millis = Int(((local - Double(wholeSeconds)) * 1000).rounded(.down))
         var days = wholeSeconds / 86_400
         var secondsOfDay = wholeSeconds % 86_400
-        if secondsOfDay < 0 { secondsOfDay += 86_400; days -= 1 }
+        if secondsOfDay < 0 {
+            secondsOfDay += 86_400
+            days -= 1
+        }
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2))"
+        var text =
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondsOfDay / 3600, 2)):\(pad(secondsOfDay / 60 % 60, 2)):\(pad(secondsOfDay % 60, 2))"
         if milliseconds { text += ".\(pad(millis, 3))" }
         if offsetSeconds == 0 && utcAsZ { return text + "Z" }
         let sign = offsetSeconds < 0 ? "-" : "+"

@@ -25,7 +25,8 @@ public enum WarningCode: String, Sendable, CaseIterable, Codable, Comparable {
     /// One sentence on how an integrator fixes the cause.
     public var remedy: String {
         switch self {
-        case .missingTableNumber: return "Send table_number (e.g. \"Mesa 8\") on every event: without it the event cannot be tied to a table."
+        case .missingTableNumber:
+            return "Send table_number (e.g. \"Mesa 8\") on every event: without it the event cannot be tied to a table."
         case .tableAlias: return "Rename the field `table` to `table_number`."
         case .missingOrderID: return "Send the POS check id as order_id: it ties a session's events together."
         case .missingTimestamp: return "Send timestamp (RFC 3339 with the restaurant's offset) with every event."

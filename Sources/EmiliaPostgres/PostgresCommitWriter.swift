@@ -37,9 +37,11 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
 
     var description: String { "PostgresCommitWriter" }
 
-    init(client: PostgresClient, logger: Logger, maximumPending: Int, callTimeout: Duration, now: @escaping @Sendable () -> Date,
-         observer: @escaping CommitObserver, onTokenChanged: @escaping @Sendable () -> Void,
-         onAppended: @escaping @Sendable () -> Void) {
+    init(
+        client: PostgresClient, logger: Logger, maximumPending: Int, callTimeout: Duration, now: @escaping @Sendable () -> Date,
+        observer: @escaping CommitObserver, onTokenChanged: @escaping @Sendable () -> Void,
+        onAppended: @escaping @Sendable () -> Void
+    ) {
         self.onAppended = onAppended
         self.client = client
         self.logger = logger
@@ -75,7 +77,8 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             if items.isEmpty { return }
             let batch = WriteBatch(items)
             if commitRunning.load(ordering: .acquiring),
-               let started = commitStarted.withLock({ $0 }), ContinuousClock.now - started < Self.abandonedCommitLimit {
+                let started = commitStarted.withLock({ $0 }), ContinuousClock.now - started < Self.abandonedCommitLimit
+            {
                 // An abandoned commit still runs (it may yet commit): refuse rather than pile transactions up.
                 queue.lastCommitFailed = true
                 batch.answer(.failure(StoreError(.unavailable, "the previous commit has not ended")))
@@ -110,28 +113,35 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
 
     /// The batch's statements, inside its transaction. Answers the receipts in the order of `batch.events`, and
     /// whether a token learned its table style.
-    private static func commit(_ batch: WriteBatch, ids: [String], receivedAt: Date, connection: PostgresConnection,
-                               logger: Logger) async throws -> ([AppendReceipt], Bool) {
+    private static func commit(
+        _ batch: WriteBatch, ids: [String], receivedAt: Date, connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> ([AppendReceipt], Bool) {
         var receipts: [AppendReceipt] = []
         var learned = false
         if !batch.events.isEmpty {
             try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.positions))", logger: logger)
             // Warning messages quote payload text; jsonb (data quality reads them as jsonb) refuses `\u0000`.
             let warnings = batch.events.map { event in
-                JSONText.warnings(event.warnings.map { ValidationWarning(code: $0.code, field: $0.field.postgresSafe, message: $0.message.postgresSafe) })
+                JSONText.warnings(
+                    event.warnings.map { ValidationWarning(code: $0.code, field: $0.field.postgresSafe, message: $0.message.postgresSafe) })
             }
             var inserted: Set<String> = []
             for start in stride(from: 0, to: batch.events.count, by: rowsPerStatement) {
                 let range = start..<min(start + rowsPerStatement, batch.events.count)
-                let rows = try await connection.query(try PostgresEventRows.insert(range.map { index in
-                    LogRecords.Event(batch.events[index], id: ids[index], receivedAt: receivedAt, warnings: warnings[index])
-                }, onConflict: "ON CONFLICT (token_id, env, dedup_key) DO NOTHING RETURNING id"), logger: logger)
+                let rows = try await connection.query(
+                    try PostgresEventRows.insert(
+                        range.map { index in
+                            LogRecords.Event(batch.events[index], id: ids[index], receivedAt: receivedAt, warnings: warnings[index])
+                        }, onConflict: "ON CONFLICT (token_id, env, dedup_key) DO NOTHING RETURNING id"), logger: logger)
                 for try await id in rows.decode(String.self) { inserted.insert(id) }
             }
-            let originals = try await originalsOfDuplicates(batch.events, ids: ids, inserted: inserted, connection: connection, logger: logger)
+            let originals = try await originalsOfDuplicates(
+                batch.events, ids: ids, inserted: inserted, connection: connection, logger: logger)
             for (index, event) in batch.events.enumerated() {
                 if inserted.contains(ids[index]) {
-                    receipts.append(AppendReceipt(eventID: ids[index], receivedAt: receivedAt, duplicate: false, warningsJSON: warnings[index]))
+                    receipts.append(
+                        AppendReceipt(eventID: ids[index], receivedAt: receivedAt, duplicate: false, warningsJSON: warnings[index]))
                 } else if let original = originals[DedupKey(event)] {
                     receipts.append(original)
                 } else {
@@ -154,7 +164,8 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
         var key: String
 
         init(_ event: IncomingEvent) {
-            self.init(tokenID: event.tokenID.postgresSafe, environment: event.environment.rawValue, key: event.deduplicationKey.postgresSafe)
+            self.init(
+                tokenID: event.tokenID.postgresSafe, environment: event.environment.rawValue, key: event.deduplicationKey.postgresSafe)
         }
 
         init(tokenID: String, environment: String, key: String) {
@@ -166,11 +177,14 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
 
     /// The stored copies of the events that were not inserted (their dedup key was taken, by this batch, an earlier
     /// one, or another node).
-    private static func originalsOfDuplicates(_ events: [IncomingEvent], ids: [String], inserted: Set<String>,
-                                              connection: PostgresConnection, logger: Logger) async throws -> [DedupKey: AppendReceipt] {
+    private static func originalsOfDuplicates(
+        _ events: [IncomingEvent], ids: [String], inserted: Set<String>,
+        connection: PostgresConnection, logger: Logger
+    ) async throws -> [DedupKey: AppendReceipt] {
         let missing = events.indices.filter { !inserted.contains(ids[$0]) }.map { DedupKey(events[$0]) }
         guard !missing.isEmpty else { return [:] }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT e.token_id, e.env, e.dedup_key, e.id, e.received_at, e.warnings FROM events e
             JOIN unnest(\(missing.map(\.tokenID)), \(missing.map(\.environment)), \(missing.map(\.key))) AS k(token_id, env, dedup_key)
               ON e.token_id = k.token_id AND e.env = k.env AND e.dedup_key = k.dedup_key
@@ -186,11 +200,14 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
     /// Records the table style of tokens that have none yet; true when one changed.
     private static func learnTableStyles(_ events: [IncomingEvent], connection: PostgresConnection, logger: Logger) async throws -> Bool {
         var styles: [String: String] = [:]
-        for event in events { if let style = event.tableStyleToLearn, styles[event.tokenID] == nil { styles[event.tokenID] = style.postgresSafe } }
+        for event in events {
+            if let style = event.tableStyleToLearn, styles[event.tokenID] == nil { styles[event.tokenID] = style.postgresSafe }
+        }
         var learned = false
         for (tokenID, style) in styles.sorted(by: { $0.key < $1.key }) {
             let rows = try await connection.query(
-                "UPDATE tokens SET table_style = \(style) WHERE id = \(tokenID.postgresSafe) AND table_style IS NULL RETURNING id", logger: logger)
+                "UPDATE tokens SET table_style = \(style) WHERE id = \(tokenID.postgresSafe) AND table_style IS NULL RETURNING id",
+                logger: logger)
             for try await _ in rows { learned = true }
         }
         return learned

@@ -43,11 +43,12 @@ enum PostgresEventRows {
 extension LogRecords.Event {
     /// The row of an accepted event, as the commit writer inserts it.
     init(_ event: IncomingEvent, id: String, receivedAt: Date, warnings: String) {
-        self.init(sourceOrder: 0, id: id, tokenID: event.tokenID, environment: event.environment.rawValue,
-                  receivedAt: receivedAt.timeIntervalSince1970, eventType: event.summary.kind.name, isTest: event.summary.kind.isTest,
-                  orderID: event.summary.orderID, orderIDIsNumber: event.summary.orderIDIsNumber, tableNumber: event.summary.tableNumber,
-                  occurredAt: event.summary.occurredAt?.timeIntervalSince1970, deduplicationKey: event.deduplicationKey,
-                  requestID: event.requestID, contentType: event.contentType, contentEncoding: event.contentEncoding,
-                  warningCount: event.warnings.count, warnings: warnings, body: event.body)
+        self.init(
+            sourceOrder: 0, id: id, tokenID: event.tokenID, environment: event.environment.rawValue,
+            receivedAt: receivedAt.timeIntervalSince1970, eventType: event.summary.kind.name, isTest: event.summary.kind.isTest,
+            orderID: event.summary.orderID, orderIDIsNumber: event.summary.orderIDIsNumber, tableNumber: event.summary.tableNumber,
+            occurredAt: event.summary.occurredAt?.timeIntervalSince1970, deduplicationKey: event.deduplicationKey,
+            requestID: event.requestID, contentType: event.contentType, contentEncoding: event.contentEncoding,
+            warningCount: event.warnings.count, warnings: warnings, body: event.body)
     }
 }

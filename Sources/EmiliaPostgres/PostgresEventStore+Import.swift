@@ -12,7 +12,8 @@ extension PostgresEventStore {
             try await client.withTransaction(logger: logger) { connection in
                 for token in tokens {
                     let record = token.record
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         INSERT INTO tokens (id, name, time_zone, status, prefix, created_at, table_style)
                         VALUES (\(record.id), \(record.name.postgresSafe), \(record.timeZone), \(record.status.rawValue), \(record.prefix),
                                 \(record.createdAt.timeIntervalSince1970), \(record.tableStyle?.postgresSafe))
@@ -20,7 +21,8 @@ extension PostgresEventStore {
                             prefix = EXCLUDED.prefix, table_style = EXCLUDED.table_style
                         """, logger: logger)
                     for secret in token.secrets {
-                        try await connection.query("""
+                        try await connection.query(
+                            """
                             INSERT INTO token_secrets (hash, token_id, created_at, expires_at)
                             VALUES (\(secret.hash), \(record.id), \(secret.createdAt), \(secret.expiresAt))
                             ON CONFLICT (hash) DO UPDATE SET expires_at = EXCLUDED.expires_at
@@ -42,7 +44,9 @@ extension PostgresEventStore {
                 var inserted = 0
                 for start in stride(from: 0, to: events.count, by: PostgresCommitWriter.rowsPerStatement) {
                     let slice = events[start..<min(start + PostgresCommitWriter.rowsPerStatement, events.count)]
-                    for try await _ in try await connection.query(try PostgresEventRows.insert(slice, onConflict: Self.copiedRowConflict), logger: logger) { inserted += 1 }
+                    for try await _ in try await connection.query(
+                        try PostgresEventRows.insert(slice, onConflict: Self.copiedRowConflict), logger: logger)
+                    { inserted += 1 }
                 }
                 return inserted
             }
@@ -56,7 +60,8 @@ extension PostgresEventStore {
             try await client.withTransaction(logger: logger) { connection in
                 for copied in rejections {
                     let rejection = copied.rejection
-                    try await connection.query("""
+                    try await connection.query(
+                        """
                         INSERT INTO rejections (id, token_id, env, at, status, reason, body, request_id, count)
                         VALUES (\(copied.id), \(rejection.tokenID), \(rejection.environment?.rawValue), \(rejection.at.timeIntervalSince1970),
                                 \(rejection.status), \(rejection.reason.postgresSafe), \(rejection.bodyPrefix), \(rejection.requestID?.postgresSafe),
@@ -75,10 +80,12 @@ extension PostgresEventStore {
     package func logSummary() async throws -> (newestEventID: String?, count: Int, newestRejectionID: Int64?) {
         try await call { client in
             var summary: (String?, Int, Int64?) = (nil, 0, nil)
-            for try await (newest, count, rejection) in try await client.query("""
+            for try await (newest, count, rejection) in try await client.query(
+                """
                 SELECT (SELECT id FROM events ORDER BY position DESC LIMIT 1), (SELECT count(*) FROM events),
                        (SELECT max(id) FROM rejections)
-                """).decode((String?, Int, Int64?).self) {
+                """
+            ).decode((String?, Int, Int64?).self) {
                 summary = (newest, count, rejection)
             }
             return summary

@@ -7,13 +7,16 @@ public import PostgresNIO
 extension PostgresEventStore {
     public func sessions(tokenID: String, environment: DeploymentEnvironment, localDate: String) async throws -> [TableSession] {
         await folder.waitUntilFolded()
-        let tokenID = tokenID.lowercased().postgresSafe, localDate = localDate.postgresSafe
+        let tokenID = tokenID.lowercased().postgresSafe
+        let localDate = localDate.postgresSafe
         return try await call { client in
             var sessions: [TableSession] = []
-            for try await state in try await client.query("""
+            for try await state in try await client.query(
+                """
                 SELECT state FROM sessions WHERE token_id = \(tokenID) AND env = \(environment.rawValue) AND local_date = \(localDate)
                 ORDER BY opened_at, order_id
-                """).decode(Data.self) {
+                """
+            ).decode(Data.self) {
                 sessions.append(try SessionState.decode(state))
             }
             return sessions
@@ -22,11 +25,14 @@ extension PostgresEventStore {
 
     public func session(tokenID: String, environment: DeploymentEnvironment, orderID: String) async throws -> TableSession? {
         await folder.waitUntilFolded()
-        let tokenID = tokenID.lowercased().postgresSafe, orderID = orderID.postgresSafe
+        let tokenID = tokenID.lowercased().postgresSafe
+        let orderID = orderID.postgresSafe
         return try await call { client in
-            for try await state in try await client.query("""
+            for try await state in try await client.query(
+                """
                 SELECT state FROM sessions WHERE token_id = \(tokenID) AND env = \(environment.rawValue) AND order_id = \(orderID)
-                """).decode(Data.self) {
+                """
+            ).decode(Data.self) {
                 return try SessionState.decode(state)
             }
             return nil
@@ -34,20 +40,25 @@ extension PostgresEventStore {
     }
 
     public func dataQuality(tokenID: String, environment: DeploymentEnvironment, from: Date, to: Date) async throws -> DataQuality {
-        let tokenID = tokenID.lowercased().postgresSafe, env = environment.rawValue
-        let from = from.timeIntervalSince1970, to = to.timeIntervalSince1970
+        let tokenID = tokenID.lowercased().postgresSafe
+        let env = environment.rawValue
+        let from = from.timeIntervalSince1970
+        let to = to.timeIntervalSince1970
         return try await call { client in
             var quality = DataQuality()
-            for try await (events, flagged) in try await client.query("""
+            for try await (events, flagged) in try await client.query(
+                """
                 SELECT count(*), count(*) FILTER (WHERE warning_count > 0) FROM events
                 WHERE token_id = \(tokenID) AND env = \(env) AND COALESCE(occurred_at, received_at) >= \(from)
                   AND COALESCE(occurred_at, received_at) < \(to)
-                """).decode((Int, Int).self) {
+                """
+            ).decode((Int, Int).self) {
                 quality.events = events
                 quality.eventsWithWarnings = flagged
             }
             // Codes are counted over the newest flagged events only: the work of a view stays bounded.
-            for try await (code, count, example) in try await client.query("""
+            for try await (code, count, example) in try await client.query(
+                """
                 SELECT w ->> 'code', count(DISTINCT f.id), max(f.id)
                 FROM (SELECT id, warnings FROM events
                       WHERE token_id = \(tokenID) AND env = \(env) AND COALESCE(occurred_at, received_at) >= \(from)
@@ -55,22 +66,27 @@ extension PostgresEventStore {
                       ORDER BY position DESC LIMIT \(DataQuality.warningSampleLimit)) f,
                      jsonb_array_elements(f.warnings::jsonb) w
                 GROUP BY 1
-                """).decode((String?, Int, String).self) {
+                """
+            ).decode((String?, Int, String).self) {
                 guard let code else { continue }
                 quality.warnings[code] = count
                 quality.examples[code] = example
             }
             quality.warningsSampled = quality.eventsWithWarnings > DataQuality.warningSampleLimit
-            for try await (status, count) in try await client.query("""
+            for try await (status, count) in try await client.query(
+                """
                 SELECT status, sum(count)::bigint FROM rejections
                 WHERE token_id = \(tokenID) AND (env = \(env) OR env IS NULL) AND at >= \(from) AND at < \(to) GROUP BY status
-                """).decode((Int, Int).self) {
+                """
+            ).decode((Int, Int).self) {
                 quality.rejections[status] = count
             }
-            for try await (count, reason, example) in try await client.query("""
+            for try await (count, reason, example) in try await client.query(
+                """
                 SELECT count(*), max(reason), max(event_id) FROM fold_failures
                 WHERE token_id = \(tokenID) AND env = \(env) AND at >= \(from) AND at < \(to)
-                """).decode((Int, String?, String?).self) {
+                """
+            ).decode((Int, String?, String?).self) {
                 quality.unfoldedEvents = count
                 quality.unfoldedReason = reason
                 quality.unfoldedExample = example
@@ -109,7 +125,8 @@ extension PostgresEventStore {
         let statement = PostgresQuery(unsafeSQL: sql, binds: bindings)
         return try await call { client in
             var events: [StoredEvent] = []
-            var bytes = 0, hasMore = false
+            var bytes = 0
+            var hasMore = false
             for try await row in try await client.query(statement) {
                 if hasMore { continue }
                 if events.count == limit || (query.includeBodies && bytes >= EventQuery.maximumPageBytes) {
@@ -124,7 +141,8 @@ extension PostgresEventStore {
                 var bodies: [String: Data] = [:]
                 let positions = events.compactMap { Int64($0.position) }
                 for try await (position, body) in try await client.query(
-                    "SELECT position, body FROM events WHERE position = ANY(\(positions))").decode((Int64, Data).self) {
+                    "SELECT position, body FROM events WHERE position = ANY(\(positions))"
+                ).decode((Int64, Data).self) {
                     bodies[String(position)] = body
                 }
                 for index in events.indices { events[index].body = bodies[events[index].position] }
@@ -154,7 +172,8 @@ extension PostgresEventStore {
         let ends = windows.values.map(\.upperBound.timeIntervalSince1970)
         return try await call { client in
             var activities: [String: TokenActivity] = [:]
-            for try await (id, lastProd, lastDev, events, flagged) in try await client.query("""
+            for try await (id, lastProd, lastDev, events, flagged) in try await client.query(
+                """
                 SELECT w.id,
                     (SELECT received_at FROM events WHERE token_id = w.id AND env = 'prod' ORDER BY position DESC LIMIT 1),
                     (SELECT received_at FROM events WHERE token_id = w.id AND env = 'dev' ORDER BY position DESC LIMIT 1),
@@ -163,10 +182,12 @@ extension PostgresEventStore {
                     (SELECT count(*) FROM events WHERE token_id = w.id AND env = 'prod' AND warning_count > 0
                         AND COALESCE(occurred_at, received_at) >= w.f AND COALESCE(occurred_at, received_at) < w.t)
                 FROM unnest(\(ids), \(starts), \(ends)) AS w(id, f, t)
-                """).decode((String, Double?, Double?, Int, Int).self) {
+                """
+            ).decode((String, Double?, Double?, Int, Int).self) {
                 let last = [lastProd, lastDev].compactMap { $0 }.max()
-                activities[id] = TokenActivity(lastEventAt: last.map(Date.init(timeIntervalSince1970:)), events: events,
-                                               eventsWithWarnings: flagged)
+                activities[id] = TokenActivity(
+                    lastEventAt: last.map(Date.init(timeIntervalSince1970:)), events: events,
+                    eventsWithWarnings: flagged)
             }
             return activities
         }
@@ -180,7 +201,8 @@ extension PostgresEventStore {
         while true {
             let (events, others) = try await call { client in
                 var counts = (0, 0)
-                for try await (events, rejections, failures) in try await client.query("""
+                for try await (events, rejections, failures) in try await client.query(
+                    """
                     WITH e AS (DELETE FROM events WHERE position IN (
                                    SELECT position FROM events WHERE id < \(boundary) ORDER BY id LIMIT \(batchSize))
                                RETURNING 1),
@@ -191,7 +213,8 @@ extension PostgresEventStore {
                                    LIMIT \(batchSize))
                                RETURNING 1)
                     SELECT (SELECT count(*) FROM e), (SELECT count(*) FROM r), (SELECT count(*) FROM f)
-                    """).decode((Int, Int, Int).self) {
+                    """
+                ).decode((Int, Int, Int).self) {
                     counts = (events, max(rejections, failures))
                 }
                 return counts
@@ -226,12 +249,15 @@ extension PostgresEventStore {
         // released (the cursor moves to `newest` only at the end, so a rebuild that stops half way loses nothing).
         var newest: Int64 = 0
         for try await position in try await connection.query("SELECT COALESCE(max(position), 0) FROM events", logger: logger)
-            .decode(Int64.self) { newest = position }
+            .decode(Int64.self)
+        { newest = position }
         var orders: [SessionKey] = []
-        for try await (tokenID, env, orderID, zone) in try await connection.query("""
+        for try await (tokenID, env, orderID, zone) in try await connection.query(
+            """
             SELECT DISTINCT e.token_id, e.env, e.order_id, t.time_zone FROM events e JOIN tokens t ON t.id = e.token_id
             WHERE e.order_id IS NOT NULL AND NOT e.is_test AND e.position <= \(newest)
-            """, logger: logger).decode((String, String, String, String).self) {
+            """, logger: logger
+        ).decode((String, String, String, String).self) {
             orders.append(SessionKey(tokenID: tokenID, environment: env, orderID: orderID, timeZone: zone))
         }
         progress(0, orders.count)
@@ -250,7 +276,8 @@ extension PostgresEventStore {
                     } catch let error where PostgresFailure.isDataError(error) {
                         try await connection.query("ROLLBACK TO SAVEPOINT rebuild_order", logger: logger)
                         let events = try await PostgresSessions.events(of: order, connection: connection, logger: logger)
-                        try await PostgresSessions.recordFailure(of: events, key: order, reason: "\(error)", connection: connection, logger: logger)
+                        try await PostgresSessions.recordFailure(
+                            of: events, key: order, reason: "\(error)", connection: connection, logger: logger)
                     }
                 }
             }

@@ -20,8 +20,10 @@ public final class PostgresEventStore: EventStore {
         public var maximumConnections: Int
         public var monitor: StoreMonitor
 
-        public init(tokenCacheLifetime: Duration = .seconds(1), callTimeout: Duration = .seconds(5),
-                    maximumPendingWrites: Int = 50_000, maximumConnections: Int = 40, monitor: StoreMonitor = StoreMonitor()) {
+        public init(
+            tokenCacheLifetime: Duration = .seconds(1), callTimeout: Duration = .seconds(5),
+            maximumPendingWrites: Int = 50_000, maximumConnections: Int = 40, monitor: StoreMonitor = StoreMonitor()
+        ) {
             self.tokenCacheLifetime = tokenCacheLifetime
             self.callTimeout = callTimeout
             self.maximumPendingWrites = maximumPendingWrites
@@ -50,8 +52,10 @@ public final class PostgresEventStore: EventStore {
     /// of the rate limits and serves no stream.
     public var commandServices: [any Service] { [folder, writer] }
 
-    private init(client: PostgresClient, clientRun: Task<Void, Never>, logger: Logger, options: Options,
-                 now: @escaping @Sendable () -> Date) {
+    private init(
+        client: PostgresClient, clientRun: Task<Void, Never>, logger: Logger, options: Options,
+        now: @escaping @Sendable () -> Date
+    ) {
         self.client = client
         self.clientRun = clientRun
         self.logger = logger
@@ -59,9 +63,10 @@ public final class PostgresEventStore: EventStore {
         self.now = now
         let tokenCache = TokenCache(lifetime: options.tokenCacheLifetime)
         self.tokenCache = tokenCache
-        writer = PostgresCommitWriter(client: client, logger: logger, maximumPending: options.maximumPendingWrites,
-                                      callTimeout: options.callTimeout, now: now, observer: options.monitor.commit,
-                                      onTokenChanged: tokenCache.removeAll, onAppended: appends.notify)
+        writer = PostgresCommitWriter(
+            client: client, logger: logger, maximumPending: options.maximumPendingWrites,
+            callTimeout: options.callTimeout, now: now, observer: options.monitor.commit,
+            onTokenChanged: tokenCache.removeAll, onAppended: appends.notify)
         folder = PostgresSessionFolder(client: client, logger: logger, monitor: options.monitor)
         nodes = PostgresNodeRegistry(client: client, logger: logger, monitor: options.monitor)
         listener = PostgresLogListener(client: client, signal: appends, logger: logger, monitor: options.monitor)
@@ -69,10 +74,13 @@ public final class PostgresEventStore: EventStore {
 
     /// Connects, applies the missing migrations (under an advisory lock) and answers the store. Throws
     /// `.unavailable` when the database does not answer within 30 s.
-    public static func open(_ location: PostgresLocation, logger: Logger, options: Options = Options(),
-                            now: @escaping @Sendable () -> Date = { Date() }) async throws -> PostgresEventStore {
-        let client = PostgresClient(configuration: location.clientConfiguration(maximumConnections: options.maximumConnections),
-                                    backgroundLogger: logger)
+    public static func open(
+        _ location: PostgresLocation, logger: Logger, options: Options = Options(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> PostgresEventStore {
+        let client = PostgresClient(
+            configuration: location.clientConfiguration(maximumConnections: options.maximumConnections),
+            backgroundLogger: logger)
         // The pool runs for as long as the store is open (until `close`).
         let clientRun = Task { await client.run() }
         do {
@@ -108,11 +116,13 @@ public final class PostgresEventStore: EventStore {
         let seconds = instant.timeIntervalSince1970
         return try await tokenCache.record(matching: clearToken, at: instant) { [self] hash in
             try await call { client in
-                try await Self.firstToken(client.query("""
-                    SELECT t.id, t.name, t.time_zone, t.status, t.prefix, t.created_at, t.table_style
-                    FROM token_secrets s JOIN tokens t ON t.id = s.token_id
-                    WHERE s.hash = \(hash) AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > \(seconds))
-                    """))
+                try await Self.firstToken(
+                    client.query(
+                        """
+                        SELECT t.id, t.name, t.time_zone, t.status, t.prefix, t.created_at, t.table_style
+                        FROM token_secrets s JOIN tokens t ON t.id = s.token_id
+                        WHERE s.hash = \(hash) AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > \(seconds))
+                        """))
             }
         }
     }
@@ -137,12 +147,14 @@ public final class PostgresEventStore: EventStore {
         let logger = logger
         try await call { client in
             try await client.withTransaction(logger: logger) { connection in
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO tokens (id, name, time_zone, status, prefix, created_at)
                     VALUES (\(record.id), \(record.name), \(record.timeZone), \(record.status.rawValue), \(record.prefix),
                             \(record.createdAt.timeIntervalSince1970))
                     """, logger: logger)
-                try await connection.query("""
+                try await connection.query(
+                    """
                     INSERT INTO token_secrets (hash, token_id, created_at) VALUES (\(hash), \(record.id), \(record.createdAt.timeIntervalSince1970))
                     """, logger: logger)
             }
@@ -152,28 +164,34 @@ public final class PostgresEventStore: EventStore {
 
     public func listTokens() async throws -> [TokenRecord] {
         try await call { client in
-            try await Self.tokens(client.query("""
-                SELECT id, name, time_zone, status, prefix, created_at, table_style FROM tokens ORDER BY created_at, id
-                """))
+            try await Self.tokens(
+                client.query(
+                    """
+                    SELECT id, name, time_zone, status, prefix, created_at, table_style FROM tokens ORDER BY created_at, id
+                    """))
         }
     }
 
     public func token(id: String) async throws -> TokenRecord? {
         let id = id.lowercased().postgresSafe
         return try await call { client in
-            try await Self.firstToken(client.query("""
-                SELECT id, name, time_zone, status, prefix, created_at, table_style FROM tokens WHERE id = \(id)
-                """))
+            try await Self.firstToken(
+                client.query(
+                    """
+                    SELECT id, name, time_zone, status, prefix, created_at, table_style FROM tokens WHERE id = \(id)
+                    """))
         }
     }
 
     public func setTokenStatus(id: String, _ status: TokenStatus) async throws -> TokenRecord {
         let id = id.lowercased().postgresSafe
         let record = try await call { client in
-            try await Self.firstToken(client.query("""
-                UPDATE tokens SET status = \(status.rawValue) WHERE id = \(id)
-                RETURNING id, name, time_zone, status, prefix, created_at, table_style
-                """))
+            try await Self.firstToken(
+                client.query(
+                    """
+                    UPDATE tokens SET status = \(status.rawValue) WHERE id = \(id)
+                    RETURNING id, name, time_zone, status, prefix, created_at, table_style
+                    """))
         }
         guard let record else { throw StoreError(.notFound, "no token with id \(id)") }
         tokenCache.removeAll()
@@ -183,26 +201,33 @@ public final class PostgresEventStore: EventStore {
     public func rotateToken(id: String, grace: Duration) async throws -> IssuedToken {
         let id = id.lowercased().postgresSafe
         let token = TokenSecrets.makeToken()
-        let hash = TokenSecrets.hash(token), prefix = TokenSecrets.prefix(token)
+        let hash = TokenSecrets.hash(token)
+        let prefix = TokenSecrets.prefix(token)
         let instant = now().timeIntervalSince1970
         let graceEnd = instant + Double(grace.components.seconds)
         let logger = logger
         let record = try await call { client in
             try await client.withTransaction(logger: logger) { connection -> TokenRecord? in
                 // Locks the token row, so two rotations of one token run one after the other.
-                guard try await Self.firstToken(connection.query(
-                    "SELECT id, name, time_zone, status, prefix, created_at, table_style FROM tokens WHERE id = \(id) FOR UPDATE",
-                    logger: logger)) != nil else { return nil }
-                try await connection.query("""
+                guard
+                    try await Self.firstToken(
+                        connection.query(
+                            "SELECT id, name, time_zone, status, prefix, created_at, table_style FROM tokens WHERE id = \(id) FOR UPDATE",
+                            logger: logger)) != nil
+                else { return nil }
+                try await connection.query(
+                    """
                     UPDATE token_secrets SET expires_at = \(graceEnd)
                     WHERE token_id = \(id) AND (expires_at IS NULL OR expires_at > \(graceEnd))
                     """, logger: logger)
                 try await connection.query(
                     "INSERT INTO token_secrets (hash, token_id, created_at) VALUES (\(hash), \(id), \(instant))", logger: logger)
-                return try await Self.firstToken(connection.query("""
-                    UPDATE tokens SET prefix = \(prefix) WHERE id = \(id)
-                    RETURNING id, name, time_zone, status, prefix, created_at, table_style
-                    """, logger: logger))
+                return try await Self.firstToken(
+                    connection.query(
+                        """
+                        UPDATE tokens SET prefix = \(prefix) WHERE id = \(id)
+                        RETURNING id, name, time_zone, status, prefix, created_at, table_style
+                        """, logger: logger))
             }
         }
         guard let record else { throw StoreError(.notFound, "no token with id \(id)") }
@@ -213,9 +238,11 @@ public final class PostgresEventStore: EventStore {
     public func event(id: String) async throws -> StoredEvent? {
         let id = id.lowercased().postgresSafe
         return try await call { client in
-            for try await row in try await client.query("""
+            for try await row in try await client.query(
+                """
                 SELECT \(unescaped: Self.eventColumns), NULL::bytea FROM events WHERE id = \(id)
-                """) {
+                """)
+            {
                 return try Self.event(from: row)
             }
             return nil
@@ -237,15 +264,19 @@ public final class PostgresEventStore: EventStore {
         let env = environment?.rawValue
         return try await call { client in
             var rejections: [Rejection] = []
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT token_id, env, at, status, reason, body, request_id, count FROM rejections
                 WHERE token_id = \(tokenID) AND (\(env)::text IS NULL OR env = \(env) OR env IS NULL) ORDER BY id DESC LIMIT \(limit)
                 """)
             for try await (token, env, at, status, reason, body, requestID, count)
-                in rows.decode((String, String?, Double, Int, String, Data?, String?, Int).self) {
-                rejections.append(Rejection(tokenID: token, environment: env.flatMap(DeploymentEnvironment.init(rawValue:)),
-                                            at: Date(timeIntervalSince1970: at), status: status, reason: reason, bodyPrefix: body,
-                                            requestID: requestID, count: count))
+                in rows.decode((String, String?, Double, Int, String, Data?, String?, Int).self)
+            {
+                rejections.append(
+                    Rejection(
+                        tokenID: token, environment: env.flatMap(DeploymentEnvironment.init(rawValue:)),
+                        at: Date(timeIntervalSince1970: at), status: status, reason: reason, bodyPrefix: body,
+                        requestID: requestID, count: count))
             }
             return rejections
         }
@@ -266,7 +297,9 @@ public final class PostgresEventStore: EventStore {
         if writer.lastCommitFailed {
             // Probe with a real write, so storage reads healthy again once it recovers, even with no traffic.
             do {
-                try await call { client in _ = try await client.query("UPDATE projection_cursor SET last_position = last_position").collect() }
+                try await call { client in
+                    _ = try await client.query("UPDATE projection_cursor SET last_position = last_position").collect()
+                }
             } catch {
                 throw StoreError(.unavailable, "the last commit failed and writes still fail")
             }
@@ -279,9 +312,12 @@ public final class PostgresEventStore: EventStore {
     static func tokens(_ rows: PostgresRowSequence) async throws -> [TokenRecord] {
         var tokens: [TokenRecord] = []
         for try await (id, name, zone, status, prefix, createdAt, style)
-            in rows.decode((String, String, String, String, String, Double, String?).self) {
-            tokens.append(TokenRecord(id: id, name: name, timeZone: zone, status: TokenStatus(rawValue: status) ?? .inactive,
-                                      prefix: prefix, createdAt: Date(timeIntervalSince1970: createdAt), tableStyle: style))
+            in rows.decode((String, String, String, String, String, Double, String?).self)
+        {
+            tokens.append(
+                TokenRecord(
+                    id: id, name: name, timeZone: zone, status: TokenStatus(rawValue: status) ?? .inactive,
+                    prefix: prefix, createdAt: Date(timeIntervalSince1970: createdAt), tableStyle: style))
         }
         return tokens
     }
@@ -298,15 +334,20 @@ public final class PostgresEventStore: EventStore {
 
     /// An event from `eventColumns` and a body (or NULL).
     static func event(from row: PostgresRow) throws -> StoredEvent {
-        let (position, id, tokenID, env, receivedAt, eventType, isTest, orderID, orderIDIsNumber, tableNumber, occurredAt,
-             requestID, contentType, contentEncoding, warningsText, bodySize, body) = try row.decode(
-            (Int64, String, String, String, Double, String, Bool, String?, Bool, String?, Double?, String?, String?, String?,
-             String, Int, Data?).self)
+        let (
+            position, id, tokenID, env, receivedAt, eventType, isTest, orderID, orderIDIsNumber, tableNumber, occurredAt,
+            requestID, contentType, contentEncoding, warningsText, bodySize, body
+        ) = try row.decode(
+            (
+                Int64, String, String, String, Double, String, Bool, String?, Bool, String?, Double?, String?, String?, String?,
+                String, Int, Data?
+            ).self)
         let warnings = (try? JSONDecoder().decode([ValidationWarning].self, from: Data(warningsText.utf8))) ?? []
-        return StoredEvent(id: id, position: String(position), tokenID: tokenID, environment: DeploymentEnvironment(rawValue: env) ?? .prod,
-                           receivedAt: Date(timeIntervalSince1970: receivedAt), eventType: eventType, orderID: orderID,
-                           orderIDIsNumber: orderIDIsNumber, tableNumber: tableNumber,
-                           occurredAt: occurredAt.map(Date.init(timeIntervalSince1970:)), isTest: isTest, requestID: requestID,
-                           contentType: contentType, contentEncoding: contentEncoding, bodySize: bodySize, warnings: warnings, body: body)
+        return StoredEvent(
+            id: id, position: String(position), tokenID: tokenID, environment: DeploymentEnvironment(rawValue: env) ?? .prod,
+            receivedAt: Date(timeIntervalSince1970: receivedAt), eventType: eventType, orderID: orderID,
+            orderIDIsNumber: orderIDIsNumber, tableNumber: tableNumber,
+            occurredAt: occurredAt.map(Date.init(timeIntervalSince1970:)), isTest: isTest, requestID: requestID,
+            contentType: contentType, contentEncoding: contentEncoding, bodySize: bodySize, warnings: warnings, body: body)
     }
 }

@@ -34,7 +34,9 @@ enum PostgresFailure {
     ///
     /// The caller gets its answer at the deadline even when `body` does not end (a query on a connection that died
     /// mid-flight can wait for its socket to time out): `body` runs in a task of its own, cancelled and left behind.
-    static func withDeadline<Result: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> Result) async throws -> Result {
+    static func withDeadline<Result: Sendable>(_ timeout: Duration, _ body: @escaping @Sendable () async throws -> Result) async throws
+        -> Result
+    {
         let outcome = Once<Result>()
         return try await withCheckedThrowingContinuation { continuation in
             outcome.set(continuation)
@@ -42,17 +44,21 @@ enum PostgresFailure {
                 do { outcome.resume(with: .success(try await body())) } catch { outcome.resume(with: .failure(storeError(error))) }
                 outcome.cancelTimer()
             }
-            outcome.setTimer(Task {
-                try? await Task.sleep(for: timeout)
-                if outcome.resume(with: .failure(StoreError(.unavailable, "PostgreSQL did not answer within \(timeout)"))) { work.cancel() }
-            })
+            outcome.setTimer(
+                Task {
+                    try? await Task.sleep(for: timeout)
+                    if outcome.resume(with: .failure(StoreError(.unavailable, "PostgreSQL did not answer within \(timeout)"))) {
+                        work.cancel()
+                    }
+                })
         }
     }
 }
 
 /// A continuation resumed by whichever of its racers finishes first.
 private final class Once<Value: Sendable>: Sendable {
-    private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool, timer: Task<Void, Never>?)>((nil, false, nil))
+    private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool, timer: Task<Void, Never>?)>(
+        (nil, false, nil))
 
     func set(_ continuation: CheckedContinuation<Value, any Error>) {
         state.withLock { $0.continuation = continuation }

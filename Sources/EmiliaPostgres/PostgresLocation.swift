@@ -18,7 +18,8 @@ public struct PostgresLocation: Sendable, Equatable {
     /// Reads a `postgres://` or `postgresql://` URL; throws `.invalidInput` with what is wrong.
     public init(url text: String) throws {
         guard let components = URLComponents(string: text), let scheme = components.scheme,
-              scheme == "postgres" || scheme == "postgresql" else {
+            scheme == "postgres" || scheme == "postgresql"
+        else {
             throw StoreError(.invalidInput, "the database URL must look like postgres://user:password@host:5432/database")
         }
         guard let host = components.host, !host.isEmpty else { throw StoreError(.invalidInput, "the database URL names no host") }
@@ -42,13 +43,15 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     func clientConfiguration(maximumConnections: Int) -> PostgresClient.Configuration {
-        let tls: PostgresClient.Configuration.TLS = switch tlsMode {
-        case .disable: .disable
-        case .prefer: .prefer(.makeClientConfiguration())
-        case .require: .require(.makeClientConfiguration())
-        }
-        var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password,
-                                                         database: database, tls: tls)
+        let tls: PostgresClient.Configuration.TLS =
+            switch tlsMode {
+            case .disable: .disable
+            case .prefer: .prefer(.makeClientConfiguration())
+            case .require: .require(.makeClientConfiguration())
+            }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: port, username: username, password: password,
+            database: database, tls: tls)
         configuration.options.maximumConnections = maximumConnections
         configuration.options.minimumConnections = 2
         configuration.options.connectTimeout = .seconds(3)

@@ -26,8 +26,10 @@ final class PostgresLogListener: Service, CustomStringConvertible {
     }
 
     func run() async throws {
-        await repeatUntilShutdown(every: .milliseconds(100), backoff: FailureBackoff(initial: .milliseconds(100), maximum: .seconds(2)),
-                                  service: "log listener", monitor: monitor, logger: logger) {
+        await repeatUntilShutdown(
+            every: .milliseconds(100), backoff: FailureBackoff(initial: .milliseconds(100), maximum: .seconds(2)),
+            service: "log listener", monitor: monitor, logger: logger
+        ) {
             try await cancelWhenGracefulShutdown {
                 try await self.client.withConnection { connection in
                     try await connection.listen(on: Self.channel) { notifications in

@@ -30,8 +30,10 @@ final class PostgresNodeRegistry: Service, CustomStringConvertible {
     var liveNodes: Int { count.load(ordering: .relaxed) }
 
     func run() async throws {
-        await repeatUntilShutdown(every: Self.heartbeat, backoff: FailureBackoff(initial: .seconds(1), maximum: Self.heartbeat),
-                                  service: "node registry", monitor: monitor, logger: logger) {
+        await repeatUntilShutdown(
+            every: Self.heartbeat, backoff: FailureBackoff(initial: .seconds(1), maximum: Self.heartbeat),
+            service: "node registry", monitor: monitor, logger: logger
+        ) {
             try await beat()
         }
         _ = try? await PostgresFailure.withDeadline(.seconds(2)) { [client, id] in
@@ -43,9 +45,11 @@ final class PostgresNodeRegistry: Service, CustomStringConvertible {
         let now = Date().timeIntervalSince1970
         let since = now - Self.liveFor
         let live = try await PostgresFailure.withDeadline(.seconds(5)) { [client, id] in
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO nodes (id, seen_at) VALUES (\(id), \(now)) ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at
-                """).collect()
+                """
+            ).collect()
             try await client.query("DELETE FROM nodes WHERE seen_at < \(now - 3600)").collect()
             for try await live in try await client.query("SELECT count(*) FROM nodes WHERE seen_at > \(since)").decode(Int.self) {
                 return live

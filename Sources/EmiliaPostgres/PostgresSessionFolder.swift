@@ -42,8 +42,10 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
     static let passLimit: Duration = .seconds(60)
 
     func run() async throws {
-        await repeatUntilShutdown(every: Self.pollInterval, backoff: FailureBackoff(initial: .milliseconds(100), maximum: .seconds(5)),
-                                  service: "folder", monitor: monitor, logger: logger) {
+        await repeatUntilShutdown(
+            every: Self.pollInterval, backoff: FailureBackoff(initial: .milliseconds(100), maximum: .seconds(5)),
+            service: "folder", monitor: monitor, logger: logger
+        ) {
             try await PostgresFailure.withDeadline(Self.passLimit) { try await self.foldPass() }
         }
     }
@@ -73,7 +75,8 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
     private func foldPass() async throws {
         guard try await cursorPosition() < newestPosition() else { return }
         try await client.withConnection { connection in
-            let locked = try await connection.query("SELECT pg_try_advisory_lock(\(PostgresSchema.Lock.folder))", logger: logger)
+            let locked =
+                try await connection.query("SELECT pg_try_advisory_lock(\(PostgresSchema.Lock.folder))", logger: logger)
                 .decode(Bool.self).first { _ in true } ?? false
             guard locked else { return }
             do {
@@ -92,17 +95,22 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         guard chunk.end > chunk.start else { return false }
         var orders: [SessionKey: [SessionFacts]] = [:]
         for row in chunk.rows {
-            guard let facts = SessionState.facts(eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
-                                                 timeZone: zones.zone(named: row.key.timeZone)) else { continue }
+            guard
+                let facts = SessionState.facts(
+                    eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
+                    timeZone: zones.zone(named: row.key.timeZone))
+            else { continue }
             orders[row.key, default: []].append(facts)
         }
         let zones = zones
         let logger = logger
         let failures = try await connection.withTransaction(logger: logger) { connection -> Int in
             // Fenced: when another node moved the cursor since this chunk was read, nothing here is written.
-            let moved = try await connection.query("""
+            let moved = try await connection.query(
+                """
                 UPDATE projection_cursor SET last_position = \(chunk.end) WHERE last_position = \(chunk.start) RETURNING 1
-                """, logger: logger).decode(Int.self).first { _ in true }
+                """, logger: logger
+            ).decode(Int.self).first { _ in true }
             guard moved != nil else { throw StoreError(.unavailable, "the fold cursor moved under this node") }
             // The whole chunk at once; only when its data fails, order by order, each in a savepoint of its own.
             do {
@@ -117,12 +125,14 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
             for (key, events) in orders.sorted(by: { $0.key.orderID < $1.key.orderID }) {
                 do {
                     try await connection.query("SAVEPOINT fold_order", logger: logger)
-                    try await PostgresSessions.add(events, to: key, timeZone: zones.zone(named: key.timeZone), connection: connection, logger: logger)
+                    try await PostgresSessions.add(
+                        events, to: key, timeZone: zones.zone(named: key.timeZone), connection: connection, logger: logger)
                     try await connection.query("RELEASE SAVEPOINT fold_order", logger: logger)
                 } catch let error where PostgresFailure.isDataError(error) {
                     try await connection.query("ROLLBACK TO SAVEPOINT fold_order", logger: logger)
-                    try await PostgresSessions.recordFailure(of: events.map { ($0.eventID, $0.occurredAt) }, key: key,
-                                                             reason: "\(error)", connection: connection, logger: logger)
+                    try await PostgresSessions.recordFailure(
+                        of: events.map { ($0.eventID, $0.occurredAt) }, key: key,
+                        reason: "\(error)", connection: connection, logger: logger)
                     failures += events.count
                 }
             }
@@ -155,34 +165,45 @@ struct PostgresFoldChunk {
         var chunk = PostgresFoldChunk()
         // The newest position first: everything up to it is committed (positions follow commit order), so the chunk
         // may end there even when it holds no session event.
-        for try await (cursor, newest) in try await connection.query("""
+        for try await (cursor, newest) in try await connection.query(
+            """
             SELECT last_position, (SELECT COALESCE(max(position), 0) FROM events) FROM projection_cursor
-            """, logger: logger).decode((Int64, Int64).self) {
+            """, logger: logger
+        ).decode((Int64, Int64).self) {
             chunk.start = cursor
             chunk.end = max(cursor, newest)
         }
         // Sizes first, so the bodies read stay within `bytes` (at least one event), however large each is.
         var last: Int64?
         var total = 0
-        for try await (position, size) in try await connection.query("""
+        for try await (position, size) in try await connection.query(
+            """
             SELECT position, length(body) FROM events
             WHERE position > \(chunk.start) AND position <= \(chunk.end) AND NOT is_test AND order_id IS NOT NULL
             ORDER BY position LIMIT \(events)
-            """, logger: logger).decode((Int64, Int).self) {
+            """, logger: logger
+        ).decode((Int64, Int).self) {
             let isFull = total >= bytes
-            if !isFull { last = position; total += size }
+            if !isFull {
+                last = position
+                total += size
+            }
         }
         guard let last else { return chunk }
-        let rows = try await connection.query("""
+        let rows = try await connection.query(
+            """
             SELECT e.position, e.id, e.received_at, e.token_id, e.env, e.order_id, e.body, t.time_zone FROM events e
             JOIN tokens t ON t.id = e.token_id
             WHERE e.position > \(chunk.start) AND e.position <= \(last) AND NOT e.is_test AND e.order_id IS NOT NULL
             ORDER BY e.position
             """, logger: logger)
         for try await (position, id, receivedAt, tokenID, env, orderID, body, zone)
-            in rows.decode((Int64, String, Double, String, String, String, Data, String).self) {
-            chunk.rows.append(Row(position: position, eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt),
-                                  key: SessionKey(tokenID: tokenID, environment: env, orderID: orderID, timeZone: zone), body: body))
+            in rows.decode((Int64, String, Double, String, String, String, Data, String).self)
+        {
+            chunk.rows.append(
+                Row(
+                    position: position, eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt),
+                    key: SessionKey(tokenID: tokenID, environment: env, orderID: orderID, timeZone: zone), body: body))
         }
         // A full chunk ends at its last event; a short one covers the log up to the newest position.
         if total >= bytes || chunk.rows.count >= events { chunk.end = last }

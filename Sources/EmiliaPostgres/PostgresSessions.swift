@@ -9,13 +9,17 @@ import PostgresNIO
 enum PostgresSessions {
     /// Adds `events` to the order's stored accumulator (read under the row's lock), or folds the order from its whole
     /// log when the stored form cannot be read.
-    static func add(_ events: [SessionFacts], to key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
-                    logger: Logger) async throws {
+    static func add(
+        _ events: [SessionFacts], to key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         var stored: Data?
-        for try await state in try await connection.query("""
+        for try await state in try await connection.query(
+            """
             SELECT state FROM sessions WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(key.orderID.postgresSafe)
             FOR UPDATE
-            """, logger: logger).decode(Data.self) {
+            """, logger: logger
+        ).decode(Data.self) {
             stored = state
         }
         var accumulator: SessionAccumulator
@@ -34,19 +38,24 @@ enum PostgresSessions {
     /// Adds each order's events to its stored accumulator: one read of every row and one multi-row upsert for the
     /// whole chunk, however many orders it touches. Only the holder of the folder lock calls it, so the rows read
     /// cannot change before the upsert.
-    static func addAll(_ orders: [SessionKey: [SessionFacts]], zones: TimeZoneCache, connection: PostgresConnection,
-                       logger: Logger) async throws {
+    static func addAll(
+        _ orders: [SessionKey: [SessionFacts]], zones: TimeZoneCache, connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         guard !orders.isEmpty else { return }
         let keys = orders.keys.sorted { ($0.tokenID, $0.environment, $0.orderID) < ($1.tokenID, $1.environment, $1.orderID) }
         var stored: [SessionKey: Data] = [:]
-        let byIdentity = Dictionary(keys.map { ([$0.tokenID, $0.environment, $0.orderID.postgresSafe], $0) }, uniquingKeysWith: { first, _ in first })
+        let byIdentity = Dictionary(
+            keys.map { ([$0.tokenID, $0.environment, $0.orderID.postgresSafe], $0) }, uniquingKeysWith: { first, _ in first })
         // LATERAL: one primary-key look-up per key (a join would let the planner scan every session).
-        for try await (tokenID, env, orderID, state) in try await connection.query("""
+        for try await (tokenID, env, orderID, state) in try await connection.query(
+            """
             SELECT s.token_id, s.env, s.order_id, s.state
             FROM unnest(\(keys.map(\.tokenID)), \(keys.map(\.environment)), \(keys.map { $0.orderID.postgresSafe })) AS k(token_id, env, order_id)
             CROSS JOIN LATERAL (SELECT token_id, env, order_id, state FROM sessions
                                 WHERE token_id = k.token_id AND env = k.env AND order_id = k.order_id) s
-            """, logger: logger).decode((String, String, String, Data).self) {
+            """, logger: logger
+        ).decode((String, String, String, Data).self) {
             if let key = byIdentity[[tokenID, env, orderID]] { stored[key] = state }
         }
         var rows: [(SessionKey, SessionState.Columns)] = []
@@ -55,8 +64,13 @@ enum PostgresSessions {
             var accumulator: SessionAccumulator
             if let state = stored[key] {
                 guard let read = SessionAccumulator(storageText: state) else {
-                    rows.append((key, SessionState.Columns(try await foldFromLog(key, timeZone: zone, connection: connection, logger: logger),
-                                                           timeZone: zone)))
+                    rows.append(
+                        (
+                            key,
+                            SessionState.Columns(
+                                try await foldFromLog(key, timeZone: zone, connection: connection, logger: logger),
+                                timeZone: zone)
+                        ))
                     continue
                 }
                 accumulator = read
@@ -95,11 +109,14 @@ enum PostgresSessions {
 
     /// Keeps the events of an order that could not be folded, with the reason (shown under data quality on the day
     /// each event happened).
-    static func recordFailure(of events: [(id: String, occurredAt: Date)], key: SessionKey, reason: String,
-                              connection: PostgresConnection, logger: Logger) async throws {
+    static func recordFailure(
+        of events: [(id: String, occurredAt: Date)], key: SessionKey, reason: String,
+        connection: PostgresConnection, logger: Logger
+    ) async throws {
         let reason = String(reason.prefix(500)).postgresSafe
         for event in events {
-            try await connection.query("""
+            try await connection.query(
+                """
                 INSERT INTO fold_failures (event_id, token_id, env, order_id, at, reason)
                 VALUES (\(event.id), \(key.tokenID), \(key.environment), \(key.orderID.postgresSafe), \(event.occurredAt.timeIntervalSince1970), \(reason))
                 ON CONFLICT (event_id) DO UPDATE SET reason = EXCLUDED.reason, at = EXCLUDED.at
@@ -114,28 +131,35 @@ enum PostgresSessions {
         try await connection.query(
             "DELETE FROM sessions WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(orderID)", logger: logger)
         try await connection.query(
-            "DELETE FROM fold_failures WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(orderID)", logger: logger)
+            "DELETE FROM fold_failures WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(orderID)",
+            logger: logger)
         if accumulator.hasEvents {
             try await upsert(accumulator, key: key, timeZone: timeZone, connection: connection, logger: logger)
         }
     }
 
     /// The ids and times of an order's events (to record a failure of the whole order).
-    static func events(of key: SessionKey, connection: PostgresConnection, logger: Logger) async throws -> [(id: String, occurredAt: Date)] {
+    static func events(of key: SessionKey, connection: PostgresConnection, logger: Logger) async throws -> [(id: String, occurredAt: Date)]
+    {
         var events: [(id: String, occurredAt: Date)] = []
-        for try await (id, at) in try await connection.query("""
+        for try await (id, at) in try await connection.query(
+            """
             SELECT id, COALESCE(occurred_at, received_at) FROM events
             WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(key.orderID.postgresSafe) AND NOT is_test
-            """, logger: logger).decode((String, Double).self) {
+            """, logger: logger
+        ).decode((String, Double).self) {
             events.append((id, Date(timeIntervalSince1970: at)))
         }
         return events
     }
 
-    private static func upsert(_ accumulator: SessionAccumulator, key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
-                               logger: Logger) async throws {
+    private static func upsert(
+        _ accumulator: SessionAccumulator, key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         let row = SessionState.Columns(accumulator, timeZone: timeZone)
-        try await connection.query("""
+        try await connection.query(
+            """
             INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, state)
             VALUES (\(key.tokenID), \(key.environment), \(key.orderID.postgresSafe), \(row.localDate), \(row.tableNumber?.postgresSafe),
                     \(row.status), \(row.openedAt), \(row.closedAt), \(row.state))
@@ -146,14 +170,20 @@ enum PostgresSessions {
     }
 
     /// The fold of every stored event of one order.
-    private static func foldFromLog(_ key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
-                                    logger: Logger) async throws -> SessionAccumulator {
+    private static func foldFromLog(
+        _ key: SessionKey, timeZone: TimeZone, connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> SessionAccumulator {
         var accumulator = SessionAccumulator(orderID: key.orderID)
-        for try await (id, receivedAt, body) in try await connection.query("""
+        for try await (id, receivedAt, body) in try await connection.query(
+            """
             SELECT id, received_at, body FROM events
             WHERE token_id = \(key.tokenID) AND env = \(key.environment) AND order_id = \(key.orderID.postgresSafe) AND NOT is_test
-            """, logger: logger).decode((String, Double, Data).self) {
-            if let event = SessionState.facts(eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt), body: body, timeZone: timeZone) {
+            """, logger: logger
+        ).decode((String, Double, Data).self) {
+            if let event = SessionState.facts(
+                eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt), body: body, timeZone: timeZone)
+            {
                 accumulator.add(event)
             }
         }

@@ -25,9 +25,11 @@ final class GroupCommitWriter: Service {
     /// The checkpointer left a long log: finish its pass between two commits.
     private let checkpointRequested = Atomic(false)
 
-    init(database: DatabasePool, logger: Logger, maximumPending: Int, now: @escaping @Sendable () -> Date,
-         observer: @escaping CommitObserver, onCommitted: @escaping @Sendable (Int64) -> Void,
-         onTokenChanged: @escaping @Sendable () -> Void) {
+    init(
+        database: DatabasePool, logger: Logger, maximumPending: Int, now: @escaping @Sendable () -> Date,
+        observer: @escaping CommitObserver, onCommitted: @escaping @Sendable (Int64) -> Void,
+        onTokenChanged: @escaping @Sendable () -> Void
+    ) {
         self.onTokenChanged = onTokenChanged
         self.database = database
         self.logger = logger
@@ -128,12 +130,13 @@ final class GroupCommitWriter: Service {
 
     private static func insert(_ event: IncomingEvent, id: String, receivedAt: Date, db: Database) throws -> StoredWrite {
         let warningsJSON = JSONText.warnings(event.warnings)
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
-                                occurred_at, dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (token_id, env, dedup_key) DO NOTHING
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO events (id, token_id, env, received_at, event_type, is_test, order_id, order_id_is_number, table_number,
+                                    occurred_at, dedup_key, request_id, content_type, content_encoding, warning_count, warnings, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (token_id, env, dedup_key) DO NOTHING
+                """)
         try statement.execute(arguments: [
             id, event.tokenID, event.environment.rawValue, receivedAt.timeIntervalSince1970, event.summary.kind.name,
             event.summary.kind.isTest, event.summary.orderID, event.summary.orderIDIsNumber, event.summary.tableNumber,
@@ -145,24 +148,32 @@ final class GroupCommitWriter: Service {
                 db.cachedStatement(sql: "SELECT id, received_at, warnings FROM events WHERE token_id = ? AND env = ? AND dedup_key = ?"),
                 arguments: [event.tokenID, event.environment.rawValue, event.deduplicationKey])
             guard let existing else { throw StoreError(.unavailable, "dedup conflict without a row") }
-            return StoredWrite(receipt: AppendReceipt(eventID: existing["id"], receivedAt: Date(timeIntervalSince1970: existing["received_at"]),
-                                                      duplicate: true, warningsJSON: existing["warnings"]))
+            return StoredWrite(
+                receipt: AppendReceipt(
+                    eventID: existing["id"], receivedAt: Date(timeIntervalSince1970: existing["received_at"]),
+                    duplicate: true, warningsJSON: existing["warnings"]))
         }
         let rowID = db.lastInsertedRowID
         var learned = false
         if let style = event.tableStyleToLearn {
-            try db.execute(sql: "UPDATE tokens SET table_style = ? WHERE id = ? AND table_style IS NULL",
-                           arguments: [style, event.tokenID])
+            try db.execute(
+                sql: "UPDATE tokens SET table_style = ? WHERE id = ? AND table_style IS NULL",
+                arguments: [style, event.tokenID])
             learned = db.changesCount > 0
         }
-        return StoredWrite(receipt: AppendReceipt(eventID: id, receivedAt: receivedAt, duplicate: false, warningsJSON: warningsJSON),
-                           rowID: rowID, learnedTableStyle: learned)
+        return StoredWrite(
+            receipt: AppendReceipt(eventID: id, receivedAt: receivedAt, duplicate: false, warningsJSON: warningsJSON),
+            rowID: rowID, learnedTableStyle: learned)
     }
 
     private static func insert(_ rejection: Rejection, db: Database) throws {
-        try db.execute(sql: """
-            INSERT INTO rejections (token_id, env, at, status, reason, body, request_id, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [rejection.tokenID, rejection.environment?.rawValue, rejection.at.timeIntervalSince1970,
-                             rejection.status, rejection.reason, rejection.bodyPrefix, rejection.requestID, rejection.count])
+        try db.execute(
+            sql: """
+                INSERT INTO rejections (token_id, env, at, status, reason, body, request_id, count) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                rejection.tokenID, rejection.environment?.rawValue, rejection.at.timeIntervalSince1970,
+                rejection.status, rejection.reason, rejection.bodyPrefix, rejection.requestID, rejection.count,
+            ])
     }
 }

@@ -10,9 +10,11 @@ extension SQLiteEventStore {
             let secrets = Dictionary(grouping: try Row.fetchAll(db, sql: "SELECT * FROM token_secrets"), by: { $0["token_id"] as String })
             return try Row.fetchAll(db, sql: "SELECT * FROM tokens ORDER BY created_at, id").map { row in
                 let record = Self.token(from: row)
-                return LogRecords.Token(record: record, secrets: (secrets[record.id] ?? []).map {
-                    LogRecords.Secret(hash: $0["hash"], createdAt: $0["created_at"], expiresAt: $0["expires_at"])
-                })
+                return LogRecords.Token(
+                    record: record,
+                    secrets: (secrets[record.id] ?? []).map {
+                        LogRecords.Secret(hash: $0["hash"], createdAt: $0["created_at"], expiresAt: $0["expires_at"])
+                    })
             }
         }
     }
@@ -22,13 +24,15 @@ extension SQLiteEventStore {
         try await read { db in
             var events: [LogRecords.Event] = []
             var bytes = 0
-            let rows = try Row.fetchCursor(db, sql: "SELECT rowid, * FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?",
-                                           arguments: [sourceOrder, limit])
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT rowid, * FROM events WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                arguments: [sourceOrder, limit])
             while bytes < maximumBytes, let row = try rows.next() {
                 let event = LogRecords.Event(
                     sourceOrder: row["rowid"], id: row["id"], tokenID: row["token_id"], environment: row["env"],
                     receivedAt: row["received_at"], eventType: row["event_type"], isTest: row["is_test"], orderID: row["order_id"],
-                    orderIDIsNumber: row["order_id_is_number"], tableNumber: row["table_number"], occurredAt: row["occurred_at"], deduplicationKey: row["dedup_key"],
+                    orderIDIsNumber: row["order_id_is_number"], tableNumber: row["table_number"], occurredAt: row["occurred_at"],
+                    deduplicationKey: row["dedup_key"],
                     requestID: row["request_id"], contentType: row["content_type"],
                     contentEncoding: row["content_encoding"], warningCount: row["warning_count"],
                     warnings: row["warnings"], body: row["body"])
@@ -52,10 +56,12 @@ extension SQLiteEventStore {
     package func exportRejections(after: Int64, limit: Int) async throws -> [LogRecords.Rejection] {
         try await read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM rejections WHERE id > ? ORDER BY id LIMIT ?", arguments: [after, limit]).map { row in
-                LogRecords.Rejection(id: row["id"], rejection: Rejection(
-                    tokenID: row["token_id"], environment: (row["env"] as String?).flatMap(DeploymentEnvironment.init(rawValue:)),
-                    at: Date(timeIntervalSince1970: row["at"]), status: row["status"], reason: row["reason"], bodyPrefix: row["body"],
-                    requestID: row["request_id"], count: row["count"]))
+                LogRecords.Rejection(
+                    id: row["id"],
+                    rejection: Rejection(
+                        tokenID: row["token_id"], environment: (row["env"] as String?).flatMap(DeploymentEnvironment.init(rawValue:)),
+                        at: Date(timeIntervalSince1970: row["at"]), status: row["status"], reason: row["reason"], bodyPrefix: row["body"],
+                        requestID: row["request_id"], count: row["count"]))
             }
         }
     }

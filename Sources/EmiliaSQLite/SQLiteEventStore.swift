@@ -35,10 +35,12 @@ public final class SQLiteEventStore: EventStore {
     ///   - logRestartFrames: with separate checkpoints, the log length (in 4 KiB frames; 16 MiB by default) past which
     ///     the writer finishes the checkpointer's pass, so the log starts over instead of growing under steady writes.
     ///   - minimumFreeBytes: below this much free space in `directory`, health reports storage unavailable.
-    public init(directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
-                separateCheckpoints: Bool = true, logRestartFrames: Int = 4096,
-                maximumPendingWrites: Int = 50_000, minimumFreeBytes: Int64 = 16 * 1024 * 1024,
-                now: @escaping @Sendable () -> Date = { Date() }, monitor: StoreMonitor = StoreMonitor()) throws {
+    public init(
+        directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
+        separateCheckpoints: Bool = true, logRestartFrames: Int = 4096,
+        maximumPendingWrites: Int = 50_000, minimumFreeBytes: Int64 = 16 * 1024 * 1024,
+        now: @escaping @Sendable () -> Date = { Date() }, monitor: StoreMonitor = StoreMonitor()
+    ) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(Double(busyTimeout.components.seconds) + Double(busyTimeout.components.attoseconds) / 1e18)
@@ -63,23 +65,32 @@ public final class SQLiteEventStore: EventStore {
         self.folder = folder
         let tokenCache = TokenCache(lifetime: tokenCacheLifetime)
         self.tokenCache = tokenCache
-        writer = GroupCommitWriter(database: database, logger: logger, maximumPending: maximumPendingWrites,
-                                   now: now, observer: monitor.commit,
-                                   onCommitted: { [appends] in folder.committed(upTo: $0); appends.notify() },
-                                   onTokenChanged: tokenCache.removeAll)
-        checkpointer = separateCheckpoints
-            ? WALCheckpointer(path: path, restartFrames: logRestartFrames, logger: logger, monitor: monitor,
-                              onLongLog: writer.finishCheckpoint) : nil
+        writer = GroupCommitWriter(
+            database: database, logger: logger, maximumPending: maximumPendingWrites,
+            now: now, observer: monitor.commit,
+            onCommitted: { [appends] in
+                folder.committed(upTo: $0)
+                appends.notify()
+            },
+            onTokenChanged: tokenCache.removeAll)
+        checkpointer =
+            separateCheckpoints
+            ? WALCheckpointer(
+                path: path, restartFrames: logRestartFrames, logger: logger, monitor: monitor,
+                onLongLog: writer.finishCheckpoint) : nil
     }
 
     public func activeToken(matching clearToken: String) async throws -> TokenRecord? {
         let instant = now()
         return try await tokenCache.record(matching: clearToken, at: instant) { [self] hash in
             try await read { db in
-                try Row.fetchOne(db, sql: """
-                    SELECT t.* FROM token_secrets s JOIN tokens t ON t.id = s.token_id
-                    WHERE s.hash = ? AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > ?)
-                    """, arguments: [hash, instant.timeIntervalSince1970]).map(Self.token(from:))
+                try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT t.* FROM token_secrets s JOIN tokens t ON t.id = s.token_id
+                        WHERE s.hash = ? AND t.status = 'active' AND (s.expires_at IS NULL OR s.expires_at > ?)
+                        """, arguments: [hash, instant.timeIntervalSince1970]
+                ).map(Self.token(from:))
             }
         }
     }
@@ -100,12 +111,17 @@ public final class SQLiteEventStore: EventStore {
         let issued = try IssuedToken.make(name: name, timeZone: timeZone, at: now())
         let (record, token) = (issued.record, issued.token)
         try await write { db in
-            try db.execute(sql: """
-                INSERT INTO tokens (id, name, time_zone, status, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                """, arguments: [record.id, record.name, record.timeZone, record.status.rawValue, record.prefix,
-                                 record.createdAt.timeIntervalSince1970])
-            try db.execute(sql: "INSERT INTO token_secrets (hash, token_id, created_at) VALUES (?, ?, ?)",
-                           arguments: [TokenSecrets.hash(token), record.id, record.createdAt.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    INSERT INTO tokens (id, name, time_zone, status, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.id, record.name, record.timeZone, record.status.rawValue, record.prefix,
+                    record.createdAt.timeIntervalSince1970,
+                ])
+            try db.execute(
+                sql: "INSERT INTO token_secrets (hash, token_id, created_at) VALUES (?, ?, ?)",
+                arguments: [TokenSecrets.hash(token), record.id, record.createdAt.timeIntervalSince1970])
         }
         return issued
     }
@@ -140,11 +156,13 @@ public final class SQLiteEventStore: EventStore {
             guard try Row.fetchOne(db, sql: "SELECT id FROM tokens WHERE id = ?", arguments: [id.lowercased()]) != nil else {
                 return nil
             }
-            try db.execute(sql: """
-                UPDATE token_secrets SET expires_at = ? WHERE token_id = ? AND (expires_at IS NULL OR expires_at > ?)
-                """, arguments: [graceEnd.timeIntervalSince1970, id.lowercased(), graceEnd.timeIntervalSince1970])
-            try db.execute(sql: "INSERT INTO token_secrets (hash, token_id, created_at) VALUES (?, ?, ?)",
-                           arguments: [TokenSecrets.hash(token), id.lowercased(), instant.timeIntervalSince1970])
+            try db.execute(
+                sql: """
+                    UPDATE token_secrets SET expires_at = ? WHERE token_id = ? AND (expires_at IS NULL OR expires_at > ?)
+                    """, arguments: [graceEnd.timeIntervalSince1970, id.lowercased(), graceEnd.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO token_secrets (hash, token_id, created_at) VALUES (?, ?, ?)",
+                arguments: [TokenSecrets.hash(token), id.lowercased(), instant.timeIntervalSince1970])
             try db.execute(sql: "UPDATE tokens SET prefix = ? WHERE id = ?", arguments: [TokenSecrets.prefix(token), id.lowercased()])
             return try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id.lowercased()]).map(Self.token(from:))
         }
@@ -155,8 +173,10 @@ public final class SQLiteEventStore: EventStore {
 
     public func event(id: String) async throws -> StoredEvent? {
         try await read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.eventColumns) FROM events WHERE id = ?",
-                             arguments: [id.lowercased()]).map(Self.event(from:))
+            try Row.fetchOne(
+                db, sql: "SELECT \(Self.eventColumns) FROM events WHERE id = ?",
+                arguments: [id.lowercased()]
+            ).map(Self.event(from:))
         }
     }
 
@@ -168,12 +188,16 @@ public final class SQLiteEventStore: EventStore {
 
     public func rejections(tokenID: String, environment: DeploymentEnvironment?, limit: Int) async throws -> [Rejection] {
         try await read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT * FROM rejections WHERE token_id = ? AND (? IS NULL OR env = ? OR env IS NULL) ORDER BY id DESC LIMIT ?
-                """, arguments: [tokenID.lowercased(), environment?.rawValue, environment?.rawValue, limit]).map { row in
-                Rejection(tokenID: row["token_id"], environment: (row["env"] as String?).flatMap(DeploymentEnvironment.init(rawValue:)),
-                          at: Date(timeIntervalSince1970: row["at"]), status: row["status"], reason: row["reason"],
-                          bodyPrefix: row["body"], requestID: row["request_id"], count: row["count"])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM rejections WHERE token_id = ? AND (? IS NULL OR env = ? OR env IS NULL) ORDER BY id DESC LIMIT ?
+                    """, arguments: [tokenID.lowercased(), environment?.rawValue, environment?.rawValue, limit]
+            ).map { row in
+                Rejection(
+                    tokenID: row["token_id"], environment: (row["env"] as String?).flatMap(DeploymentEnvironment.init(rawValue:)),
+                    at: Date(timeIntervalSince1970: row["at"]), status: row["status"], reason: row["reason"],
+                    bodyPrefix: row["body"], requestID: row["request_id"], count: row["count"])
             }
         }
     }
@@ -208,9 +232,10 @@ public final class SQLiteEventStore: EventStore {
     }
 
     static func token(from row: Row) -> TokenRecord {
-        TokenRecord(id: row["id"], name: row["name"], timeZone: row["time_zone"],
-                    status: TokenStatus(rawValue: row["status"]) ?? .inactive, prefix: row["prefix"],
-                    createdAt: Date(timeIntervalSince1970: row["created_at"]), tableStyle: row["table_style"])
+        TokenRecord(
+            id: row["id"], name: row["name"], timeZone: row["time_zone"],
+            status: TokenStatus(rawValue: row["status"]) ?? .inactive, prefix: row["prefix"],
+            createdAt: Date(timeIntervalSince1970: row["created_at"]), tableStyle: row["table_style"])
     }
 
     static let eventColumns = """

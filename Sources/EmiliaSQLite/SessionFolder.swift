@@ -47,8 +47,10 @@ final class SessionFolder: Service, CustomStringConvertible {
 
     var description: String { "SessionFolder" }
 
-    init(database: DatabasePool, zones: TimeZoneCache, logger: Logger, monitor: StoreMonitor,
-         chunkEvents: Int = 256, chunkBytes: Int = 4 * 1024 * 1024) {
+    init(
+        database: DatabasePool, zones: TimeZoneCache, logger: Logger, monitor: StoreMonitor,
+        chunkEvents: Int = 256, chunkBytes: Int = 4 * 1024 * 1024
+    ) {
         self.database = database
         self.zones = zones
         self.logger = logger
@@ -150,8 +152,10 @@ final class SessionFolder: Service, CustomStringConvertible {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let (cursor, newest) = try await database.read { db in
-                    (try Int64.fetchOne(db, sql: "SELECT last_rowid FROM projection_cursor") ?? 0,
-                     try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM events") ?? 0)
+                    (
+                        try Int64.fetchOne(db, sql: "SELECT last_rowid FROM projection_cursor") ?? 0,
+                        try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM events") ?? 0
+                    )
                 }
                 state.withLock { state in
                     // A log emptied by retention restarts its rowids: then everything in it is past the cursor.
@@ -160,7 +164,8 @@ final class SessionFolder: Service, CustomStringConvertible {
                 }
                 return
             } catch {
-                let wait = backoff.record(error, service: "folder", monitor: monitor, logger: logger, "Could not read the fold cursor; will retry")
+                let wait = backoff.record(
+                    error, service: "folder", monitor: monitor, logger: logger, "Could not read the fold cursor; will retry")
                 try? await Task.sleep(for: wait)
             }
         }
@@ -201,8 +206,11 @@ final class SessionFolder: Service, CustomStringConvertible {
         }
         var orders: [SessionKey: [(rowID: Int64, facts: SessionFacts)]] = [:]
         for row in chunk.rows {
-            guard let facts = SessionState.facts(eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
-                                                      timeZone: zones.zone(named: row.key.timeZone)) else { continue }
+            guard
+                let facts = SessionState.facts(
+                    eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
+                    timeZone: zones.zone(named: row.key.timeZone))
+            else { continue }
             orders[row.key, default: []].append((row.rowID, facts))
         }
         let stored = try await database.read { [orders] db in
@@ -222,13 +230,15 @@ final class SessionFolder: Service, CustomStringConvertible {
                 let events = orders[key] ?? []
                 do {
                     try db.inSavepoint {
-                        try SessionProjection.write(accumulator, over: read, readIsUnreadable: unreadable, events: events.map(\.facts),
-                                                    key: key, timeZone: zones.zone(named: key.timeZone), db: db)
+                        try SessionProjection.write(
+                            accumulator, over: read, readIsUnreadable: unreadable, events: events.map(\.facts),
+                            key: key, timeZone: zones.zone(named: key.timeZone), db: db)
                         return .commit
                     }
                 } catch let error as DatabaseError where !error.isStoreFault {
-                    try SessionProjection.recordFailure(of: events.map { ($0.facts.eventID, $0.facts.occurredAt) }, key: key,
-                                                        reason: error.message ?? "\(error)", db: db)
+                    try SessionProjection.recordFailure(
+                        of: events.map { ($0.facts.eventID, $0.facts.occurredAt) }, key: key,
+                        reason: error.message ?? "\(error)", db: db)
                     failures += events.count
                 }
             }
@@ -261,18 +271,23 @@ struct FoldChunk {
         var chunk = FoldChunk()
         let newest = try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM events") ?? 0
         let from = newest < cursor ? 0 : cursor
-        let cursorRows = try GRDB.Row.fetchCursor(db, sql: """
-            SELECT e.rowid, e.id, e.received_at, e.token_id, e.env, e.order_id, e.body, t.time_zone FROM events e
-            JOIN tokens t ON t.id = e.token_id
-            WHERE e.rowid > ? AND e.is_test = 0 AND e.order_id IS NOT NULL ORDER BY e.rowid LIMIT ?
-            """, arguments: [from, events])
+        let cursorRows = try GRDB.Row.fetchCursor(
+            db,
+            sql: """
+                SELECT e.rowid, e.id, e.received_at, e.token_id, e.env, e.order_id, e.body, t.time_zone FROM events e
+                JOIN tokens t ON t.id = e.token_id
+                WHERE e.rowid > ? AND e.is_test = 0 AND e.order_id IS NOT NULL ORDER BY e.rowid LIMIT ?
+                """, arguments: [from, events])
         var total = 0
         while let row = try cursorRows.next() {
             let body: Data = row["body"]
-            chunk.rows.append(Row(rowID: row["rowid"], eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                                  key: SessionKey(tokenID: row["token_id"], environment: row["env"], orderID: row["order_id"],
-                                                  timeZone: row["time_zone"]),
-                                  body: body))
+            chunk.rows.append(
+                Row(
+                    rowID: row["rowid"], eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                    key: SessionKey(
+                        tokenID: row["token_id"], environment: row["env"], orderID: row["order_id"],
+                        timeZone: row["time_zone"]),
+                    body: body))
             total += body.count
             if total >= bytes { break }
         }
@@ -289,7 +304,7 @@ extension DatabaseError {
     var isStoreFault: Bool {
         switch resultCode {
         case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_NOMEM, .SQLITE_CANTOPEN, .SQLITE_READONLY,
-             .SQLITE_INTERRUPT, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_PROTOCOL, .SQLITE_ABORT:
+            .SQLITE_INTERRUPT, .SQLITE_CORRUPT, .SQLITE_NOTADB, .SQLITE_PROTOCOL, .SQLITE_ABORT:
             return true
         default:
             return false

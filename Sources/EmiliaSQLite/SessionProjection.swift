@@ -25,8 +25,10 @@ enum SessionProjection {
     /// Writes an order's accumulator, folded outside the transaction from `read` plus `events`. When the row changed
     /// since it was read, or its stored form cannot be read, the order is folded again here from what is stored (or
     /// from its whole log), so nothing folded by someone else is lost.
-    static func write(_ accumulator: SessionAccumulator, over read: StoredSession?, readIsUnreadable: Bool,
-                      events: [SessionFacts], key: SessionKey, timeZone: TimeZone, db: Database) throws {
+    static func write(
+        _ accumulator: SessionAccumulator, over read: StoredSession?, readIsUnreadable: Bool,
+        events: [SessionFacts], key: SessionKey, timeZone: TimeZone, db: Database
+    ) throws {
         let current = try StoredSession.fetch(db, key)
         var accumulator = accumulator
         if current?.state != read?.state || readIsUnreadable {
@@ -44,21 +46,25 @@ enum SessionProjection {
         }
         // Leaving local_date out of the SET when it is unchanged spares the day index a page write.
         let sameDay = current.localDate == row.localDate
-        try db.cachedStatement(sql: sameDay
-            ? "UPDATE sessions SET table_number = ?, status = ?, opened_at = ?, closed_at = ?, state = ? WHERE id = ?"
-            : "UPDATE sessions SET table_number = ?, status = ?, opened_at = ?, closed_at = ?, state = ?, local_date = ? WHERE id = ?"
+        try db.cachedStatement(
+            sql: sameDay
+                ? "UPDATE sessions SET table_number = ?, status = ?, opened_at = ?, closed_at = ?, state = ? WHERE id = ?"
+                : "UPDATE sessions SET table_number = ?, status = ?, opened_at = ?, closed_at = ?, state = ?, local_date = ? WHERE id = ?"
         ).execute(arguments: row.updateArguments + (sameDay ? [] : [row.localDate]) + [current.id])
     }
 
     /// Keeps the events of an order that could not be folded, with the reason (shown under data quality on the day
     /// each event happened).
     static func recordFailure(of events: [(id: String, occurredAt: Date)], key: SessionKey, reason: String, db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT OR REPLACE INTO fold_failures (event_id, token_id, env, order_id, at, reason) VALUES (?, ?, ?, ?, ?, ?)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT OR REPLACE INTO fold_failures (event_id, token_id, env, order_id, at, reason) VALUES (?, ?, ?, ?, ?, ?)
+                """)
         for event in events {
-            try statement.execute(arguments: [event.id, key.tokenID, key.environment, key.orderID, event.occurredAt.timeIntervalSince1970,
-                                              String(reason.prefix(500))])
+            try statement.execute(arguments: [
+                event.id, key.tokenID, key.environment, key.orderID, event.occurredAt.timeIntervalSince1970,
+                String(reason.prefix(500)),
+            ])
         }
     }
 
@@ -75,21 +81,26 @@ enum SessionProjection {
     }
 
     private static func insert(_ row: SessionRow, key: SessionKey, db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO sessions (table_number, status, opened_at, closed_at, state, local_date, token_id, env, order_id)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: row.updateArguments + [row.localDate, key.tokenID, key.environment, key.orderID])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO sessions (table_number, status, opened_at, closed_at, state, local_date, token_id, env, order_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: row.updateArguments + [row.localDate, key.tokenID, key.environment, key.orderID])
     }
 
     /// The fold of every stored event of one order.
     private static func foldFromLog(_ db: Database, key: SessionKey, timeZone: TimeZone) throws -> SessionAccumulator {
         let rows = try Row.fetchCursor(
-            db.cachedStatement(sql: "SELECT id, received_at, body FROM events WHERE token_id = ? AND env = ? AND order_id = ? AND is_test = 0"),
+            db.cachedStatement(
+                sql: "SELECT id, received_at, body FROM events WHERE token_id = ? AND env = ? AND order_id = ? AND is_test = 0"),
             arguments: [key.tokenID, key.environment, key.orderID])
         var accumulator = SessionAccumulator(orderID: key.orderID)
         while let row = try rows.next() {
-            if let event = SessionState.facts(eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]), body: row["body"],
-                                 timeZone: timeZone) {
+            if let event = SessionState.facts(
+                eventID: row["id"], receivedAt: Date(timeIntervalSince1970: row["received_at"]), body: row["body"],
+                timeZone: timeZone)
+            {
                 accumulator.add(event)
             }
         }
@@ -100,10 +111,12 @@ enum SessionProjection {
     /// forgets its earlier fold failures.
     static func rebuild(db: Database, key: SessionKey, timeZone: TimeZone) throws {
         let accumulator = try foldFromLog(db, key: key, timeZone: timeZone)
-        try db.execute(sql: "DELETE FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?",
-                       arguments: [key.tokenID, key.environment, key.orderID])
-        try db.execute(sql: "DELETE FROM fold_failures WHERE token_id = ? AND env = ? AND order_id = ?",
-                       arguments: [key.tokenID, key.environment, key.orderID])
+        try db.execute(
+            sql: "DELETE FROM sessions WHERE token_id = ? AND env = ? AND order_id = ?",
+            arguments: [key.tokenID, key.environment, key.orderID])
+        try db.execute(
+            sql: "DELETE FROM fold_failures WHERE token_id = ? AND env = ? AND order_id = ?",
+            arguments: [key.tokenID, key.environment, key.orderID])
         if accumulator.hasEvents {
             try insert(SessionRow(accumulator, timeZone: timeZone), key: key, db: db)
         }
@@ -111,9 +124,12 @@ enum SessionProjection {
 
     /// Every (token, env, order) that has events, with the token's zone.
     static func allOrders(db: Database) throws -> [SessionKey] {
-        try Row.fetchAll(db, sql: """
-            SELECT DISTINCT e.token_id, e.env, e.order_id, t.time_zone FROM events e JOIN tokens t ON t.id = e.token_id
-            WHERE e.order_id IS NOT NULL AND e.is_test = 0
-            """).map { SessionKey(tokenID: $0["token_id"], environment: $0["env"], orderID: $0["order_id"], timeZone: $0["time_zone"]) }
+        try Row.fetchAll(
+            db,
+            sql: """
+                SELECT DISTINCT e.token_id, e.env, e.order_id, t.time_zone FROM events e JOIN tokens t ON t.id = e.token_id
+                WHERE e.order_id IS NOT NULL AND e.is_test = 0
+                """
+        ).map { SessionKey(tokenID: $0["token_id"], environment: $0["env"], orderID: $0["order_id"], timeZone: $0["time_zone"]) }
     }
 }

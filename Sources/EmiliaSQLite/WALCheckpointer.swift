@@ -20,8 +20,10 @@ struct WALCheckpointer: Service, CustomStringConvertible {
     let monitor: StoreMonitor
     let onLongLog: @Sendable () -> Void
 
-    init(path: String, interval: Duration = .milliseconds(250), restartFrames: Int, logger: Logger, monitor: StoreMonitor,
-         onLongLog: @escaping @Sendable () -> Void) {
+    init(
+        path: String, interval: Duration = .milliseconds(250), restartFrames: Int, logger: Logger, monitor: StoreMonitor,
+        onLongLog: @escaping @Sendable () -> Void
+    ) {
         self.path = path
         self.interval = interval
         self.restartFrames = restartFrames
@@ -38,8 +40,10 @@ struct WALCheckpointer: Service, CustomStringConvertible {
         var configuration = Configuration()
         configuration.busyMode = .timeout(1)
         var connection: DatabaseQueue?
-        await repeatUntilShutdown(every: interval, backoff: FailureBackoff(initial: interval, maximum: .seconds(30)),
-                                  service: "checkpointer", monitor: monitor, logger: logger) {
+        await repeatUntilShutdown(
+            every: interval, backoff: FailureBackoff(initial: interval, maximum: .seconds(30)),
+            service: "checkpointer", monitor: monitor, logger: logger
+        ) {
             let queue = try connection ?? DatabaseQueue(path: path, configuration: configuration)
             connection = queue
             // Columns: busy, frames in the log, frames checkpointed.

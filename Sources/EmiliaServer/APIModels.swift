@@ -114,9 +114,11 @@ struct EventResponse: ResponseEncodable {
 
     /// The CSV row's fields, in `CodingKeys` order (warnings as their codes, space-separated).
     var csvFields: [String] {
-        [eventID, tokenID, env, receivedAt, event, String(isTest), orderID?.text ?? "", tableNumber ?? "", occurredAt ?? "",
-         requestID ?? "", contentType ?? "", contentEncoding ?? "", String(sizeBytes),
-         warnings.map(\.code.rawValue).joined(separator: " ")]
+        [
+            eventID, tokenID, env, receivedAt, event, String(isTest), orderID?.text ?? "", tableNumber ?? "", occurredAt ?? "",
+            requestID ?? "", contentType ?? "", contentEncoding ?? "", String(sizeBytes),
+            warnings.map(\.code.rawValue).joined(separator: " "),
+        ]
     }
 }
 

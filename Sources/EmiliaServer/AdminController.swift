@@ -30,7 +30,9 @@ struct AdminController: Sendable {
         } catch {
             throw APIError(.badRequest, "Expected a JSON body {\"name\": \"...\", \"timezone\": \"America/Sao_Paulo\"}")
         }
-        let issued = try await run { try await store.createToken(name: input.name, timeZone: input.timezone ?? configuration.defaultTimeZone) }
+        let issued = try await run {
+            try await store.createToken(name: input.name, timeZone: input.timezone ?? configuration.defaultTimeZone)
+        }
         context.logger.info("Token created", metadata: ["token_prefix": .string(issued.record.prefix)])
         return EditedResponse(status: .created, response: TokenResponse(issued.record, token: issued.token))
     }
@@ -67,7 +69,9 @@ struct AdminController: Sendable {
 
     @Sendable func rawEvent(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let body = try await run({ try await store.rawBody(eventID: id) }) else { throw APIError(.notFound, "No event with id \(id)") }
+        guard let body = try await run({ try await store.rawBody(eventID: id) }) else {
+            throw APIError(.notFound, "No event with id \(id)")
+        }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

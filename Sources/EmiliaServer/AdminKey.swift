@@ -21,14 +21,18 @@ public enum AdminKey {
         }
         let file = dataDirectory.appendingPathComponent(fileName)
         if let stored = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-           !stored.isEmpty {
+            !stored.isEmpty
+        {
             return Resolution(key: stored, generated: false, file: file)
         }
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         var generator = SystemRandomNumberGenerator()
         let key = "emk_" + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-        guard FileManager.default.createFile(atPath: file.path, contents: Data((key + "\n").utf8),
-                                             attributes: [.posixPermissions: 0o600]) else {
+        guard
+            FileManager.default.createFile(
+                atPath: file.path, contents: Data((key + "\n").utf8),
+                attributes: [.posixPermissions: 0o600])
+        else {
             throw AdminKeyError.cannotWrite(file.path)
         }
         return Resolution(key: key, generated: true, file: file)

@@ -120,19 +120,24 @@ struct AnalyticsResponse: ResponseEncodable {
         self.turnover = Turnover(
             sessionsClosed: turnover.sessionsClosed, sessionsOpen: turnover.sessionsOpen,
             medianDurationSeconds: turnover.medianDurationSeconds, meanDurationSeconds: turnover.meanDurationSeconds,
-            perTable: turnover.perTable.map { PerTable(tableNumber: $0.tableNumber, sessions: $0.sessions, occupiedSeconds: $0.occupiedSeconds) })
+            perTable: turnover.perTable.map {
+                PerTable(tableNumber: $0.tableNumber, sessions: $0.sessions, occupiedSeconds: $0.occupiedSeconds)
+            })
         staff = analytics.staff.map {
-            Staff(employeeID: $0.employeeID, name: $0.name, sessionsOpened: $0.sessionsOpened, sessionsClosed: $0.sessionsClosed,
-                  itemLines: $0.itemLines, itemsQuantity: $0.itemsQuantity, sales: $0.sales, tips: $0.tips)
+            Staff(
+                employeeID: $0.employeeID, name: $0.name, sessionsOpened: $0.sessionsOpened, sessionsClosed: $0.sessionsClosed,
+                itemLines: $0.itemLines, itemsQuantity: $0.itemsQuantity, sales: $0.sales, tips: $0.tips)
         }
         revenueByHour = analytics.revenueByHour.map { Hour(hour: $0.hour, revenue: $0.revenue, sessions: $0.sessions) }
         revenue = Revenue(total: analytics.revenueTotal, averageTicket: analytics.averageTicket)
-        serviceTiming = Timing(medianFirstItemSeconds: analytics.serviceTiming.medianFirstItemSeconds,
-                               medianRoundGapSeconds: analytics.serviceTiming.medianRoundGapSeconds)
-        dataQuality = Quality(events: quality.events, eventsWithWarnings: quality.eventsWithWarnings, warnings: quality.warnings,
-                              rejections: Dictionary(uniqueKeysWithValues: quality.rejections.map { (String($0.key), $0.value) }),
-                              examples: quality.examples, warningsSampled: quality.warningsSampled,
-                              unfoldedEvents: quality.unfoldedEvents, unfoldedReason: quality.unfoldedReason)
+        serviceTiming = Timing(
+            medianFirstItemSeconds: analytics.serviceTiming.medianFirstItemSeconds,
+            medianRoundGapSeconds: analytics.serviceTiming.medianRoundGapSeconds)
+        dataQuality = Quality(
+            events: quality.events, eventsWithWarnings: quality.eventsWithWarnings, warnings: quality.warnings,
+            rejections: Dictionary(uniqueKeysWithValues: quality.rejections.map { (String($0.key), $0.value) }),
+            examples: quality.examples, warningsSampled: quality.warningsSampled,
+            unfoldedEvents: quality.unfoldedEvents, unfoldedReason: quality.unfoldedReason)
     }
 }
 

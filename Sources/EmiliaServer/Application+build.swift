@@ -24,9 +24,10 @@ public func buildApplication(
     let metrics = ServerMetrics()
     let opened = try await configuration.storage().open(logger: logger, tuning: configuration.storageTuning(monitor: metrics.storeMonitor))
     let store = opened.store
-    let rejections = RejectionRecorder(store: store, metrics: metrics, perMinute: configuration.detailedRejectionsPerMinute,
-                                       burst: configuration.detailedRejectionBurst,
-                                       flushInterval: configuration.rejectionCountInterval)
+    let rejections = RejectionRecorder(
+        store: store, metrics: metrics, perMinute: configuration.detailedRejectionsPerMinute,
+        burst: configuration.detailedRejectionBurst,
+        flushInterval: configuration.rejectionCountInterval)
     let router = buildRouter(store: store, configuration: configuration, metrics: metrics, rejections: rejections)
     // Started first and stopped last (services stop in reverse order): the connections outlive every user.
     var services: [any Service] = [StoreCloser(close: opened.close)] + opened.services
@@ -50,21 +51,27 @@ public func buildApplication(
 }
 
 /// Every route of the server on one router; `routes` records them (the OpenAPI test reads it).
-func buildRouter(store: any EventStore, configuration: ServerConfiguration, metrics: ServerMetrics,
-                 rejections: RejectionRecorder, routes: RouteTable = RouteTable()) -> Router<EmiliaRequestContext> {
+func buildRouter(
+    store: any EventStore, configuration: ServerConfiguration, metrics: ServerMetrics,
+    rejections: RejectionRecorder, routes: RouteTable = RouteTable()
+) -> Router<EmiliaRequestContext> {
     let root = Router(context: EmiliaRequestContext.self)
     let router = RecordingRouter(router: root, table: routes)
-    router.add(middleware: EdgeMiddleware(metrics: metrics, trustProxy: configuration.trustProxy,
-                                          servesHTTPS: configuration.tlsCertificatePath != nil))
+    router.add(
+        middleware: EdgeMiddleware(
+            metrics: metrics, trustProxy: configuration.trustProxy,
+            servesHTTPS: configuration.tlsCertificatePath != nil))
     IngestController(
         store: store, configuration: configuration,
         rateLimiter: configuration.rateLimitPerSecond > 0
             // Every node holds its share of a token's limit, so the cluster holds the limit (docs/decisions.md).
-            ? RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst,
-                          share: { 1 / Double(max(1, store.nodeCount)) }) : nil,
+            ? RateLimiter(
+                rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst,
+                share: { 1 / Double(max(1, store.nodeCount)) }) : nil,
         unknownTokens: RateLimiter(rate: configuration.unknownTokenRatePerSecond, burst: configuration.unknownTokenBurst),
-        budget: ByteBudget(capacity: configuration.ingestMemoryBudget,
-                           shareLimit: max(configuration.ingestMemoryBudget / 4, ByteBudget.copiesPerByte * configuration.maximumBodyBytes)),
+        budget: ByteBudget(
+            capacity: configuration.ingestMemoryBudget,
+            shareLimit: max(configuration.ingestMemoryBudget / 4, ByteBudget.copiesPerByte * configuration.maximumBodyBytes)),
         rejections: rejections,
         metrics: metrics
     ).addRoutes(to: router)
@@ -73,17 +80,22 @@ func buildRouter(store: any EventStore, configuration: ServerConfiguration, metr
     if configuration.enableNoOpRoute {
         router.post("/noop/webhooks/v1/pos/:token") { request, _ -> Response in
             _ = try await request.body.collect(upTo: configuration.maximumBodyBytes)
-            return OperationsController.json(.ok, IngestAnswer.json(eventID: "00000000-0000-7000-8000-000000000000", receivedAt: Date(),
-                                                                    env: "prod", isDuplicate: false, warningsJSON: "[]"))
+            return OperationsController.json(
+                .ok,
+                IngestAnswer.json(
+                    eventID: "00000000-0000-7000-8000-000000000000", receivedAt: Date(),
+                    env: "prod", isDuplicate: false, warningsJSON: "[]"))
         }
     }
     let admin = router.group("api/v1").add(middleware: AdminAuthMiddleware(adminKey: configuration.adminKey))
     AdminController(store: store, configuration: configuration).addRoutes(to: admin)
     ReadAPIController(store: store).addRoutes(to: admin)
     let signIns = RateLimiter(rate: configuration.signInFailuresPerMinute / 60, burst: configuration.signInFailureBurst)
-    DashboardController(store: store, auth: DashboardAuth(adminKey: configuration.adminKey), signInFailures: signIns,
-                        configuration: configuration)
-        .addRoutes(to: router)
+    DashboardController(
+        store: store, auth: DashboardAuth(adminKey: configuration.adminKey), signInFailures: signIns,
+        configuration: configuration
+    )
+    .addRoutes(to: router)
     return root
 }
 

@@ -53,7 +53,10 @@ final class ByteBudget: Sendable {
 
         /// Gives everything back (again is harmless).
         func release() {
-            let bytes = held.withLock { held in defer { held = 0 }; return held }
+            let bytes = held.withLock { held in
+                defer { held = 0 }
+                return held
+            }
             budget.give(bytes, for: key)
         }
 

@@ -51,10 +51,12 @@ struct EdgeMiddleware: RouterMiddleware {
         metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code)
         if route.hasPrefix("/webhooks/") { metrics.recordIngest(duration: ContinuousClock.now - started) }
         if response.status.code >= 500 || context.logger.logLevel <= .debug {
-            context.logger.log(level: response.status.code >= 500 ? .warning : .debug, "Request answered", metadata: [
-                "method": .string(request.method.rawValue), "route": .string(route),
-                "status": .stringConvertible(response.status.code),
-            ])
+            context.logger.log(
+                level: response.status.code >= 500 ? .warning : .debug, "Request answered",
+                metadata: [
+                    "method": .string(request.method.rawValue), "route": .string(route),
+                    "status": .stringConvertible(response.status.code),
+                ])
         }
         return response
     }
@@ -89,7 +91,8 @@ struct EdgeMiddleware: RouterMiddleware {
         if let httpError = error as? HTTPError, let message = httpError.body { detail = message }
         var hint: String?
         if error.status == .notFound, request.uri.path.hasPrefix("/webhook"),
-           request.headers[.authorization]?.lowercased().hasPrefix("bearer ") == true {
+            request.headers[.authorization]?.lowercased().hasPrefix("bearer ") == true
+        {
             hint = "the token goes in the URL path, not in the Authorization header: POST /webhooks/v1/pos/{token}?env=dev"
         }
         return APIError(error.status, detail, hint: hint)

@@ -40,8 +40,10 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if case .head(let head) = unwrapInboundIn(data) {
             let expects = Self.expectsContinue(head.headerFields)
-            exchanges.append(Exchange(expectsContinue: expects,
-                                      continuesAtOnce: expects && !(head.path ?? "").hasPrefix(Self.routeDecidedPrefix)))
+            exchanges.append(
+                Exchange(
+                    expectsContinue: expects,
+                    continuesAtOnce: expects && !(head.path ?? "").hasPrefix(Self.routeDecidedPrefix)))
             if exchanges.count == 1 { continueAtOnceIfDue(context: context) }
         }
         context.fireChannelRead(data)

@@ -45,10 +45,13 @@ struct IngestController: Sendable {
 
     @Sendable func receive(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let token = try await knownToken(request, context: context)
-        func refuse(_ status: HTTPResponse.Status, _ detail: String, reason: String, env: DeploymentEnvironment?,
-                    headers: HTTPFields = [:], body: ByteBuffer? = nil) -> APIError {
-            rejections.record(token: token, environment: env, status: status, reason: reason, detail: detail, body: body,
-                              requestID: context.requestID, logger: context.logger)
+        func refuse(
+            _ status: HTTPResponse.Status, _ detail: String, reason: String, env: DeploymentEnvironment?,
+            headers: HTTPFields = [:], body: ByteBuffer? = nil
+        ) -> APIError {
+            rejections.record(
+                token: token, environment: env, status: status, reason: reason, detail: detail, body: body,
+                requestID: context.requestID, logger: context.logger)
             return APIError(status, detail, headers: headers)
         }
 
@@ -60,8 +63,9 @@ struct IngestController: Sendable {
             environment = parsed
         }
         if let wait = rateLimiter?.acquire(token.id) {
-            throw refuse(.tooManyRequests, "Rate limit exceeded: \(Self.rateText(configuration.rateLimitPerSecond)) requests/s per token",
-                         reason: "rate_limited", env: environment, headers: [.retryAfter: String(wait)])
+            throw refuse(
+                .tooManyRequests, "Rate limit exceeded: \(Self.rateText(configuration.rateLimitPerSecond)) requests/s per token",
+                reason: "rate_limited", env: environment, headers: [.retryAfter: String(wait)])
         }
         let tooLarge = "Payload too large. Max size: \(Self.sizeText(configuration.maximumBodyBytes))"
         let declared = request.headers[.contentLength].flatMap(Int.init)
@@ -70,13 +74,15 @@ struct IngestController: Sendable {
         }
         guard let encoding = BodyEncoding(header: request.headers[.contentEncoding]) else {
             let named = request.headers[.contentEncoding] ?? ""
-            throw refuse(.unsupportedMediaType,
-                         "Unsupported Content-Encoding '\(named)': send the body uncompressed, or gzip-compressed with Content-Encoding: gzip",
-                         reason: "unsupported_encoding", env: environment)
+            throw refuse(
+                .unsupportedMediaType,
+                "Unsupported Content-Encoding '\(named)': send the body uncompressed, or gzip-compressed with Content-Encoding: gzip",
+                reason: "unsupported_encoding", env: environment)
         }
         func overBudget() -> APIError {
-            refuse(.serviceUnavailable, "Server busy: too many large bodies in flight, retry later", reason: "over_budget",
-                   env: environment, headers: [.retryAfter: "1"])
+            refuse(
+                .serviceUnavailable, "Server busy: too many large bodies in flight, retry later", reason: "over_budget",
+                env: environment, headers: [.retryAfter: "1"])
         }
         let reservation = budget.reserve(for: token.id)
         defer { reservation.release() }
@@ -86,8 +92,10 @@ struct IngestController: Sendable {
         await context.acceptBody(of: request)
 
         var body: ByteBuffer
-        switch try await BodyReader.read(request.body, limit: configuration.maximumBodyBytes, reservation: reservation,
-                                         reserved: declared ?? 0) {
+        switch try await BodyReader.read(
+            request.body, limit: configuration.maximumBodyBytes, reservation: reservation,
+            reserved: declared ?? 0)
+        {
         case .complete(let buffer): body = buffer
         case .tooLarge: throw refuse(.contentTooLarge, tooLarge, reason: "too_large", env: environment)
         case .overBudget: throw overBudget()
@@ -124,10 +132,12 @@ struct IngestController: Sendable {
             context.logger.error("Event not stored", metadata: ["token_prefix": .string(token.prefix), "error": "\(error)"])
             throw APIError.storageUnavailable()
         }
-        let answer = IngestAnswer.json(eventID: receipt.eventID, receivedAt: receipt.receivedAt, env: environment.rawValue,
-                                       isDuplicate: receipt.duplicate, warningsJSON: receipt.warningsJSON)
-        return Response(status: .ok, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(string: answer)))
+        let answer = IngestAnswer.json(
+            eventID: receipt.eventID, receivedAt: receipt.receivedAt, env: environment.rawValue,
+            isDuplicate: receipt.duplicate, warningsJSON: receipt.warningsJSON)
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: answer)))
     }
 
     /// The active token the path names. Unknown ones answer 401; a client address that keeps trying unknown tokens
@@ -152,8 +162,10 @@ struct IngestController: Sendable {
     }
 
     /// Parses and checks the body (the JSON tree lives only this long) and builds what the store keeps.
-    private func makeEvent(_ body: ByteBuffer, token: TokenRecord, environment: DeploymentEnvironment, request: Request,
-                           context: EmiliaRequestContext) throws(JSONSyntaxError) -> IncomingEvent {
+    private func makeEvent(
+        _ body: ByteBuffer, token: TokenRecord, environment: DeploymentEnvironment, request: Request,
+        context: EmiliaRequestContext
+    ) throws(JSONSyntaxError) -> IncomingEvent {
         let document = try body.withUnsafeReadableBytes { raw throws(JSONSyntaxError) in
             try JSONParser.parse(buffer: raw.assumingMemoryBound(to: UInt8.self))
         }

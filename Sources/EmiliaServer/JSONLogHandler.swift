@@ -30,7 +30,8 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = "{\"ts\":\"\(Timestamp.formatUTC(Date()))\",\"level\":\"\(event.level.rawValue)\",\"label\":\(JSONText.quoted(label)),\"msg\":\(JSONText.quoted(event.message.description))"
+        var line =
+            "{\"ts\":\"\(Timestamp.formatUTC(Date()))\",\"level\":\"\(event.level.rawValue)\",\"label\":\(JSONText.quoted(label)),\"msg\":\(JSONText.quoted(event.message.description))"
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         for key in merged.keys.sorted() {
             line += ",\(JSONText.quoted(key)):\(JSONText.quoted(merged[key]!.description))"

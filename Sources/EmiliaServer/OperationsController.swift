@@ -14,14 +14,18 @@ struct OperationsController: Sendable {
                 return Self.json(.ok, "{\"status\":\"ok\",\"storage\":\"ok\",\"version\":\"\(emiliaVersion)\"}")
             } catch {
                 context.logger.error("Health check failed", metadata: ["error": "\(error)"])
-                return Self.json(.serviceUnavailable, "{\"status\":\"error\",\"storage\":\"unavailable\",\"version\":\"\(emiliaVersion)\",\"detail\":\"Storage unavailable\"}")
+                return Self.json(
+                    .serviceUnavailable,
+                    "{\"status\":\"error\",\"storage\":\"unavailable\",\"version\":\"\(emiliaVersion)\",\"detail\":\"Storage unavailable\"}"
+                )
             }
         }
         router.get("metrics") { _, _ -> Response in
             metrics.recordBacklog(store.writeBacklog())
             metrics.recordNodes(store.nodeCount)
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
     }
 

@@ -26,8 +26,10 @@ final class RateLimiter: Sendable {
     ///   - rate: tokens per second, more than 0.
     ///   - now: seconds on a monotonic clock.
     ///   - share: the fraction of `rate` and `burst` this limiter grants (1 alone; 1/N on each of N nodes).
-    init(rate: Double, burst: Double, maximumKeys: Int = 100_000, share: @escaping @Sendable () -> Double = { 1 },
-         now: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds) {
+    init(
+        rate: Double, burst: Double, maximumKeys: Int = 100_000, share: @escaping @Sendable () -> Double = { 1 },
+        now: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds
+    ) {
         precondition(rate > 0 && rate.isFinite, "a rate limiter needs a positive rate")
         self.rate = rate
         self.burst = max(1, burst)
@@ -77,8 +79,10 @@ final class RateLimiter: Sendable {
         return seconds < 86_400 ? max(1, Int(seconds)) : 86_400
     }
 
-    private func store(_ bucket: Bucket, for key: String, in buckets: inout [String: Bucket], at instant: Double,
-                       _ limits: (rate: Double, burst: Double)) {
+    private func store(
+        _ bucket: Bucket, for key: String, in buckets: inout [String: Bucket], at instant: Double,
+        _ limits: (rate: Double, burst: Double)
+    ) {
         if buckets[key] == nil, buckets.count >= maximumKeys {
             buckets = buckets.filter { refilled($0.value, at: instant, limits).tokens < limits.burst }
             if buckets.count >= maximumKeys {

@@ -21,7 +21,8 @@ struct ReadAPIController: Sendable {
     @Sendable func listSessions(_ request: Request, context: EmiliaRequestContext) async throws -> SessionListResponse {
         let scope = try await ReadScope.from(request, store: store)
         let day = try scope.day(request)
-        return SessionListResponse(sessions: try await store.sessions(tokenID: scope.token.id, environment: scope.environment, localDate: day.date))
+        return SessionListResponse(
+            sessions: try await store.sessions(tokenID: scope.token.id, environment: scope.environment, localDate: day.date))
     }
 
     @Sendable func showSession(_ request: Request, context: EmiliaRequestContext) async throws -> TableSession {
@@ -38,9 +39,10 @@ struct ReadAPIController: Sendable {
         let day = try scope.day(request)
         async let sessions = store.sessions(tokenID: scope.token.id, environment: scope.environment, localDate: day.date)
         async let quality = store.dataQuality(tokenID: scope.token.id, environment: scope.environment, from: day.start, to: day.end)
-        return AnalyticsResponse(tokenID: scope.token.id, env: scope.environment, date: day.date, timezone: scope.token.timeZone,
-                                 analytics: DayAnalytics(sessions: try await sessions, timeZone: scope.timeZone),
-                                 quality: try await quality)
+        return AnalyticsResponse(
+            tokenID: scope.token.id, env: scope.environment, date: day.date, timezone: scope.token.timeZone,
+            analytics: DayAnalytics(sessions: try await sessions, timeZone: scope.timeZone),
+            quality: try await quality)
     }
 
     @Sendable func listEvents(_ request: Request, context: EmiliaRequestContext) async throws -> EventListResponse {
@@ -66,7 +68,11 @@ struct ReadAPIController: Sendable {
                 let result = try await store.events(page)
                 var buffer = ByteBuffer()
                 for event in result.events {
-                    if format == "csv" { ExportFormat.writeCSVLine(event, into: &buffer) } else { ExportFormat.writeNDJSONLine(event, into: &buffer) }
+                    if format == "csv" {
+                        ExportFormat.writeCSVLine(event, into: &buffer)
+                    } else {
+                        ExportFormat.writeNDJSONLine(event, into: &buffer)
+                    }
                 }
                 if buffer.readableBytes > 0 { try await writer.write(buffer) }
                 guard let next = result.nextCursor else { break }
@@ -75,8 +81,12 @@ struct ReadAPIController: Sendable {
             try await writer.finish(nil)
         }
         let contentType = format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson"
-        return Response(status: .ok, headers: [.contentType: contentType,
-                                               .contentDisposition: "attachment; filename=\"emilia-events.\(format)\""], body: body)
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: contentType,
+                .contentDisposition: "attachment; filename=\"emilia-events.\(format)\"",
+            ], body: body)
     }
 
     /// Server-Sent Events: every committed event of the token and env, within a second, resumable by id.
@@ -89,7 +99,8 @@ struct ReadAPIController: Sendable {
             query.cursor = id
         } else {
             // Only what comes next: start after the newest event there is now.
-            query.cursor = try await store.events(EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 1)).events.first?.position
+            query.cursor = try await store.events(EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 1)).events
+                .first?.position
         }
         let store = self.store
         let startQuery = query
@@ -104,7 +115,8 @@ struct ReadAPIController: Sendable {
                 if !page.events.isEmpty {
                     var buffer = ByteBuffer()
                     for event in page.events {
-                        buffer.writeString("id: \(EventCursor.encode(event.position))\nevent: event\ndata: \(ExportFormat.streamData(event))\n\n")
+                        buffer.writeString(
+                            "id: \(EventCursor.encode(event.position))\nevent: event\ndata: \(ExportFormat.streamData(event))\n\n")
                     }
                     try await writer.write(buffer)
                     query.cursor = page.events.last?.position
@@ -165,9 +177,12 @@ enum ExportFormat {
     private static func writeSingleLine(_ body: Data, into buffer: inout ByteBuffer) {
         body.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            var start = 0, end = bytes.count
+            var start = 0
+            var end = bytes.count
             while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 || bytes[start] == 0x0A || bytes[start] == 0x0D { start += 1 }
-            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
+            while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D {
+                end -= 1
+            }
             let count = end - start
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { target in
                 for offset in 0..<count {
@@ -190,7 +205,9 @@ enum ExportFormat {
 
     static func csvField(_ text: String) -> String {
         var text = text
-        if let first = text.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first) {
+        if let first = text.utf8.first,
+            [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D].contains(first)
+        {
             text = "'" + text
         }
         guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else {

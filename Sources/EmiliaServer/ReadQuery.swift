@@ -58,9 +58,10 @@ struct ReadScope: Sendable {
             guard let parsed = Int(text), (1...1000).contains(parsed) else { throw APIError(.badRequest, "limit must be 1 to 1000") }
             limit = parsed
         }
-        return EventQuery(tokenID: token.id, environment: environment, eventType: query.get("event"),
-                          tableNumber: query.get("table"), orderID: query.get("order_id"), hasWarnings: hasWarnings,
-                          since: try time("since"), until: try time("until"), limit: limit, cursor: cursor)
+        return EventQuery(
+            tokenID: token.id, environment: environment, eventType: query.get("event"),
+            tableNumber: query.get("table"), orderID: query.get("order_id"), hasWarnings: hasWarnings,
+            since: try time("since"), until: try time("until"), limit: limit, cursor: cursor)
     }
 }
 
@@ -75,7 +76,7 @@ enum EventCursor {
         var base64 = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while base64.count % 4 != 0 { base64 += "=" }
         guard let data = Data(base64Encoded: base64), let decoded = String(data: data, encoding: .utf8),
-              decoded.hasPrefix("e:")
+            decoded.hasPrefix("e:")
         else { return nil }
         // A position is an event id (SQLite) or a commit-ordered number (PostgreSQL).
         let position = decoded.dropFirst(2)

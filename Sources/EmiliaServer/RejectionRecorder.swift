@@ -36,8 +36,10 @@ final class RejectionRecorder: Service, CustomStringConvertible {
 
     var description: String { "RejectionRecorder" }
 
-    init(store: any EventStore, metrics: ServerMetrics, perMinute: Double, burst: Double, flushInterval: Duration = .seconds(10),
-         now: @escaping @Sendable () -> Date = { Date() }) {
+    init(
+        store: any EventStore, metrics: ServerMetrics, perMinute: Double, burst: Double, flushInterval: Duration = .seconds(10),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.store = store
         self.flushInterval = flushInterval
         self.metrics = metrics
@@ -46,8 +48,10 @@ final class RejectionRecorder: Service, CustomStringConvertible {
     }
 
     /// Records one refusal of `token`'s post: in full while the token's allowance lasts, else as a count.
-    func record(token: TokenRecord, environment: DeploymentEnvironment?, status: HTTPResponse.Status, reason: String,
-                detail: String, body: ByteBuffer?, requestID: String, logger: Logger) {
+    func record(
+        token: TokenRecord, environment: DeploymentEnvironment?, status: HTTPResponse.Status, reason: String,
+        detail: String, body: ByteBuffer?, requestID: String, logger: Logger
+    ) {
         metrics.recordRejection(reason: reason)
         guard detailed.acquire(token.id) == nil else {
             let key = Key(tokenID: token.id, environment: environment, status: Int(status.code), reason: reason)
@@ -57,20 +61,29 @@ final class RejectionRecorder: Service, CustomStringConvertible {
         let prefix = body.map { buffer in
             Data(buffer: buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, Rejection.bodyPrefixLimit))!)
         }
-        store.recordRejection(Rejection(tokenID: token.id, environment: environment, at: now(), status: Int(status.code),
-                                        reason: detail, bodyPrefix: prefix, requestID: requestID))
-        logger.info("Webhook refused", metadata: [
-            "token_prefix": .string(token.prefix), "status": .stringConvertible(status.code), "reason": .string(reason),
-        ])
+        store.recordRejection(
+            Rejection(
+                tokenID: token.id, environment: environment, at: now(), status: Int(status.code),
+                reason: detail, bodyPrefix: prefix, requestID: requestID))
+        logger.info(
+            "Webhook refused",
+            metadata: [
+                "token_prefix": .string(token.prefix), "status": .stringConvertible(status.code), "reason": .string(reason),
+            ])
     }
 
     /// Writes the counts gathered so far, one record per token, env, status and reason.
     func flush() {
-        let gathered = tallies.withLock { tallies in defer { tallies.removeAll() }; return tallies }
+        let gathered = tallies.withLock { tallies in
+            defer { tallies.removeAll() }
+            return tallies
+        }
         let at = now()
         for (key, tally) in gathered {
-            store.recordRejection(Rejection(tokenID: key.tokenID, environment: key.environment, at: at, status: key.status,
-                                            reason: tally.detail, bodyPrefix: nil, requestID: nil, count: tally.count))
+            store.recordRejection(
+                Rejection(
+                    tokenID: key.tokenID, environment: key.environment, at: at, status: key.status,
+                    reason: tally.detail, bodyPrefix: nil, requestID: nil, count: tally.count))
         }
     }
 

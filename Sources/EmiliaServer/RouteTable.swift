@@ -22,8 +22,10 @@ struct RecordingRouter: RouterMethods {
     let router: Router<EmiliaRequestContext>
     let table: RouteTable
 
-    @discardableResult func on<Responder: HTTPResponder>(_ path: RouterPath, method: HTTPRequest.Method,
-                                                        responder: Responder) -> Self where Responder.Context == Context {
+    @discardableResult func on<Responder: HTTPResponder>(
+        _ path: RouterPath, method: HTTPRequest.Method,
+        responder: Responder
+    ) -> Self where Responder.Context == Context {
         table.add(method, path)
         router.on(path, method: method, responder: responder)
         return self

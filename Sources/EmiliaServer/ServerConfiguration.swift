@@ -76,17 +76,21 @@ public struct ServerConfiguration: Sendable {
         func check(_ condition: Bool, _ message: String) throws {
             if !condition { throw ConfigurationError(message) }
         }
-        try check(rateLimitPerSecond.isFinite && rateLimitPerSecond >= 0,
-                  "EMILIA_RATE_LIMIT must be 0 (no limit) or a positive number of requests per second")
+        try check(
+            rateLimitPerSecond.isFinite && rateLimitPerSecond >= 0,
+            "EMILIA_RATE_LIMIT must be 0 (no limit) or a positive number of requests per second")
         try check(rateLimitBurst.isFinite && rateLimitBurst >= 1, "EMILIA_RATE_BURST must be a number of requests, 1 or more")
         try check(maximumBodyBytes > 0, "the body limit must be positive")
-        try check(ingestMemoryBudget / ByteBudget.copiesPerByte >= maximumBodyBytes,
-                  "EMILIA_INGEST_MEMORY_MB must hold at least one largest body twice (\(2 * maximumBodyBytes / (1024 * 1024)) MiB)")
+        try check(
+            ingestMemoryBudget / ByteBudget.copiesPerByte >= maximumBodyBytes,
+            "EMILIA_INGEST_MEMORY_MB must hold at least one largest body twice (\(2 * maximumBodyBytes / (1024 * 1024)) MiB)")
         try check(maximumPendingWrites > 0, "the write queue must hold at least one write")
         try check(port >= 0 && port <= 65_535, "EMILIA_PORT must be between 0 and 65535")
-        for (value, name) in [(unknownTokenRatePerSecond, "unknown-token rate"), (unknownTokenBurst, "unknown-token burst"),
-                              (signInFailuresPerMinute, "sign-in rate"), (signInFailureBurst, "sign-in burst"),
-                              (detailedRejectionsPerMinute, "rejection record rate"), (detailedRejectionBurst, "rejection burst")] {
+        for (value, name) in [
+            (unknownTokenRatePerSecond, "unknown-token rate"), (unknownTokenBurst, "unknown-token burst"),
+            (signInFailuresPerMinute, "sign-in rate"), (signInFailureBurst, "sign-in burst"),
+            (detailedRejectionsPerMinute, "rejection record rate"), (detailedRejectionBurst, "rejection burst"),
+        ] {
             try check(value.isFinite && value > 0, "the \(name) must be a positive number")
         }
         try check((tlsCertificatePath == nil) == (tlsKeyPath == nil), "--tls-cert and --tls-key go together: give both or neither")

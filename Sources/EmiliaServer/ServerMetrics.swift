@@ -27,15 +27,19 @@ public final class ServerMetrics: Sendable {
     public init() {
         ingestLatency = registry.makeDurationHistogram(
             descriptor: Self.name("ingest_duration", "seconds", help: "Time from request to answer for webhook posts"),
-            buckets: [.microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
-                      .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1)])
+            buckets: [
+                .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+                .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .seconds(1),
+            ])
         commitBatchSize = registry.makeValueHistogram(
             descriptor: Self.name("commit_batch", "size", help: "Writes committed in one transaction"),
             buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000])
         commitDuration = registry.makeDurationHistogram(
             descriptor: Self.name("commit_duration", "seconds", help: "Time to commit one transaction (fsync included)"),
-            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                      .milliseconds(50), .milliseconds(100), .milliseconds(500)])
+            buckets: [
+                .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                .milliseconds(50), .milliseconds(100), .milliseconds(500),
+            ])
         pendingWrites = registry.makeGauge(descriptor: Self.name("pending", "writes", help: "Writes queued for the next commit"))
         clusterNodes = registry.makeGauge(descriptor: Self.name("cluster", "nodes", help: "Live nodes sharing the storage (1 with SQLite)"))
         oldestUncommitted = registry.makeGauge(
@@ -59,8 +63,9 @@ public final class ServerMetrics: Sendable {
         let labels = RequestLabels(route: route, method: method, status: status)
         let requests = requestCounters.withLock { counters in
             if let existing = counters[labels] { return existing }
-            let created = counter(Self.name("http_requests", "total", help: "HTTP requests by route, method and status"),
-                                  labels: [("route", route), ("method", method), ("status", String(status))])
+            let created = counter(
+                Self.name("http_requests", "total", help: "HTTP requests by route, method and status"),
+                labels: [("route", route), ("method", method), ("status", String(status))])
             counters[labels] = created
             return created
         }
@@ -77,14 +82,18 @@ public final class ServerMetrics: Sendable {
 
     /// Counts a failed pass of a service that retries (`folder`, `retention`, `checkpointer`).
     func recordServiceError(service: String) {
-        counter(Self.name("service_errors", "total", help: "Failed passes of background services (each retried with backoff)"),
-                labels: [("service", service)]).increment()
+        counter(
+            Self.name("service_errors", "total", help: "Failed passes of background services (each retried with backoff)"),
+            labels: [("service", service)]
+        ).increment()
     }
 
     /// Counts events kept out of their session because folding them failed.
     func recordFoldFailures(_ events: Int) {
-        counter(Self.name("fold_failures", "total", help: "Events left out of their session because folding them failed"),
-                labels: []).increment(by: Int64(events))
+        counter(
+            Self.name("fold_failures", "total", help: "Events left out of their session because folding them failed"),
+            labels: []
+        ).increment(by: Int64(events))
     }
 
     /// Counts log lines that could not be written (a full disk, a closed output).
@@ -94,9 +103,10 @@ public final class ServerMetrics: Sendable {
 
     /// What the store reports, wired to these metrics.
     var storeMonitor: StoreMonitor {
-        StoreMonitor(commit: { [self] size, duration in recordCommit(batchSize: size, duration: duration) },
-                     serviceError: { [self] in recordServiceError(service: $0) },
-                     foldFailures: { [self] in recordFoldFailures($0) })
+        StoreMonitor(
+            commit: { [self] size, duration in recordCommit(batchSize: size, duration: duration) },
+            serviceError: { [self] in recordServiceError(service: $0) },
+            foldFailures: { [self] in recordFoldFailures($0) })
     }
 
     /// Records one group commit.

@@ -74,8 +74,10 @@ extension StorageConfiguration {
 
     /// Opens the store, runs `body`, and closes it. With `runningServices`, the store's services (the writer, the
     /// folder) run meanwhile and stop gracefully after `body`, so what it appended is committed and folded.
-    public func withStore<Result: Sendable>(logger: Logger, runningServices: Bool = false,
-                                            _ body: @Sendable (any EventStore) async throws -> Result) async throws -> Result {
+    public func withStore<Result: Sendable>(
+        logger: Logger, runningServices: Bool = false,
+        _ body: @Sendable (any EventStore) async throws -> Result
+    ) async throws -> Result {
         let opened = try await open(logger: logger)
         do {
             let result = runningServices ? try await Self.run(body, on: opened, logger: logger) : try await body(opened.store)
@@ -88,11 +90,16 @@ extension StorageConfiguration {
     }
 
     /// Runs `body` with the store's services running, then stops them gracefully (also when `body` throws).
-    private static func run<Result: Sendable>(_ body: @Sendable (any EventStore) async throws -> Result, on opened: OpenedStore,
-                                              logger: Logger) async throws -> Result {
+    private static func run<Result: Sendable>(
+        _ body: @Sendable (any EventStore) async throws -> Result, on opened: OpenedStore,
+        logger: Logger
+    ) async throws -> Result {
         let group = ServiceGroup(services: opened.commandServices, logger: logger)
         return try await withThrowingTaskGroup(of: Result?.self) { tasks in
-            tasks.addTask { try await group.run(); return nil }
+            tasks.addTask {
+                try await group.run()
+                return nil
+            }
             defer { tasks.cancelAll() }
             do {
                 let result = try await body(opened.store)
@@ -111,9 +118,11 @@ extension StorageConfiguration {
     private func openPostgres(_ location: PostgresLocation, logger: Logger, tuning: StorageTuning) async throws -> OpenedStore {
         let store = try await PostgresEventStore.open(
             location, logger: logger,
-            options: PostgresEventStore.Options(tokenCacheLifetime: tuning.tokenCacheLifetime, callTimeout: tuning.busyTimeout,
-                                                maximumPendingWrites: tuning.maximumPendingWrites, monitor: tuning.monitor))
-        return OpenedStore(store: store, services: store.services, commandServices: store.commandServices,
-                           close: { await store.close() })
+            options: PostgresEventStore.Options(
+                tokenCacheLifetime: tuning.tokenCacheLifetime, callTimeout: tuning.busyTimeout,
+                maximumPendingWrites: tuning.maximumPendingWrites, monitor: tuning.monitor))
+        return OpenedStore(
+            store: store, services: store.services, commandServices: store.commandServices,
+            close: { await store.close() })
     }
 }

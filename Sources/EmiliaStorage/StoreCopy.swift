@@ -54,15 +54,18 @@ public struct StoreCopy: Sendable {
         }
     }
 
-    private func copy(from: SQLiteEventStore, to: PostgresEventStore,
-                      progress: @Sendable (Stage, Int, Int) -> Void) async throws -> Summary {
+    private func copy(
+        from: SQLiteEventStore, to: PostgresEventStore,
+        progress: @Sendable (Stage, Int, Int) -> Void
+    ) async throws -> Summary {
         var summary = Summary()
         let existing = try await to.logSummary()
         var cursor: Int64 = 0
         if let newest = existing.newestEventID {
             // Only a copy of this same log may be resumed: anything else means the database is in use.
             guard let order = try await from.sourceOrder(ofEvent: newest) else {
-                throw StoreError(.invalidInput, "\(target.redacted) already holds events that are not from \(source.path): copy into an empty database")
+                throw StoreError(
+                    .invalidInput, "\(target.redacted) already holds events that are not from \(source.path): copy into an empty database")
             }
             cursor = order
             summary.resumedAfter = existing.count
@@ -79,7 +82,10 @@ public struct StoreCopy: Sendable {
             guard let last = batch.last else { break }
             let inserted = try await to.importEvents(batch)
             guard inserted == batch.count else {
-                throw StoreError(.invalidInput, "\(batch.count - inserted) events of this copy clash with events already in \(target.redacted) (same id or dedup key): copy into an empty database")
+                throw StoreError(
+                    .invalidInput,
+                    "\(batch.count - inserted) events of this copy clash with events already in \(target.redacted) (same id or dedup key): copy into an empty database"
+                )
             }
             cursor = last.sourceOrder
             done += batch.count

@@ -34,8 +34,10 @@ package struct FailureBackoff: Sendable {
 extension FailureBackoff {
     /// Counts one failure of `service` (in `/metrics`), logs it when it is the 1st, 2nd, 4th… in a row, and answers
     /// how long to wait before the next try.
-    package mutating func record(_ error: any Error, service: String, monitor: StoreMonitor, logger: Logger,
-                         _ message: Logger.Message) -> Duration {
+    package mutating func record(
+        _ error: any Error, service: String, monitor: StoreMonitor, logger: Logger,
+        _ message: Logger.Message
+    ) -> Duration {
         let wait = failed()
         monitor.serviceError(service)
         if shouldLog { logger.error(message, metadata: ["error": "\(error)", "failures": "\(failures)"]) }
@@ -45,8 +47,10 @@ extension FailureBackoff {
 
 /// Runs `pass` every `interval` until graceful shutdown or cancellation. A failed pass is recorded (metrics, sparse
 /// logs) and tried again after the backoff's wait: a service written with it never ends the server on an error.
-package func repeatUntilShutdown(every interval: Duration, backoff: FailureBackoff, service: String, monitor: StoreMonitor,
-                         logger: Logger, _ pass: () async throws -> Void) async {
+package func repeatUntilShutdown(
+    every interval: Duration, backoff: FailureBackoff, service: String, monitor: StoreMonitor,
+    logger: Logger, _ pass: () async throws -> Void
+) async {
     var backoff = backoff
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
         var wait = interval

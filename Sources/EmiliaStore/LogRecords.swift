@@ -47,9 +47,11 @@ package enum LogRecords {
         package var warnings: String
         package var body: Data
 
-        package init(sourceOrder: Int64, id: String, tokenID: String, environment: String, receivedAt: Double, eventType: String,
-                     isTest: Bool, orderID: String?, orderIDIsNumber: Bool, tableNumber: String?, occurredAt: Double?, deduplicationKey: String,
-                     requestID: String?, contentType: String?, contentEncoding: String?, warningCount: Int, warnings: String, body: Data) {
+        package init(
+            sourceOrder: Int64, id: String, tokenID: String, environment: String, receivedAt: Double, eventType: String,
+            isTest: Bool, orderID: String?, orderIDIsNumber: Bool, tableNumber: String?, occurredAt: Double?, deduplicationKey: String,
+            requestID: String?, contentType: String?, contentEncoding: String?, warningCount: Int, warnings: String, body: Data
+        ) {
             self.sourceOrder = sourceOrder
             self.id = id
             self.tokenID = tokenID

@@ -21,8 +21,10 @@ public struct DataQuality: Sendable, Hashable {
     /// How many flagged events a view reads to count warning codes.
     public static let warningSampleLimit = 20_000
 
-    public init(events: Int = 0, eventsWithWarnings: Int = 0, warnings: [String: Int] = [:], rejections: [Int: Int] = [:],
-                examples: [String: String] = [:]) {
+    public init(
+        events: Int = 0, eventsWithWarnings: Int = 0, warnings: [String: Int] = [:], rejections: [Int: Int] = [:],
+        examples: [String: String] = [:]
+    ) {
         self.events = events
         self.eventsWithWarnings = eventsWithWarnings
         self.warnings = warnings
@@ -66,9 +68,11 @@ public struct EventQuery: Sendable, Hashable {
     /// large payloads stays small in memory.
     public static let maximumPageBytes = 8 * 1024 * 1024
 
-    public init(tokenID: String, environment: DeploymentEnvironment, eventType: String? = nil, tableNumber: String? = nil,
-                orderID: String? = nil, hasWarnings: Bool? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 100,
-                cursor: String? = nil, ascending: Bool = false, includeBodies: Bool = false) {
+    public init(
+        tokenID: String, environment: DeploymentEnvironment, eventType: String? = nil, tableNumber: String? = nil,
+        orderID: String? = nil, hasWarnings: Bool? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 100,
+        cursor: String? = nil, ascending: Bool = false, includeBodies: Bool = false
+    ) {
         self.tokenID = tokenID
         self.environment = environment
         self.eventType = eventType

@@ -20,8 +20,10 @@ public struct RetentionService: Service, CustomStringConvertible {
 
     public var description: String { "RetentionService" }
 
-    public init(store: any EventStore, age: Duration, interval: Duration = .seconds(3600), batchSize: Int = 5000, logger: Logger,
-                monitor: StoreMonitor = StoreMonitor()) {
+    public init(
+        store: any EventStore, age: Duration, interval: Duration = .seconds(3600), batchSize: Int = 5000, logger: Logger,
+        monitor: StoreMonitor = StoreMonitor()
+    ) {
         self.store = store
         self.age = max(age, Self.minimumAge)
         self.interval = interval
@@ -33,8 +35,10 @@ public struct RetentionService: Service, CustomStringConvertible {
     /// Deletes what is due every `interval` until graceful shutdown. A failed pass (a lock held elsewhere, a full disk)
     /// is logged, counted and retried with backoff: it never ends the server.
     public func run() async throws {
-        await repeatUntilShutdown(every: interval, backoff: FailureBackoff(initial: .seconds(1), maximum: interval),
-                                  service: "retention", monitor: monitor, logger: logger) {
+        await repeatUntilShutdown(
+            every: interval, backoff: FailureBackoff(initial: .seconds(1), maximum: interval),
+            service: "retention", monitor: monitor, logger: logger
+        ) {
             let deleted = try await store.deleteExpired(olderThan: Date().addingTimeInterval(-age.seconds), batchSize: batchSize)
             if deleted > 0 { logger.info("Retention deleted old events", metadata: ["events": "\(deleted)"]) }
         }

@@ -12,8 +12,10 @@ public struct StoreMonitor: Sendable {
     /// Events kept out of their sessions because folding their order failed (recorded with the reason).
     public var foldFailures: @Sendable (_ events: Int) -> Void
 
-    public init(commit: @escaping CommitObserver = { _, _ in }, serviceError: @escaping @Sendable (String) -> Void = { _ in },
-                foldFailures: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(
+        commit: @escaping CommitObserver = { _, _ in }, serviceError: @escaping @Sendable (String) -> Void = { _ in },
+        foldFailures: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.commit = commit
         self.serviceError = serviceError
         self.foldFailures = foldFailures

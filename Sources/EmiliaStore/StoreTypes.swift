@@ -52,8 +52,9 @@ public struct IssuedToken: Sendable {
             throw StoreError(.invalidInput, "a token needs a name of 1 to 200 characters")
         }
         let token = TokenSecrets.makeToken()
-        let record = TokenRecord(id: UUID().uuidString.lowercased(), name: trimmedName, timeZone: timeZone,
-                                 status: .active, prefix: TokenSecrets.prefix(token), createdAt: instant, tableStyle: nil)
+        let record = TokenRecord(
+            id: UUID().uuidString.lowercased(), name: trimmedName, timeZone: timeZone,
+            status: .active, prefix: TokenSecrets.prefix(token), createdAt: instant, tableStyle: nil)
         return IssuedToken(record: record, token: token)
     }
 }
@@ -77,9 +78,11 @@ public struct IncomingEvent: Sendable {
     /// The token's IANA zone, to fold the event's session.
     public var timeZone: String = "UTC"
 
-    public init(tokenID: String, environment: DeploymentEnvironment, deduplicationKey: String, body: Data,
-                summary: EventSummary, warnings: [ValidationWarning], requestID: String?, contentType: String?,
-                tableStyleToLearn: String? = nil) {
+    public init(
+        tokenID: String, environment: DeploymentEnvironment, deduplicationKey: String, body: Data,
+        summary: EventSummary, warnings: [ValidationWarning], requestID: String?, contentType: String?,
+        tableStyleToLearn: String? = nil
+    ) {
         self.tokenID = tokenID
         self.environment = environment
         self.deduplicationKey = deduplicationKey
@@ -134,9 +137,12 @@ public struct StoredEvent: Sendable, Hashable {
     /// The raw bytes, when the query asked for them.
     public var body: Data?
 
-    package init(id: String, position: String, tokenID: String, environment: DeploymentEnvironment, receivedAt: Date,
-                 eventType: String, orderID: String?, orderIDIsNumber: Bool = false, tableNumber: String?, occurredAt: Date?, isTest: Bool, requestID: String?,
-                 contentType: String?, contentEncoding: String? = nil, bodySize: Int, warnings: [ValidationWarning], body: Data?) {
+    package init(
+        id: String, position: String, tokenID: String, environment: DeploymentEnvironment, receivedAt: Date,
+        eventType: String, orderID: String?, orderIDIsNumber: Bool = false, tableNumber: String?, occurredAt: Date?, isTest: Bool,
+        requestID: String?,
+        contentType: String?, contentEncoding: String? = nil, bodySize: Int, warnings: [ValidationWarning], body: Data?
+    ) {
         self.id = id
         self.position = position
         self.tokenID = tokenID
@@ -170,8 +176,10 @@ public struct Rejection: Sendable, Hashable {
     /// How many refusals this record stands for (more than 1 when a flood was aggregated into counts).
     public var count: Int
 
-    public init(tokenID: String, environment: DeploymentEnvironment?, at: Date, status: Int, reason: String,
-                bodyPrefix: Data?, requestID: String?, count: Int = 1) {
+    public init(
+        tokenID: String, environment: DeploymentEnvironment?, at: Date, status: Int, reason: String,
+        bodyPrefix: Data?, requestID: String?, count: Int = 1
+    ) {
         self.tokenID = tokenID
         self.environment = environment
         self.at = at

@@ -60,8 +60,10 @@ package final class TokenCache: Sendable {
 
     /// The active token with this clear value: cached, or read with `lookUp(hash)` and then remembered. Requests for
     /// the same token that miss at once wait for one read.
-    package func record(matching clearToken: String, at instant: Date,
-                        lookUp: @escaping @Sendable (_ hash: String) async throws -> TokenRecord?) async throws -> TokenRecord? {
+    package func record(
+        matching clearToken: String, at instant: Date,
+        lookUp: @escaping @Sendable (_ hash: String) async throws -> TokenRecord?
+    ) async throws -> TokenRecord? {
         let hash = TokenSecrets.hash(clearToken)
         if let cached = lookup(hash, at: instant) { return cached.record }
         let generation = self.generation

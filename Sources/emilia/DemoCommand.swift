@@ -31,7 +31,8 @@ struct DemoCommand: AsyncParsableCommand {
         configuration.rateLimitBurst = 2000
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = try await buildApplication(configuration: configuration, logger: logger) { portContinuation.yield($0) }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             var iterator = ports.makeAsyncIterator()
@@ -39,11 +40,14 @@ struct DemoCommand: AsyncParsableCommand {
             let base = "http://127.0.0.1:\(bound)"
             Console.line("Emilia demo: server on \(base), data in \(directory.path)")
             Console.line("Simulating a night of \(sessions) table sessions for \"Cantina Demo\" through the outbox…")
-            let summary = try await Simulation(url: base, token: issued.token, environment: .prod, sessions: sessions,
-                                               outboxPath: directory.appendingPathComponent("demo-outbox.sqlite3").path,
-                                               timeScale: nil, seed: 7, showProgress: true).run()
+            let summary = try await Simulation(
+                url: base, token: issued.token, environment: .prod, sessions: sessions,
+                outboxPath: directory.appendingPathComponent("demo-outbox.sqlite3").path,
+                timeScale: nil, seed: 7, showProgress: true
+            ).run()
             let zone = TimeZone(identifier: "America/Sao_Paulo")!
-            Console.line("""
+            Console.line(
+                """
                 \(summary.counts.delivered) events delivered (\(summary.counts.dead) dead).
 
                 Dashboard:  \(base)/restaurants/\(issued.record.id)?env=prod&date=\(LocalDay.of(Date(), in: zone))

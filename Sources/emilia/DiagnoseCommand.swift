@@ -34,15 +34,20 @@ struct DiagnoseCommand: AsyncParsableCommand {
         var checks: [Check] = []
         var latencies: [Double] = []
         if let problem = TokenFormat.problem(with: token) {
-            checks.append(Check(name: "token format", ok: false, detail: problem,
-                                nextStep: "Copy the whole token (36 characters, e.g. 3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41) from when it was created, or rotate it to get a new one."))
+            checks.append(
+                Check(
+                    name: "token format", ok: false, detail: problem,
+                    nextStep:
+                        "Copy the whole token (36 characters, e.g. 3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41) from when it was created, or rotate it to get a new one."
+                ))
         } else {
             checks.append(Check(name: "token format", ok: true, detail: "a full 36-character UUID", nextStep: nil))
         }
         checks.append(await health(http: http))
         if checks[0].ok {
-            let dev = WebhookClient(token: token, environment: .dev, baseURL: url, retryPolicy: RetryPolicy(maximumAttempts: 1),
-                                    timeout: .seconds(10), http: http)
+            let dev = WebhookClient(
+                token: token, environment: .dev, baseURL: url, retryPolicy: RetryPolicy(maximumAttempts: 1),
+                timeout: .seconds(10), http: http)
             let small = Data(#"{"event":"diagnostic_test","timestamp":"\#(Self.now())","note":"emilia diagnose"}"#.utf8)
             checks.append(await post("dev post (\(small.count) bytes)", small, client: dev))
             let large = Self.largePayload()
@@ -57,8 +62,9 @@ struct DiagnoseCommand: AsyncParsableCommand {
                 }
             }
             if prod {
-                let production = WebhookClient(token: token, environment: .prod, baseURL: url, retryPolicy: RetryPolicy(maximumAttempts: 1),
-                                               http: http)
+                let production = WebhookClient(
+                    token: token, environment: .prod, baseURL: url, retryPolicy: RetryPolicy(maximumAttempts: 1),
+                    http: http)
                 checks.append(await post("prod post", small, client: production))
             }
         }
@@ -71,11 +77,13 @@ struct DiagnoseCommand: AsyncParsableCommand {
             let body = try await response.body.collect(upTo: 65536)
             let text = String(buffer: body)
             if response.status == .ok { return Check(name: "server health", ok: true, detail: text, nextStep: nil) }
-            return Check(name: "server health", ok: false, detail: "HTTP \(response.status.code): \(text)",
-                         nextStep: "The server is up but its storage is not: check its disk and logs.")
+            return Check(
+                name: "server health", ok: false, detail: "HTTP \(response.status.code): \(text)",
+                nextStep: "The server is up but its storage is not: check its disk and logs.")
         } catch {
-            return Check(name: "server health", ok: false, detail: "\(error)",
-                         nextStep: "Nothing answers at \(url): check the URL, that the server runs, and any firewall in between.")
+            return Check(
+                name: "server health", ok: false, detail: "\(error)",
+                nextStep: "Nothing answers at \(url): check the URL, that the server runs, and any firewall in between.")
         }
     }
 
@@ -84,8 +92,9 @@ struct DiagnoseCommand: AsyncParsableCommand {
             let receipt = try await client.send(json: body)
             if receipt.warnings.isEmpty { return Check(name: name, ok: true, detail: "200, event \(receipt.eventID)", nextStep: nil) }
             let codes = receipt.warnings.map(\.code.rawValue).joined(separator: ", ")
-            return Check(name: name, ok: true, detail: "200 with warnings: \(codes)",
-                         nextStep: receipt.warnings.map { "\($0.code.rawValue): \($0.code.remedy)" }.joined(separator: " "))
+            return Check(
+                name: name, ok: true, detail: "200 with warnings: \(codes)",
+                nextStep: receipt.warnings.map { "\($0.code.rawValue): \($0.code.remedy)" }.joined(separator: " "))
         } catch let error as WebhookError {
             return Check(name: name, ok: false, detail: error.description, nextStep: Self.nextStep(for: error))
         } catch {
@@ -95,11 +104,14 @@ struct DiagnoseCommand: AsyncParsableCommand {
 
     static func nextStep(for error: WebhookError) -> String {
         switch error.kind {
-        case .status(401): return "The token is unknown or inactive: check it is the whole token, in the URL path (not a header), and active (emilia token list)."
+        case .status(401):
+            return
+                "The token is unknown or inactive: check it is the whole token, in the URL path (not a header), and active (emilia token list)."
         case .status(400): return "The server refused the body: \(error.detail). Run emilia lint on the payload."
         case .status(413): return "The payload is over 10 MiB: send items in batches (items_added) instead of one huge event."
         case .status(429): return "Too many requests for this token: slow down or batch items; the client retries after Retry-After."
-        case .status(let status) where status >= 500: return "The server failed (\(status)): retry later; the outbox does this for you. Check the server's /health and logs."
+        case .status(let status) where status >= 500:
+            return "The server failed (\(status)): retry later; the outbox does this for you. Check the server's /health and logs."
         case .status: return "Unexpected answer: \(error.detail)"
         case .timeout: return "No answer in time: check the network path and the server's load."
         case .connection: return "Could not connect: check the URL, DNS and firewall."
@@ -110,13 +122,18 @@ struct DiagnoseCommand: AsyncParsableCommand {
     }
 
     func report(_ checks: [Check], latencies: [Double]) {
-        let latency: (min: Double, median: Double, p95: Double)? = latencies.isEmpty ? nil
+        let latency: (min: Double, median: Double, p95: Double)? =
+            latencies.isEmpty
+            ? nil
             : (latencies[0], latencies[latencies.count / 2], latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.95))])
         if json {
             let items = checks.map { check in
                 "{\"name\":\(JSONText.quoted(check.name)),\"ok\":\(check.ok),\"detail\":\(JSONText.quoted(check.detail)),\"next_step\":\(check.nextStep.map(JSONText.quoted) ?? "null")}"
             }.joined(separator: ",")
-            let latencyJSON = latency.map { "{\"min\":\(Self.ms($0.min)),\"median\":\(Self.ms($0.median)),\"p95\":\(Self.ms($0.p95)),\"samples\":\(latencies.count)}" } ?? "null"
+            let latencyJSON =
+                latency.map {
+                    "{\"min\":\(Self.ms($0.min)),\"median\":\(Self.ms($0.median)),\"p95\":\(Self.ms($0.p95)),\"samples\":\(latencies.count)}"
+                } ?? "null"
             Console.line("{\"ok\":\(!checks.contains { !$0.ok }),\"checks\":[\(items)],\"latency_ms\":\(latencyJSON)}")
             return
         }
@@ -124,8 +141,15 @@ struct DiagnoseCommand: AsyncParsableCommand {
             Console.line("\(check.ok ? "✓" : "✗") \(check.name): \(check.detail)")
             if let next = check.nextStep { Console.line("    → \(next)") }
         }
-        if let latency { Console.line("latency over \(latencies.count) posts: min \(Self.ms(latency.min)) ms, median \(Self.ms(latency.median)) ms, p95 \(Self.ms(latency.p95)) ms") }
-        Console.line(checks.contains { !$0.ok } ? "Some checks failed: fix the first ✗ above, then run this again." : "All checks passed. Next: send real events to dev, then switch to env=prod.")
+        if let latency {
+            Console.line(
+                "latency over \(latencies.count) posts: min \(Self.ms(latency.min)) ms, median \(Self.ms(latency.median)) ms, p95 \(Self.ms(latency.p95)) ms"
+            )
+        }
+        Console.line(
+            checks.contains { !$0.ok }
+                ? "Some checks failed: fix the first ✗ above, then run this again."
+                : "All checks passed. Next: send real events to dev, then switch to env=prod.")
     }
 
     static func ms(_ value: Double) -> String { String((value * 10).rounded() / 10) }
@@ -143,7 +167,9 @@ struct DiagnoseCommand: AsyncParsableCommand {
             OrderedItem(orderedAt: opened.addingTimeInterval(Double(index) * 60), employeeID: 72, name: "Item \(index)", price: Money(10))
         }
         let waiter = Employee(id: 72, name: "Diagnose")
-        return SessionComplete(orderID: "DIAG-\(UUID().uuidString.prefix(8))", tableNumber: "Mesa 1", openedAt: opened, closedAt: Date(),
-                               openedBy: waiter, closedBy: waiter, items: items, tip: Money(100), tax: Money(80)).encoded(in: zone)
+        return SessionComplete(
+            orderID: "DIAG-\(UUID().uuidString.prefix(8))", tableNumber: "Mesa 1", openedAt: opened, closedAt: Date(),
+            openedBy: waiter, closedBy: waiter, items: items, tip: Money(100), tax: Money(80)
+        ).encoded(in: zone)
     }
 }

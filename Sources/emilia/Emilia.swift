@@ -5,7 +5,9 @@ import ArgumentParser
 struct Emilia: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Emilia: POS webhook ingestion, table sessions and restaurant analytics.",
-        subcommands: [ServeCommand.self, TokenCommand.self, SendCommand.self, LintCommand.self, DiagnoseCommand.self,
-                      GenerateCommand.self, SimulateCommand.self, OutboxCommand.self, DemoCommand.self, ProjectionCommand.self,
-                      SeedCommand.self, CopyCommand.self, OpenAPICommand.self])
+        subcommands: [
+            ServeCommand.self, TokenCommand.self, SendCommand.self, LintCommand.self, DiagnoseCommand.self,
+            GenerateCommand.self, SimulateCommand.self, OutboxCommand.self, DemoCommand.self, ProjectionCommand.self,
+            SeedCommand.self, CopyCommand.self, OpenAPICommand.self,
+        ])
 }

@@ -6,7 +6,8 @@ import Foundation
 
 /// `emilia simulate`: a restaurant's night of service sent through a durable outbox, with progress.
 struct SimulateCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "simulate", abstract: "Send a simulated night of service through the outbox.")
+    static let configuration = CommandConfiguration(
+        commandName: "simulate", abstract: "Send a simulated night of service through the outbox.")
     @Option(help: "The server's base URL.") var url = "http://127.0.0.1:8080"
     @Option(help: "The restaurant's webhook token.") var token: String
     @Option(help: "How many table sessions.") var sessions = 30
@@ -30,13 +31,18 @@ struct SimulateCommand: AsyncParsableCommand {
             }
             timeScale = factor
         }
-        let simulation = Simulation(url: url, token: token, environment: environment, sessions: sessions, outboxPath: outbox,
-                                    timeScale: timeScale, seed: seed, showProgress: !json)
+        let simulation = Simulation(
+            url: url, token: token, environment: environment, sessions: sessions, outboxPath: outbox,
+            timeScale: timeScale, seed: seed, showProgress: !json)
         let summary = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in try await simulation.run(http: http) }
         if json {
-            Console.line(#"{"sessions": \#(summary.sessions), "enqueued": \#(summary.enqueued), "delivered": \#(summary.counts.delivered), "dead": \#(summary.counts.dead)}"#)
+            Console.line(
+                #"{"sessions": \#(summary.sessions), "enqueued": \#(summary.enqueued), "delivered": \#(summary.counts.delivered), "dead": \#(summary.counts.dead)}"#
+            )
         } else {
-            Console.line("\(summary.sessions) sessions, \(summary.enqueued) events enqueued: \(summary.counts.delivered) delivered, \(summary.counts.dead) dead.")
+            Console.line(
+                "\(summary.sessions) sessions, \(summary.enqueued) events enqueued: \(summary.counts.delivered) delivered, \(summary.counts.dead) dead."
+            )
         }
     }
 }
@@ -65,7 +71,9 @@ struct Simulation: Sendable {
         var random = SeededRandom(seed: seed)
         let restaurant = SimulatedRestaurant.make(name: "Simulated", timeZone: zone, random: &random)
         let night = ServiceNightGenerator(restaurant: restaurant)
-            .sessions(on: LocalDay.of(Date(), in: zone), count: sessions, orderPrefix: "SIM-\(seed)-\(Int(Date().timeIntervalSince1970))", random: &random)
+            .sessions(
+                on: LocalDay.of(Date(), in: zone), count: sessions, orderPrefix: "SIM-\(seed)-\(Int(Date().timeIntervalSince1970))",
+                random: &random)
         let box = try Outbox(path: URL(fileURLWithPath: outboxPath))
         let destination = Outbox.Destination(baseURL: url, token: token, environment: environment)
         try box.setDestination(destination)
@@ -76,7 +84,8 @@ struct Simulation: Sendable {
         let payloads = night.flatMap(\.payloads).map { ($0, Self.when($0)) }.sorted { $0.1 < $1.1 }
         if let timeScale {
             // Each event is enqueued when it happens (the night starts now) while the delivery service sends.
-            let start = Date(), nightStart = payloads.first?.1 ?? start
+            let start = Date()
+            let nightStart = payloads.first?.1 ?? start
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await delivery.run() }
                 for (payload, at) in payloads {
@@ -98,9 +107,11 @@ struct Simulation: Sendable {
         let counts = try await delivery.drain { counts in
             if showProgress { bar.update(done: total - counts.pending, total: total) }
         }
-        return Summary(sessions: night.count, enqueued: enqueued,
-                       counts: OutboxCounts(pending: counts.pending, delivered: counts.delivered - already.delivered,
-                                            dead: counts.dead - already.dead))
+        return Summary(
+            sessions: night.count, enqueued: enqueued,
+            counts: OutboxCounts(
+                pending: counts.pending, delivered: counts.delivered - already.delivered,
+                dead: counts.dead - already.dead))
     }
 
     static func when(_ payload: any WebhookPayload) -> Date {
@@ -116,8 +127,9 @@ struct Simulation: Sendable {
 /// `emilia outbox status|deliver|requeue`: what a (possibly crashed) process left in an outbox, finishing it, and
 /// giving dead messages another chance.
 struct OutboxCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "outbox", abstract: "Inspect or drain a durable outbox.",
-                                                    subcommands: [Status.self, Deliver.self, Requeue.self])
+    static let configuration = CommandConfiguration(
+        commandName: "outbox", abstract: "Inspect or drain a durable outbox.",
+        subcommands: [Status.self, Deliver.self, Requeue.self])
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Counts of pending, delivered and dead messages.")
@@ -134,8 +146,9 @@ struct OutboxCommand: AsyncParsableCommand {
             Console.line("pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
             let now = Date()
             for message in try box.retryingMessages(limit: 20) {
-                Console.line("retrying #\(message.id): \(message.attempts) attempt(s) over \(Self.span(now.timeIntervalSince(message.createdAt))), "
-                    + "next in \(Self.span(message.nextAttemptAt.timeIntervalSince(now))): \(message.lastError ?? "")")
+                Console.line(
+                    "retrying #\(message.id): \(message.attempts) attempt(s) over \(Self.span(now.timeIntervalSince(message.createdAt))), "
+                        + "next in \(Self.span(message.nextAttemptAt.timeIntervalSince(now))): \(message.lastError ?? "")")
             }
             for message in try box.deadMessages(limit: 20) {
                 Console.line("dead #\(message.id) after \(message.attempts) attempt(s): \(message.lastError ?? "")")
@@ -161,8 +174,9 @@ struct OutboxCommand: AsyncParsableCommand {
             let box = try Outbox(path: URL(fileURLWithPath: outbox))
             guard let destination = try box.destination() else { throw ValidationError("this outbox has no destination yet") }
             let counts = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in
-                let client = WebhookClient(token: destination.token, environment: destination.environment,
-                                           baseURL: destination.baseURL, http: http)
+                let client = WebhookClient(
+                    token: destination.token, environment: destination.environment,
+                    baseURL: destination.baseURL, http: http)
                 return try await OutboxDelivery(outbox: box, client: client).drain()
             }
             Console.line("pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
@@ -188,10 +202,13 @@ struct OutboxCommand: AsyncParsableCommand {
             let requeued = try box.requeueDead(ids: ids.isEmpty ? nil : ids)
             let counts = try box.counts()
             if json {
-                Console.line(#"{"requeued": \#(requeued), "pending": \#(counts.pending), "delivered": \#(counts.delivered), "dead": \#(counts.dead)}"#)
+                Console.line(
+                    #"{"requeued": \#(requeued), "pending": \#(counts.pending), "delivered": \#(counts.delivered), "dead": \#(counts.dead)}"#
+                )
                 return
             }
-            Console.line("requeued \(requeued) dead message(s); pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
+            Console.line(
+                "requeued \(requeued) dead message(s); pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
         }
     }
 }

@@ -11,7 +11,8 @@ struct ProgressBar: Sendable {
         if isTerminal {
             let width = 30
             let filled = Int(fraction * Double(width))
-            return "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(percent)% (\(done)/\(total))"
+            return
+                "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(percent)% (\(done)/\(total))"
                 + (done >= total ? "\n" : "")
         }
         let previous = total == 0 ? -1 : Int(Double(max(0, done - 1)) / Double(total) * 10)

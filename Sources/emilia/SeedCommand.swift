@@ -23,16 +23,19 @@ struct SeedCommand: AsyncParsableCommand {
         guard let environment = DeploymentEnvironment(queryValue: env) else { throw ValidationError("env must be dev or prod") }
         let (restaurants, days, sessionsPerDay, seed) = (restaurants, days, sessionsPerDay, seed)
         let (total, planCount, dayCount) = try await storage.withStore(label: "emilia.seed", runningServices: true) { store in
-            try await Self.seed(store, restaurants: restaurants, days: days, sessionsPerDay: sessionsPerDay,
-                                environment: environment, seed: seed)
+            try await Self.seed(
+                store, restaurants: restaurants, days: days, sessionsPerDay: sessionsPerDay,
+                environment: environment, seed: seed)
         }
         let place = try storage.storage().displayName
         Console.line("Seeded \(total) events for \(planCount) restaurants over \(dayCount) days in \(place).")
     }
 
     /// Creates the restaurants and appends their history; answers the events, restaurants and days written.
-    static func seed(_ store: any EventStore, restaurants: Int, days: Int, sessionsPerDay: Int, environment: DeploymentEnvironment,
-                     seed: UInt64) async throws -> (Int, Int, Int) {
+    static func seed(
+        _ store: any EventStore, restaurants: Int, days: Int, sessionsPerDay: Int, environment: DeploymentEnvironment,
+        seed: UInt64
+    ) async throws -> (Int, Int, Int) {
         var random = SeededRandom(seed: seed)
         let zone = TimeZone(identifier: "America/Sao_Paulo")!
         var plans: [(TokenRecord, ServiceNightGenerator)] = []
@@ -50,8 +53,10 @@ struct SeedCommand: AsyncParsableCommand {
             for day in dayNames {
                 for session in generator.sessions(on: day, count: sessionsPerDay, orderPrefix: "\(day)", random: &random) {
                     for (index, payload) in session.payloads.enumerated() {
-                        events.append(Self.incoming(payload, token: token, environment: environment, zone: zone,
-                                                    key: "seed:\(session.orderID):\(index)"))
+                        events.append(
+                            Self.incoming(
+                                payload, token: token, environment: environment, zone: zone,
+                                key: "seed:\(session.orderID):\(index)"))
                     }
                 }
             }
@@ -78,14 +83,17 @@ struct SeedCommand: AsyncParsableCommand {
         }
     }
 
-    static func incoming(_ payload: any WebhookPayload, token: TokenRecord, environment: DeploymentEnvironment,
-                         zone: TimeZone, key: String) -> IncomingEvent {
+    static func incoming(
+        _ payload: any WebhookPayload, token: TokenRecord, environment: DeploymentEnvironment,
+        zone: TimeZone, key: String
+    ) -> IncomingEvent {
         let body = payload.encoded(in: zone)
         let document = (try? JSONParser.parse(body)) ?? .null
         let report = PayloadValidator.validate(document, context: ValidationContext(timeZone: zone))
-        var event = IncomingEvent(tokenID: token.id, environment: environment, deduplicationKey: key, body: body,
-                                  summary: report.summary, warnings: report.warnings, requestID: nil,
-                                  contentType: "application/json")
+        var event = IncomingEvent(
+            tokenID: token.id, environment: environment, deduplicationKey: key, body: body,
+            summary: report.summary, warnings: report.warnings, requestID: nil,
+            contentType: "application/json")
         event.timeZone = token.timeZone
         return event
     }

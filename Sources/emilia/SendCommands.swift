@@ -22,7 +22,9 @@ struct SendCommand: AsyncParsableCommand {
             let receipt = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in
                 try await WebhookClient(token: token, environment: environment, baseURL: url, timeZone: zone, http: http).send(json: body)
             }
-            Console.line("received: event_id=\(receipt.eventID) env=\(receipt.environment) duplicate=\(receipt.duplicate) attempts=\(receipt.attempts)")
+            Console.line(
+                "received: event_id=\(receipt.eventID) env=\(receipt.environment) duplicate=\(receipt.duplicate) attempts=\(receipt.attempts)"
+            )
             for warning in receipt.warnings { Console.line("warning \(warning.code.rawValue) \(warning.field): \(warning.message)") }
         } catch let error as WebhookError {
             Console.error("failed after \(error.attempts) attempt(s): \(error)")
@@ -72,7 +74,8 @@ struct GenerateCommand: ParsableCommand {
         var random = SeededRandom(seed: seed)
         let restaurant = SimulatedRestaurant.make(name: "Generated", timeZone: zone, random: &random)
         let day = date ?? LocalDay.of(Date(), in: zone)
-        let night = ServiceNightGenerator(restaurant: restaurant).sessions(on: day, count: sessions, orderPrefix: "GEN-\(seed)", random: &random)
+        let night = ServiceNightGenerator(restaurant: restaurant).sessions(
+            on: day, count: sessions, orderPrefix: "GEN-\(seed)", random: &random)
         for session in night {
             for payload in session.payloads { Console.line(String(decoding: payload.encoded(in: zone), as: UTF8.self)) }
         }

@@ -50,7 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.retention = days > 0 ? .seconds(days * 86_400) : nil
         }
         if let megabytes = try settings.integer("EMILIA_INGEST_MEMORY_MB") {
-            guard megabytes > 0, megabytes <= 1 << 20 else { throw ValidationError("EMILIA_INGEST_MEMORY_MB must be a positive number of MiB") }
+            guard megabytes > 0, megabytes <= 1 << 20 else {
+                throw ValidationError("EMILIA_INGEST_MEMORY_MB must be a positive number of MiB")
+            }
             configuration.ingestMemoryBudget = megabytes * 1024 * 1024
         }
         if let megabytes = try settings.integer("EMILIA_MIN_FREE_DISK_MB") {

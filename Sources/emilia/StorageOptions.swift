@@ -23,8 +23,10 @@ struct StorageOptions: ParsableArguments {
     }
 
     /// Opens the store, runs `body`, and closes it; a store error ends the command with its message.
-    func withStore<Result: Sendable>(label: String, runningServices: Bool = false,
-                                     _ body: @Sendable (any EventStore) async throws -> Result) async throws -> Result {
+    func withStore<Result: Sendable>(
+        label: String, runningServices: Bool = false,
+        _ body: @Sendable (any EventStore) async throws -> Result
+    ) async throws -> Result {
         let storage = try storage()
         return try await withStoreErrors {
             try await storage.withStore(logger: Logger(label: label), runningServices: runningServices, body)

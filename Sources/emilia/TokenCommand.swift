@@ -1,7 +1,7 @@
 import ArgumentParser
+import EmiliaServer
 import EmiliaStore
 import Foundation
-import EmiliaServer
 import Logging
 
 /// `emilia token …`: manage restaurant tokens in the data directory or PostgreSQL database, also while servers run on it.
@@ -87,7 +87,8 @@ enum TokenOutput {
             Swift.print(encode(TokenResponse(record, token: token)))
             return
         }
-        Swift.print("\(record.name)  id=\(record.id)  prefix=\(record.prefix)  timezone=\(record.timeZone)  status=\(record.status.rawValue)")
+        Swift.print(
+            "\(record.name)  id=\(record.id)  prefix=\(record.prefix)  timezone=\(record.timeZone)  status=\(record.status.rawValue)")
         if let token {
             Swift.print("token: \(token)\n(shown once: store it now; Emilia keeps only its hash)")
             Swift.print("webhook: POST /webhooks/v1/pos/\(token)?env=dev")

@@ -11,8 +11,8 @@
 import Foundation
 
 #if !EMILIA_FUZZ
-import Testing
-@testable import EmiliaModel
+    import Testing
+    @testable import EmiliaModel
 #endif
 
 // MARK: - Targets and failures
@@ -112,7 +112,8 @@ extension FuzzChecks {
         }
 
         // The differential against Foundation.
-        let startsWithBOM = input.starts(with: [0xEF, 0xBB, 0xBF]) || input.starts(with: [0xFE, 0xFF])
+        let startsWithBOM =
+            input.starts(with: [0xEF, 0xBB, 0xBF]) || input.starts(with: [0xFE, 0xFF])
             || input.starts(with: [0xFF, 0xFE])
         if startsWithBOM || input.contains(0) {  // difference 1
             try fuzzRequire(viaBuffer.isFailure, "Emilia accepted a body with a BOM or a NUL byte")
@@ -167,7 +168,8 @@ extension FuzzChecks {
 
     private static func compare(_ value: JSONValue, _ other: Any, path: String) throws(FuzzFailure) {
         func differ(_ what: String) -> FuzzFailure {
-            FuzzFailure(message: "\(path): Emilia \(value.text.prefix(200)) vs Foundation \(String(describing: other).prefix(200)) (\(what))")
+            FuzzFailure(
+                message: "\(path): Emilia \(value.text.prefix(200)) vs Foundation \(String(describing: other).prefix(200)) (\(what))")
         }
         switch value {
         case .null:
@@ -202,8 +204,8 @@ extension FuzzChecks {
     }
 }
 
-private extension Result {
-    var isFailure: Bool {
+extension Result {
+    fileprivate var isFailure: Bool {
         if case .failure = self { return true }
         return false
     }
@@ -225,19 +227,22 @@ extension FuzzChecks {
         // The table style only adds table_name_inconsistent; a non-JSON Content-Type only adds content_type, first.
         let noStyle = PayloadValidator.validate(document, context: ValidationContext(timeZone: saoPaulo, receivedAt: received))
         try fuzzRequire(noStyle.summary == report.summary, "the table style changed the summary")
-        try fuzzRequire(noStyle.warnings == report.warnings.filter { $0.code != .tableNameInconsistent },
-                        "the table style changed more than table_name_inconsistent")
+        try fuzzRequire(
+            noStyle.warnings == report.warnings.filter { $0.code != .tableNameInconsistent },
+            "the table style changed more than table_name_inconsistent")
         try fuzzRequire(!noStyle.warnings.contains { $0.code == .tableNameInconsistent }, "table_name_inconsistent without a style")
         let notJSON = PayloadValidator.validate(
             document, context: ValidationContext(timeZone: saoPaulo, tableStyle: mesaStyle, contentTypeIsJSON: false, receivedAt: received))
         try fuzzRequire(notJSON.summary == report.summary, "the Content-Type changed the summary")
-        try fuzzRequire(notJSON.warnings.first?.code == .contentType && Array(notJSON.warnings.dropFirst()) == report.warnings,
-                        "a non-JSON Content-Type should add exactly one content_type warning, first")
+        try fuzzRequire(
+            notJSON.warnings.first?.code == .contentType && Array(notJSON.warnings.dropFirst()) == report.warnings,
+            "a non-JSON Content-Type should add exactly one content_type warning, first")
         // Without an arrival time only timestamp_out_of_range goes.
         let noArrival = PayloadValidator.validate(document, context: ValidationContext(timeZone: saoPaulo, tableStyle: mesaStyle))
         try fuzzRequire(noArrival.summary == report.summary, "the arrival time changed the summary")
-        try fuzzRequire(noArrival.warnings == report.warnings.filter { $0.code != .timestampOutOfRange },
-                        "the arrival time changed more than timestamp_out_of_range")
+        try fuzzRequire(
+            noArrival.warnings == report.warnings.filter { $0.code != .timestampOutOfRange },
+            "the arrival time changed more than timestamp_out_of_range")
 
         // The summary reads the fields as documented.
         if document.isObject {
@@ -262,10 +267,13 @@ extension FuzzChecks {
             [item["code"]?.stringValue, item["field"]?.stringValue, item["message"]?.stringValue]
         }
         let expected = report.warnings.map { [$0.code.rawValue, $0.field, $0.message] as [String?] }
-        try fuzzRequire(reread.count == expected.count && zip(reread, expected).allSatisfy { pair in
-            zip(pair.0, pair.1).allSatisfy { Array(($0 ?? "").unicodeScalars) == Array(($1 ?? "\u{0}").unicodeScalars) }
-        }, "JSONText.warnings does not read back: \(answer)")
-        try fuzzRequire((try? JSONSerialization.jsonObject(with: Data(answer.utf8))) != nil, "Foundation rejects JSONText.warnings: \(answer)")
+        try fuzzRequire(
+            reread.count == expected.count
+                && zip(reread, expected).allSatisfy { pair in
+                    zip(pair.0, pair.1).allSatisfy { Array(($0 ?? "").unicodeScalars) == Array(($1 ?? "\u{0}").unicodeScalars) }
+                }, "JSONText.warnings does not read back: \(answer)")
+        try fuzzRequire(
+            (try? JSONSerialization.jsonObject(with: Data(answer.utf8))) != nil, "Foundation rejects JSONText.warnings: \(answer)")
     }
 }
 
@@ -324,7 +332,10 @@ extension FuzzChecks {
         let twice = accumulate(events.reversed(), into: accumulator)
         try fuzzRequire(sameState(twice, accumulator), "adding the same events again changed the accumulator")
         var doubled = SessionAccumulator(orderID: "fuzz-order")
-        for event in events { doubled.add(event); doubled.add(event) }
+        for event in events {
+            doubled.add(event)
+            doubled.add(event)
+        }
         try fuzzRequire(sameState(doubled, accumulator), "adding each event twice in a row changed the accumulator")
 
         // The storage form reads back to the same accumulator and writes back byte for byte.
@@ -341,15 +352,17 @@ extension FuzzChecks {
         guard let headRestored = SessionAccumulator(storageText: Data(head.storageText.utf8)) else {
             throw FuzzFailure(message: "storageText of a prefix does not read back: \(head.storageText)")
         }
-        try fuzzRequire(sameState(accumulate(events.dropFirst(split), into: headRestored), accumulator),
-                        "folding through storage differs from folding directly")
+        try fuzzRequire(
+            sameState(accumulate(events.dropFirst(split), into: headRestored), accumulator),
+            "folding through storage differs from folding directly")
     }
 
     /// Equal accumulators, but for the order of their item entries: new lines are appended in `Dictionary`
     /// iteration order, which Swift seeds per instance, so that order is not a function of the events.
     static func sameState(_ a: SessionAccumulator, _ b: SessionAccumulator) -> Bool {
         guard Set(a.items) == Set(b.items), a.items.count == b.items.count else { return false }
-        var a = a, b = b
+        var a = a
+        var b = b
         a.items = []
         b.items = []
         return a == b
@@ -398,7 +411,8 @@ extension FuzzChecks {
             try fuzzRequire(reading == expected, "Money.read(\(text.debugDescription)) is \(reading), expected \(expected)")
             let parsed = Money(text)
             if case .value(let money) = expected {
-                try fuzzRequire(parsed == money, "Money(\(text.debugDescription)) is \(String(describing: parsed)), expected \(money.units) units")
+                try fuzzRequire(
+                    parsed == money, "Money(\(text.debugDescription)) is \(String(describing: parsed)), expected \(money.units) units")
             } else {
                 try fuzzRequire(parsed == nil, "Money(\(text.debugDescription)) is \(parsed!.units) units, expected nil")
             }
@@ -422,8 +436,9 @@ extension FuzzChecks {
         // Two decimals read back as the amount rounded to cents (when within the limit).
         let cents = Int64((a.units.magnitude + 50) / 100) * 100
         let back = Money(description)
-        try fuzzRequire(back?.units == (cents < Money.limit.units ? (a.units < 0 ? -cents : cents) : nil),
-                        "Money(\(description)) is \(back.map { "\($0.units)" } ?? "nil") units")
+        try fuzzRequire(
+            back?.units == (cents < Money.limit.units ? (a.units < 0 ? -cents : cents) : nil),
+            "Money(\(description)) is \(back.map { "\($0.units)" } ?? "nil") units")
 
         // The exact four-decimal text reads back as the same amount (when within the limit).
         let exact = exactText(a.units)
@@ -444,8 +459,9 @@ extension FuzzChecks {
         if remainder >= 5_000 { rounded += 1 } else if remainder <= -5_000 { rounded -= 1 }
         try fuzzRequire((a * b).units == clamp(rounded), "\(a.units) * \(b.units) units is \((a * b).units), expected \(clamp(rounded))")
         let checked = a.multiplied(by: b)
-        try fuzzRequire(checked?.units == Int64(exactly: rounded) || (rounded == Int128(Int64.min) && checked == nil),
-                        "\(a.units).multiplied(by: \(b.units)) is \(String(describing: checked)), expected \(rounded)")
+        try fuzzRequire(
+            checked?.units == Int64(exactly: rounded) || (rounded == Int128(Int64.min) && checked == nil),
+            "\(a.units).multiplied(by: \(b.units)) is \(String(describing: checked)), expected \(rounded)")
     }
 
     /// `123.4567` for 1 234 567 ten-thousandths.
@@ -485,7 +501,8 @@ extension FuzzChecks {
             bytes.removeFirst()
         }
         guard bytes.filter({ $0 == UInt8(ascii: ".") }).count <= 1,
-              bytes.allSatisfy({ isASCIIDigit($0) || $0 == UInt8(ascii: ".") }) else { return .invalid }
+            bytes.allSatisfy({ isASCIIDigit($0) || $0 == UInt8(ascii: ".") })
+        else { return .invalid }
         let digits = bytes.filter(isASCIIDigit).map { Int($0 - UInt8(ascii: "0")) }
         guard !digits.isEmpty else { return .invalid }
         let fractionDigits = bytes.firstIndex(of: UInt8(ascii: ".")).map { bytes.count - $0 - 1 } ?? 0
@@ -518,99 +535,101 @@ extension FuzzChecks {
 // MARK: - Regression tests
 
 #if !EMILIA_FUZZ
-/// One saved input: `Fuzz/<kind>/<target>/<name>`.
-struct FuzzInput: Sendable, Codable, CustomTestStringConvertible {
-    var target: FuzzTarget
-    var path: String
+    /// One saved input: `Fuzz/<kind>/<target>/<name>`.
+    struct FuzzInput: Sendable, Codable, CustomTestStringConvertible {
+        var target: FuzzTarget
+        var path: String
 
-    var testDescription: String { "\(target.rawValue)/\(URL(fileURLWithPath: path).lastPathComponent)" }
+        var testDescription: String { "\(target.rawValue)/\(URL(fileURLWithPath: path).lastPathComponent)" }
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fuzz")
+        static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz")
 
-    /// The files under `Fuzz/<kind>/<target>/`, sorted.
-    static func all(in kind: String, targets: [FuzzTarget] = FuzzTarget.allCases) -> [FuzzInput] {
-        targets.flatMap { target in
-            let directory = root.appendingPathComponent(kind).appendingPathComponent(target.rawValue)
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-            return names.filter { !$0.hasPrefix(".") }.sorted()
-                .map { FuzzInput(target: target, path: directory.appendingPathComponent($0).path) }
-        }
-    }
-
-    /// Runs the inputs' checks in this process; prints the first failure and exits 1. Used inside exit tests, so a
-    /// trap in the model fails one test instead of ending the whole run.
-    static func runOrExit(_ inputs: [FuzzInput]) {
-        for input in inputs {
-            guard let bytes = FileManager.default.contents(atPath: input.path) else {
-                FileHandle.standardError.write(Data("cannot read \(input.path)\n".utf8))
-                exit(1)
-            }
-            FileHandle.standardError.write(Data("checking \(input.testDescription)\n".utf8))
-            do {
-                try FuzzChecks.run(input.target, Array(bytes))
-            } catch {
-                FileHandle.standardError.write(Data("FAILED \(input.testDescription): \(error)\n".utf8))
-                exit(1)
+        /// The files under `Fuzz/<kind>/<target>/`, sorted.
+        static func all(in kind: String, targets: [FuzzTarget] = FuzzTarget.allCases) -> [FuzzInput] {
+            targets.flatMap { target in
+                let directory = root.appendingPathComponent(kind).appendingPathComponent(target.rawValue)
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+                return names.filter { !$0.hasPrefix(".") }.sorted()
+                    .map { FuzzInput(target: target, path: directory.appendingPathComponent($0).path) }
             }
         }
-        exit(0)
-    }
-}
 
-@Suite("Fuzz regressions", .timeLimit(.minutes(5)))
-struct FuzzRegressionTests {
-    /// Every input the fuzzer once crashed on (Fuzz/regressions/<target>/) passes its harness's checks now.
-    @Test(arguments: FuzzInput.all(in: "regressions"))
-    func regression(_ input: FuzzInput) async throws {
-        await Self.expectPasses([input])
-    }
-
-    /// The committed seeds (Fuzz/corpus/<target>/) and large inputs (Fuzz/large/<target>/) pass too: what
-    /// `scripts/fuzz.sh` replays first.
-    @Test(arguments: FuzzTarget.allCases)
-    func seedCorpus(_ target: FuzzTarget) async throws {
-        let inputs = FuzzInput.all(in: "corpus", targets: [target]) + FuzzInput.all(in: "large", targets: [target])
-        #expect(!inputs.isEmpty)
-        await Self.expectPasses(inputs)
-    }
-
-    /// Runs the checks in a child process (an exit test), so a trap fails this test only. On failure, runs them
-    /// once more expecting the failure, to record what the child printed (the check's message or the trap).
-    static func expectPasses(_ inputs: [FuzzInput]) async {
-        let passed = await #expect(processExitsWith: .success) { [inputs = inputs as [FuzzInput]] in
-            FuzzInput.runOrExit(inputs)
-        }
-        guard passed == nil else { return }
-        let failed = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) { [inputs = inputs as [FuzzInput]] in
-            FuzzInput.runOrExit(inputs)
-        }
-        if let failed {
-            let output = String(decoding: failed.standardErrorContent, as: UTF8.self).split(separator: "\n").suffix(30)
-            Issue.record(Comment(rawValue: "\(failed.exitStatus):\n" + output.joined(separator: "\n")))
+        /// Runs the inputs' checks in this process; prints the first failure and exits 1. Used inside exit tests, so a
+        /// trap in the model fails one test instead of ending the whole run.
+        static func runOrExit(_ inputs: [FuzzInput]) {
+            for input in inputs {
+                guard let bytes = FileManager.default.contents(atPath: input.path) else {
+                    FileHandle.standardError.write(Data("cannot read \(input.path)\n".utf8))
+                    exit(1)
+                }
+                FileHandle.standardError.write(Data("checking \(input.testDescription)\n".utf8))
+                do {
+                    try FuzzChecks.run(input.target, Array(bytes))
+                } catch {
+                    FileHandle.standardError.write(Data("FAILED \(input.testDescription): \(error)\n".utf8))
+                    exit(1)
+                }
+            }
+            exit(0)
         }
     }
 
-    /// The reference the money harness trusts, on hand-worked cases.
-    @Test func moneyReferenceAgreesWithHandWorkedCases() {
-        let cases: [(String, Money.Reading)] = [
-            ("19.00", .value(Money(units: 190_000))), ("-3.5", .value(Money(units: -35_000))), ("1e2", .value(Money(100))),
-            ("+.5", .value(Money(units: 5_000))), ("5.", .value(Money(5))), ("0.00005", .value(.zero)),
-            ("0.00015", .value(Money(units: 2))), ("0.000151", .value(Money(units: 2))), ("6e-6", .value(.zero)),
-            ("5e-5", .value(.zero)), ("6e-5", .value(Money(units: 1))), ("1.5e-4", .value(Money(units: 2))),
-            ("999999999999.9999", .value(Money(units: 9_999_999_999_999_999))), ("999999999999.99995", .outOfRange),
-            ("1000000000000", .outOfRange), ("922337203685477.58076", .outOfRange), ("1e-9223372036854775808", .value(.zero)),
-            ("0e999999999", .value(.zero)), ("-0.00001", .value(.zero)), ("1e", .invalid), (".", .invalid), ("1.2.3", .invalid),
-            ("--1", .invalid), ("1-", .invalid), ("", .invalid), ("e5", .invalid), ("1e+-5", .invalid), ("1e0011", .value(Money(100_000_000_000))),
-        ]
-        for (text, expected) in cases {
-            #expect(FuzzChecks.referenceReading(text) == expected, "\(text)")
+    @Suite("Fuzz regressions", .timeLimit(.minutes(5)))
+    struct FuzzRegressionTests {
+        /// Every input the fuzzer once crashed on (Fuzz/regressions/<target>/) passes its harness's checks now.
+        @Test(arguments: FuzzInput.all(in: "regressions"))
+        func regression(_ input: FuzzInput) async throws {
+            await Self.expectPasses([input])
         }
-        #expect(FuzzChecks.referenceDescription(Int64.max) == "922337203685477.58")
-        #expect(FuzzChecks.referenceDescription(Int64.min) == "-922337203685477.58")
-        #expect(FuzzChecks.referenceDescription(-49) == "0.00")
-        #expect(FuzzChecks.referenceDescription(-50) == "-0.01")
-        #expect(FuzzChecks.exactText(-1) == "-0.0001")
+
+        /// The committed seeds (Fuzz/corpus/<target>/) and large inputs (Fuzz/large/<target>/) pass too: what
+        /// `scripts/fuzz.sh` replays first.
+        @Test(arguments: FuzzTarget.allCases)
+        func seedCorpus(_ target: FuzzTarget) async throws {
+            let inputs = FuzzInput.all(in: "corpus", targets: [target]) + FuzzInput.all(in: "large", targets: [target])
+            #expect(!inputs.isEmpty)
+            await Self.expectPasses(inputs)
+        }
+
+        /// Runs the checks in a child process (an exit test), so a trap fails this test only. On failure, runs them
+        /// once more expecting the failure, to record what the child printed (the check's message or the trap).
+        static func expectPasses(_ inputs: [FuzzInput]) async {
+            let passed = await #expect(processExitsWith: .success) { [inputs = inputs as [FuzzInput]] in
+                FuzzInput.runOrExit(inputs)
+            }
+            guard passed == nil else { return }
+            let failed = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+                [inputs = inputs as [FuzzInput]] in
+                FuzzInput.runOrExit(inputs)
+            }
+            if let failed {
+                let output = String(decoding: failed.standardErrorContent, as: UTF8.self).split(separator: "\n").suffix(30)
+                Issue.record(Comment(rawValue: "\(failed.exitStatus):\n" + output.joined(separator: "\n")))
+            }
+        }
+
+        /// The reference the money harness trusts, on hand-worked cases.
+        @Test func moneyReferenceAgreesWithHandWorkedCases() {
+            let cases: [(String, Money.Reading)] = [
+                ("19.00", .value(Money(units: 190_000))), ("-3.5", .value(Money(units: -35_000))), ("1e2", .value(Money(100))),
+                ("+.5", .value(Money(units: 5_000))), ("5.", .value(Money(5))), ("0.00005", .value(.zero)),
+                ("0.00015", .value(Money(units: 2))), ("0.000151", .value(Money(units: 2))), ("6e-6", .value(.zero)),
+                ("5e-5", .value(.zero)), ("6e-5", .value(Money(units: 1))), ("1.5e-4", .value(Money(units: 2))),
+                ("999999999999.9999", .value(Money(units: 9_999_999_999_999_999))), ("999999999999.99995", .outOfRange),
+                ("1000000000000", .outOfRange), ("922337203685477.58076", .outOfRange), ("1e-9223372036854775808", .value(.zero)),
+                ("0e999999999", .value(.zero)), ("-0.00001", .value(.zero)), ("1e", .invalid), (".", .invalid), ("1.2.3", .invalid),
+                ("--1", .invalid), ("1-", .invalid), ("", .invalid), ("e5", .invalid), ("1e+-5", .invalid),
+                ("1e0011", .value(Money(100_000_000_000))),
+            ]
+            for (text, expected) in cases {
+                #expect(FuzzChecks.referenceReading(text) == expected, "\(text)")
+            }
+            #expect(FuzzChecks.referenceDescription(Int64.max) == "922337203685477.58")
+            #expect(FuzzChecks.referenceDescription(Int64.min) == "-922337203685477.58")
+            #expect(FuzzChecks.referenceDescription(-49) == "0.00")
+            #expect(FuzzChecks.referenceDescription(-50) == "-0.01")
+            #expect(FuzzChecks.exactText(-1) == "-0.0001")
+        }
     }
-}
 #endif

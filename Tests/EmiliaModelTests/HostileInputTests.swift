@@ -6,7 +6,8 @@ private let saoPaulo = TimeZone(identifier: "America/Sao_Paulo")!
 private let received = Date(timeIntervalSince1970: 1_764_100_000)  // 2025-11-25T19:46:40Z
 
 private func report(_ json: String, receivedAt: Date? = received) throws -> PayloadReport {
-    PayloadValidator.validate(try JSONParser.parse(Array(json.utf8)), context: ValidationContext(timeZone: saoPaulo, receivedAt: receivedAt))
+    PayloadValidator.validate(
+        try JSONParser.parse(Array(json.utf8)), context: ValidationContext(timeZone: saoPaulo, receivedAt: receivedAt))
 }
 
 private func facts(_ json: String, id: String = "e1") throws -> SessionFacts {
@@ -15,8 +16,10 @@ private func facts(_ json: String, id: String = "e1") throws -> SessionFacts {
 
 @Suite("Hostile input: amounts, times and sizes never trap and cost bounded work", .timeLimit(.minutes(3)))
 struct HostileInputTests {
-    @Test(arguments: ["922337203685477.58076", "922337203685477.5807", "9223372036854775807", "1e39", "-1e13",
-                      "1000000000000", "99999999999999999999999999999999"])
+    @Test(arguments: [
+        "922337203685477.58076", "922337203685477.5807", "9223372036854775807", "1e39", "-1e13",
+        "1000000000000", "99999999999999999999999999999999",
+    ])
     func amountsBeyondTheLimitReadAsOutOfRange(text: String) {
         #expect(Money.read(text) == .outOfRange)
         #expect(Money(text) == nil)
@@ -35,7 +38,8 @@ struct HostileInputTests {
     }
 
     @Test func arithmeticSaturatesInsteadOfTrapping() {
-        let top = Money(units: .max), bottom = Money(units: .min)
+        let top = Money(units: .max)
+        let bottom = Money(units: .min)
         #expect((top + Money(units: 1)).units == .max)
         #expect((bottom - Money(units: 1)).units == .min)
         #expect((Money(units: 1) * top).units == 922_337_203_685_478)  // 0.0001 × max, rounded
@@ -56,7 +60,8 @@ struct HostileInputTests {
     }
 
     @Test func outOfRangeAmountsAreNamedAndLeftOutOfTheSums() throws {
-        let result = try report(#"""
+        let result = try report(
+            #"""
             {"event":"session_complete","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T16:00:00-03:00",
              "items":[{"name":"Água","timestamp":"2025-11-25T16:00:00-03:00","employee_id":1,"quantity":1,"price":"922337203685477.58076"},
                       {"name":"Pão","timestamp":"2025-11-25T16:00:00-03:00","employee_id":1,"quantity":"999999999999","price":"999999999999"}],
@@ -65,22 +70,30 @@ struct HostileInputTests {
         #expect(result.warnings.map(\.code) == [.amountOutOfRange, .amountOutOfRange])
         #expect(result.warnings.map(\.field) == ["items[0].price", "totals.subtotal"])
         #expect(result.warnings[0].message.hasSuffix("(2 items in all)"))
-        let session = try #require(SessionFolding.fold([try facts(#"""
-            {"event":"session_complete","order_id":"A","table_number":"Mesa 1","total":"922337203685477.58076",
-             "items":[{"name":"Água","quantity":1,"price":"922337203685477.5807"},{"name":"Pão","quantity":2,"price":"3.50"}]}
-            """#)]))
+        let session = try #require(
+            SessionFolding.fold([
+                try facts(
+                    #"""
+                    {"event":"session_complete","order_id":"A","table_number":"Mesa 1","total":"922337203685477.58076",
+                     "items":[{"name":"Água","quantity":1,"price":"922337203685477.5807"},{"name":"Pão","quantity":2,"price":"3.50"}]}
+                    """#)
+            ]))
         #expect(session.totals == nil)
         #expect(session.items.map(\.name) == ["Pão"])
         #expect(session.revenue == Money("7.00"))
-        let topLevel = try report(#"{"event":"session_complete","order_id":"B","table_number":"Mesa 1","timestamp":"2025-11-25T16:00:00-03:00","total":1e20}"#)
+        let topLevel = try report(
+            #"{"event":"session_complete","order_id":"B","table_number":"Mesa 1","timestamp":"2025-11-25T16:00:00-03:00","total":1e20}"#)
         #expect(topLevel.warnings.map(\.code) == [.amountOutOfRange])
     }
 
     @Test func revenueOfChecksNearTheLimitAddsUpExactly() throws {
         let sessions = try (0..<5).map { index in
-            try #require(SessionFolding.fold([try facts(
-                #"{"event":"session_complete","order_id":"O\#(index)","table_number":"Mesa 1","timestamp":"2025-11-25T20:00:00-03:00","session_start":"2025-11-25T19:00:00-03:00","total":"999999999999.99"}"#,
-                id: "e\(index)")]))
+            try #require(
+                SessionFolding.fold([
+                    try facts(
+                        #"{"event":"session_complete","order_id":"O\#(index)","table_number":"Mesa 1","timestamp":"2025-11-25T20:00:00-03:00","session_start":"2025-11-25T19:00:00-03:00","total":"999999999999.99"}"#,
+                        id: "e\(index)")
+                ]))
         }
         let analytics = DayAnalytics(sessions: sessions, timeZone: saoPaulo)
         #expect(analytics.revenueTotal == Money(units: 49_999_999_999_999_500))
@@ -88,21 +101,29 @@ struct HostileInputTests {
     }
 
     @Test func timesFarFromArrivalAndLongSessionsAreNamed() throws {
-        let future = try report(#"{"event":"session_complete","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T16:00:00-03:00","session_start":"2025-11-25T15:00:00-03:00","session_end":"9999-12-31T23:00:00-03:00"}"#)
+        let future = try report(
+            #"{"event":"session_complete","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T16:00:00-03:00","session_start":"2025-11-25T15:00:00-03:00","session_end":"9999-12-31T23:00:00-03:00"}"#
+        )
         #expect(future.warnings.map(\.code) == [.timestampOutOfRange, .sessionTooLong])
         #expect(future.warnings[0].field == "session_end")
         let past = try report(#"{"event":"session_opened","order_id":"A","table_number":"Mesa 1","timestamp":"1970-01-01T00:00:00Z"}"#)
         #expect(past.warnings.map(\.code) == [.timestampOutOfRange, .offsetMismatch])
-        let sameEventWithoutArrival = try report(#"{"event":"session_opened","order_id":"A","table_number":"Mesa 1","timestamp":"1970-01-01T00:00:00-03:00"}"#,
-                                                 receivedAt: nil)
+        let sameEventWithoutArrival = try report(
+            #"{"event":"session_opened","order_id":"A","table_number":"Mesa 1","timestamp":"1970-01-01T00:00:00-03:00"}"#,
+            receivedAt: nil)
         #expect(sameEventWithoutArrival.warnings.isEmpty)
-        let nearby = try report(#"{"event":"session_opened","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-26T16:00:00-03:00"}"#)
+        let nearby = try report(
+            #"{"event":"session_opened","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-26T16:00:00-03:00"}"#)
         #expect(nearby.warnings.isEmpty, "a few hours ahead is a clock skew, not a far future")
     }
 
     @Test func analyticsClampSessionsToADay() throws {
-        let session = try #require(SessionFolding.fold([try facts(
-            #"{"event":"session_complete","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T20:00:00-03:00","session_start":"2025-11-25T19:00:00-03:00","session_end":"9999-12-31T23:00:00-03:00","items":[{"name":"Pão","timestamp":"9999-01-01T00:00:00-03:00","price":1}]}"#)]))
+        let session = try #require(
+            SessionFolding.fold([
+                try facts(
+                    #"{"event":"session_complete","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T20:00:00-03:00","session_start":"2025-11-25T19:00:00-03:00","session_end":"9999-12-31T23:00:00-03:00","items":[{"name":"Pão","timestamp":"9999-01-01T00:00:00-03:00","price":1}]}"#
+                )
+            ]))
         #expect(session.durationSeconds! > 86_400 * 365 * 7000)
         let analytics = DayAnalytics(sessions: [session], timeZone: saoPaulo)
         #expect(analytics.durations == [86_400])
@@ -112,7 +133,9 @@ struct HostileInputTests {
 
     @Test func anEventWithAHundredThousandDistinctItemsFoldsInBoundedWork() throws {
         let items = (0..<100_000).map { #"{"name":"Item \#($0)","timestamp":"2025-11-25T19:00:00-03:00","price":1}"# }
-        let json = #"{"event":"items_added","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T19:00:00-03:00","items":["# + items.joined(separator: ",") + "]}"
+        let json =
+            #"{"event":"items_added","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T19:00:00-03:00","items":["#
+            + items.joined(separator: ",") + "]}"
         let validation = try report(json)
         #expect(validation.warnings.map(\.code) == [.tooManyItems, .itemMissingEmployee])
         let event = try facts(json)
@@ -131,9 +154,12 @@ struct HostileInputTests {
             let items = minutes.map { minute in
                 #"{"name":"Dish","timestamp":"2025-11-25T19:\#(String(format: "%02d", minute % 60)):\#(String(format: "%02d", minute / 60))-03:00","price":1}"#
             }
-            return try facts(#"{"event":"items_added","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T19:00:00-03:00","items":["# + items.joined(separator: ",") + "]}", id: id)
+            return try facts(
+                #"{"event":"items_added","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-25T19:00:00-03:00","items":["#
+                    + items.joined(separator: ",") + "]}", id: id)
         }
-        let first = try event("e1", minutes: 0..<900), second = try event("e2", minutes: 600..<1500)
+        let first = try event("e1", minutes: 0..<900)
+        let second = try event("e2", minutes: 600..<1500)
         let forward = try #require(SessionFolding.fold([first, second]))
         let backward = try #require(SessionFolding.fold([second, first, second]))
         #expect(forward == backward)
@@ -142,7 +168,8 @@ struct HostileInputTests {
     }
 
     @Test func theFoldReadsTheTableAsTheValidatorDoes() throws {
-        let json = #"{"event":"session_opened","order_id":"A","table_number":null,"table":"Mesa 5","timestamp":"2025-11-25T16:00:00-03:00"}"#
+        let json =
+            #"{"event":"session_opened","order_id":"A","table_number":null,"table":"Mesa 5","timestamp":"2025-11-25T16:00:00-03:00"}"#
         #expect(try report(json).summary.tableNumber == "Mesa 5")
         #expect(try facts(json).tableNumber == "Mesa 5")
     }

@@ -32,9 +32,11 @@ struct PosIDTests {
 
     @Test func aSessionsIDTypesDoNotDependOnTheOrderItsEventsFold() throws {
         func event(_ id: String, orderID: String, employee: String) throws -> SessionFacts {
-            let json = #"{"event":"items_added","order_id":\#(orderID),"table_number":"Mesa 2","timestamp":"2025-11-24T19:00:00-03:00","#
+            let json =
+                #"{"event":"items_added","order_id":\#(orderID),"table_number":"Mesa 2","timestamp":"2025-11-24T19:00:00-03:00","#
                 + #""items":[{"employee_id":\#(employee),"name":"Chopp","quantity":1,"price":9.5}]}"#
-            return try #require(SessionFacts(eventID: id, receivedAt: Date(), document: try JSONParser.parse(Array(json.utf8)), timeZone: zone))
+            return try #require(
+                SessionFacts(eventID: id, receivedAt: Date(), document: try JSONParser.parse(Array(json.utf8)), timeZone: zone))
         }
         let asNumbers = try event("e1", orderID: "4711", employee: "72")
         let asStrings = try event("e2", orderID: #""4711""#, employee: #""72""#)

@@ -26,8 +26,10 @@ private struct SeededGenerator: RandomNumberGenerator {
 @Suite("Session folding", .timeLimit(.minutes(3)))
 struct SessionFoldingTests {
     @Test func theThreeFixturesFoldIntoOneSession() throws {
-        let events = [try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
-                      try facts("session_complete.json", id: "e3")]
+        let events = [
+            try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
+            try facts("session_complete.json", id: "e3"),
+        ]
         let session = try #require(SessionFolding.fold(events))
         #expect(session.orderID == "ORD-2025-0124")
         #expect(session.tableNumber == "Mesa 8")
@@ -47,9 +49,15 @@ struct SessionFoldingTests {
     }
 
     @Test func shuffledAndRepeatedEventSetsFoldToTheSameSession() throws {
-        let base = [try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
-                    try facts("session_complete.json", id: "e3"),
-                    try #require(try facts(json: #"{"event":"items_added","order_id":"ORD-2025-0124","table_number":"Mesa 8","timestamp":"2025-11-24T19:30:00-03:00","items":[{"timestamp":"2025-11-24T19:30:00-03:00","employee_id":96,"name":"Café","quantity":2,"price":6.50}]}"#, id: "e4"))]
+        let base = [
+            try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
+            try facts("session_complete.json", id: "e3"),
+            try #require(
+                try facts(
+                    json:
+                        #"{"event":"items_added","order_id":"ORD-2025-0124","table_number":"Mesa 8","timestamp":"2025-11-24T19:30:00-03:00","items":[{"timestamp":"2025-11-24T19:30:00-03:00","employee_id":96,"name":"Café","quantity":2,"price":6.50}]}"#,
+                    id: "e4")),
+        ]
         let expected = try #require(SessionFolding.fold(base))
         var random = SeededGenerator(state: 42)
         for _ in 0..<200 {
@@ -72,7 +80,8 @@ struct SessionFoldingTests {
     }
 
     @Test func identicalLinesInOneEventCountTwice() throws {
-        let json = #"{"event":"items_added","order_id":"X","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00","items":[{"timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"name":"Chopp","price":12},{"timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"name":"Chopp","price":12}]}"#
+        let json =
+            #"{"event":"items_added","order_id":"X","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00","items":[{"timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"name":"Chopp","price":12},{"timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"name":"Chopp","price":12}]}"#
         let event = try #require(try facts(json: json, id: "1"))
         let session = try #require(SessionFolding.fold([event]))
         #expect(session.items.count == 2)
@@ -88,8 +97,16 @@ struct SessionFoldingTests {
     }
 
     @Test func aliasesNumericIdsAndServerField() throws {
-        let opened = try #require(try facts(json: #"{"event":"order_created","order_id":991,"table":"Mesa 5","timestamp":"2025-11-24T18:00:00-03:00","server":{"id":7,"name":"Ana"}}"#, id: "1"))
-        let closed = try #require(try facts(json: #"{"event":"order_closed","order_id":"991","timestamp":"2025-11-24T19:00:00-03:00","server":{"closed_by":{"id":8,"name":"Bia"}},"totals":{"subtotal":10,"tip":1,"tax":1,"total":12}}"#, id: "2"))
+        let opened = try #require(
+            try facts(
+                json:
+                    #"{"event":"order_created","order_id":991,"table":"Mesa 5","timestamp":"2025-11-24T18:00:00-03:00","server":{"id":7,"name":"Ana"}}"#,
+                id: "1"))
+        let closed = try #require(
+            try facts(
+                json:
+                    #"{"event":"order_closed","order_id":"991","timestamp":"2025-11-24T19:00:00-03:00","server":{"closed_by":{"id":8,"name":"Bia"}},"totals":{"subtotal":10,"tip":1,"tax":1,"total":12}}"#,
+                id: "2"))
         let session = try #require(SessionFolding.fold([opened, closed]))
         #expect(session.orderID == "991")
         #expect(session.tableNumber == "Mesa 5")
@@ -107,8 +124,10 @@ struct SessionFoldingTests {
     }
 
     @Test func storedAccumulatorContinuesTheFoldExactly() throws {
-        let events = [try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
-                      try facts("session_complete.json", id: "e3")]
+        let events = [
+            try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
+            try facts("session_complete.json", id: "e3"),
+        ]
         let expected = try #require(SessionFolding.fold(events))
         var random = SeededGenerator(state: 7)
         for _ in 0..<50 {
@@ -136,8 +155,11 @@ struct SessionFoldingTests {
 @Suite("Day analytics", .timeLimit(.minutes(3)))
 struct DayAnalyticsTests {
     @Test func figuresFromTwoSessions() throws {
-        let full = try #require(SessionFolding.fold([try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
-                                                     try facts("session_complete.json", id: "e3")]))
+        let full = try #require(
+            SessionFolding.fold([
+                try facts("session_opened.json", id: "e1"), try facts("items_added.json", id: "e2"),
+                try facts("session_complete.json", id: "e3"),
+            ]))
         let minimal = try #require(SessionFolding.fold([try facts("session_complete_minimal.json", id: "m")]))
         let open = try #require(SessionFolding.fold([try facts("table_alias.json", id: "t")]))
         let analytics = DayAnalytics(sessions: [full, minimal, open], timeZone: saoPaulo)
@@ -174,12 +196,17 @@ struct RevenueByHourTests {
     @Test func hoursAfterMidnightComeAfterTheEvening() throws {
         let zone = TimeZone(identifier: "America/Sao_Paulo")!
         func closed(_ id: String, _ end: String) throws -> TableSession {
-            let json = #"{"event":"session_complete","order_id":"\#(id)","table_number":"Mesa 1","session_start":"2025-11-24T20:00:00-03:00","session_end":"\#(end)","timestamp":"\#(end)","totals":{"total":10}}"#
-            let facts = try #require(SessionFacts(eventID: id, receivedAt: Date(), document: try JSONParser.parse(Array(json.utf8)), timeZone: zone))
+            let json =
+                #"{"event":"session_complete","order_id":"\#(id)","table_number":"Mesa 1","session_start":"2025-11-24T20:00:00-03:00","session_end":"\#(end)","timestamp":"\#(end)","totals":{"total":10}}"#
+            let facts = try #require(
+                SessionFacts(eventID: id, receivedAt: Date(), document: try JSONParser.parse(Array(json.utf8)), timeZone: zone))
             return try #require(SessionFolding.fold([facts]))
         }
-        let analytics = DayAnalytics(sessions: [try closed("a", "2025-11-25T00:30:00-03:00"), try closed("b", "2025-11-24T22:10:00-03:00"),
-                                                try closed("c", "2025-11-24T13:00:00-03:00")], timeZone: zone)
+        let analytics = DayAnalytics(
+            sessions: [
+                try closed("a", "2025-11-25T00:30:00-03:00"), try closed("b", "2025-11-24T22:10:00-03:00"),
+                try closed("c", "2025-11-24T13:00:00-03:00"),
+            ], timeZone: zone)
         #expect(analytics.revenueByHour.map(\.hour) == [13, 22, 0])
     }
 }

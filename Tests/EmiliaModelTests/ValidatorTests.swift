@@ -6,8 +6,9 @@ private let saoPaulo = TimeZone(identifier: "America/Sao_Paulo")!
 
 private func codes(_ json: String, zone: TimeZone = saoPaulo, style: String? = nil, contentTypeIsJSON: Bool = true) throws -> [String] {
     let document = try JSONParser.parse(Array(json.utf8))
-    let context = ValidationContext(timeZone: zone, tableStyle: style.map(TableNamingStyle.init(pattern:)),
-                                    contentTypeIsJSON: contentTypeIsJSON)
+    let context = ValidationContext(
+        timeZone: zone, tableStyle: style.map(TableNamingStyle.init(pattern:)),
+        contentTypeIsJSON: contentTypeIsJSON)
     return PayloadValidator.validate(document, context: context).warnings.map(\.code.rawValue)
 }
 
@@ -50,7 +51,8 @@ struct FixtureValidationTests {
         #expect(report.summary.kind == .sessionOpened)
         #expect(report.summary.tableNumber == "Mesa 8")
         #expect(report.summary.orderID == "ORD-2025-0124")
-        let numeric = try JSONParser.parse(Array(#"{"event":"order_closed","order_id":1234,"table_number":"Mesa 1","timestamp":"2025-11-24T18:00:00-03:00"}"#.utf8))
+        let numeric = try JSONParser.parse(
+            Array(#"{"event":"order_closed","order_id":1234,"table_number":"Mesa 1","timestamp":"2025-11-24T18:00:00-03:00"}"#.utf8))
         let closed = PayloadValidator.validate(numeric, context: ValidationContext(timeZone: saoPaulo))
         #expect(closed.summary.kind == .sessionComplete)
         #expect(closed.summary.orderID == "1234")
@@ -68,12 +70,21 @@ struct ValidationRuleTests {
         (#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 2"}"#, ["missing_timestamp"]),
         (#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 2","timestamp":"24/11/2025 18:30"}"#, ["invalid_timestamp"]),
         (#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 2","timestamp":1732480200}"#, ["invalid_timestamp"]),
-        (#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-02-30T18:30:00-03:00"}"#, ["invalid_timestamp"]),
+        (
+            #"{"event":"session_opened","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-02-30T18:30:00-03:00"}"#,
+            ["invalid_timestamp"]
+        ),
         (#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-11-24T18:30:00Z"}"#, ["offset_mismatch"]),
         (#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-11-24T18:30:00.250-0300"}"#, []),
         (#"{"event":"session_opened","table_number":"Mesa 2","timestamp":"2025-11-24T18:30:00-03:00"}"#, ["missing_order_id"]),
-        (#"{"event":"session_opened","order_id":"","table_number":"Mesa 2","timestamp":"2025-11-24T18:30:00-03:00"}"#, ["missing_order_id"]),
-        (#"{"event":"session_opened","order_id":"A1","table_number":"  ","timestamp":"2025-11-24T18:30:00-03:00"}"#, ["missing_table_number"]),
+        (
+            #"{"event":"session_opened","order_id":"","table_number":"Mesa 2","timestamp":"2025-11-24T18:30:00-03:00"}"#,
+            ["missing_order_id"]
+        ),
+        (
+            #"{"event":"session_opened","order_id":"A1","table_number":"  ","timestamp":"2025-11-24T18:30:00-03:00"}"#,
+            ["missing_table_number"]
+        ),
         (#"{"event":"refund","order_id":"A1","timestamp":"2025-11-24T18:30:00-03:00"}"#, ["unknown_event"]),
         (#"{"order_id":"A1","timestamp":"2025-11-24T18:30:00-03:00"}"#, ["unknown_event"]),
         (#"{"event":"diagnostic_test"}"#, [String]()),
@@ -86,12 +97,14 @@ struct ValidationRuleTests {
     }
 
     @Test func sessionEndBeforeStart() throws {
-        let json = #"{"event":"session_complete","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-11-24T20:00:00-03:00","session_start":"2025-11-24T20:00:00-03:00","session_end":"2025-11-24T19:00:00-03:00"}"#
+        let json =
+            #"{"event":"session_complete","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-11-24T20:00:00-03:00","session_start":"2025-11-24T20:00:00-03:00","session_end":"2025-11-24T19:00:00-03:00"}"#
         #expect(try codes(json) == ["session_end_before_start"])
     }
 
     @Test func itemRulesApplyToItemsAddedAndComplete() throws {
-        let json = #"{"event":"items_added","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-11-24T20:00:00-03:00","items":[{"name":"Pasta","price":85.00},{"name":"Vinho","price":40,"timestamp":"2025-11-24T20:00:00"},{"name":"Agua","price":5,"timestamp":"2025-11-24T20:00:00-03:00","employee_id":7}]}"#
+        let json =
+            #"{"event":"items_added","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-11-24T20:00:00-03:00","items":[{"name":"Pasta","price":85.00},{"name":"Vinho","price":40,"timestamp":"2025-11-24T20:00:00"},{"name":"Agua","price":5,"timestamp":"2025-11-24T20:00:00-03:00","employee_id":7}]}"#
         let document = try JSONParser.parse(Array(json.utf8))
         let report = PayloadValidator.validate(document, context: ValidationContext(timeZone: saoPaulo))
         #expect(report.warnings.map(\.code.rawValue) == ["item_missing_timestamp", "item_missing_employee", "naive_timestamp"])
@@ -102,7 +115,8 @@ struct ValidationRuleTests {
 
     @Test func totalsUseExactDecimalsAndDiscount() throws {
         let base = #""event":"session_complete","order_id":"A1","table_number":"Mesa 2","timestamp":"2025-11-24T20:00:00-03:00""#
-        let items = #""items":[{"timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"name":"A","quantity":3,"price":0.10},{"timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"name":"B","price":0.20}]"#
+        let items =
+            #""items":[{"timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"name":"A","quantity":3,"price":0.10},{"timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"name":"B","price":0.20}]"#
         #expect(try codes("{\(base),\(items),\"totals\":{\"subtotal\":0.50,\"tip\":0.05,\"tax\":0.05,\"total\":0.60}}") == [])
         #expect(try codes("{\(base),\(items),\"totals\":{\"subtotal\":0.50,\"tip\":1,\"tax\":1,\"discount\":0.5,\"total\":2.00}}") == [])
         #expect(try codes("{\(base),\(items),\"totals\":{\"subtotal\":0.50,\"tip\":1,\"tax\":1,\"total\":2.00}}") == ["totals_mismatch"])

@@ -19,8 +19,9 @@ struct AdminAPITests {
 
     @Test(arguments: Backend.allCases) func tokenLifecycle(backend: Backend) async throws {
         try await TestServer.with(backend: backend) { server in
-            let created = try await server.request(.POST, "/api/v1/tokens", body: Data(#"{"name":"Bar Central","timezone":"Europe/Lisbon"}"#.utf8),
-                                                   headers: [("Content-Type", "application/json")], admin: true)
+            let created = try await server.request(
+                .POST, "/api/v1/tokens", body: Data(#"{"name":"Bar Central","timezone":"Europe/Lisbon"}"#.utf8),
+                headers: [("Content-Type", "application/json")], admin: true)
             #expect(created.status == 201)
             let json = try created.json()
             let id = try #require(json["id"] as? String)
@@ -34,11 +35,13 @@ struct AdminAPITests {
             #expect(listed.first?["token"] == nil)
             #expect(listed.first?["name"] as? String == "Bar Central")
 
-            let defaultZone = try await server.request(.POST, "/api/v1/tokens", body: Data(#"{"name":"Padaria"}"#.utf8),
-                                                       headers: [("Content-Type", "application/json")], admin: true)
+            let defaultZone = try await server.request(
+                .POST, "/api/v1/tokens", body: Data(#"{"name":"Padaria"}"#.utf8),
+                headers: [("Content-Type", "application/json")], admin: true)
             #expect(try defaultZone.json()["timezone"] as? String == "America/Sao_Paulo")
-            let badZone = try await server.request(.POST, "/api/v1/tokens", body: Data(#"{"name":"X","timezone":"Mars/Base"}"#.utf8),
-                                                   headers: [("Content-Type", "application/json")], admin: true)
+            let badZone = try await server.request(
+                .POST, "/api/v1/tokens", body: Data(#"{"name":"X","timezone":"Mars/Base"}"#.utf8),
+                headers: [("Content-Type", "application/json")], admin: true)
             #expect(badZone.status == 400)
             #expect((try badZone.json()["detail"] as? String)?.contains("unknown time zone") == true)
             #expect(try await server.request(.POST, "/api/v1/tokens/\(UUID().uuidString)/deactivate", admin: true).status == 404)

@@ -26,16 +26,22 @@ final class Browser: Sendable {
             return port != nil
         }
         let endpoint = "http://127.0.0.1:\(port!)"
-        let capabilities: [String: Any] = ["capabilities": ["alwaysMatch": [
-            "browserName": "chrome",
-            // Console messages, failed loads among them, kept for `consoleErrors()`.
-            "goog:loggingPrefs": ["browser": "ALL"],
-            "goog:chromeOptions": [
-                "binary": "/usr/bin/chromium",
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000",
-                         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"],
-            ],
-        ]]]
+        let capabilities: [String: Any] = [
+            "capabilities": [
+                "alwaysMatch": [
+                    "browserName": "chrome",
+                    // Console messages, failed loads among them, kept for `consoleErrors()`.
+                    "goog:loggingPrefs": ["browser": "ALL"],
+                    "goog:chromeOptions": [
+                        "binary": "/usr/bin/chromium",
+                        "args": [
+                            "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,1000",
+                            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                        ],
+                    ],
+                ]
+            ]
+        ]
         let answer = try await call("POST", endpoint + "/session", capabilities)
         guard let session = (answer["value"] as? [String: Any])?["sessionId"] as? String else {
             driver.kill()
@@ -94,7 +100,8 @@ final class Browser: Sendable {
     /// The page's own requests (the document, styles, scripts, fetches) that failed or answered 4xx/5xx, from
     /// Resource Timing's `responseStatus`.
     func failedRequests() async throws -> [String] {
-        try await execute("""
+        try await execute(
+            """
             return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
                 .filter(e => e.responseStatus === 0 || e.responseStatus >= 400).map(e => e.name + ' ' + e.responseStatus)
             """) as? [String] ?? []

@@ -13,13 +13,16 @@ final class ChildProcess: Sendable {
     let outputFile: URL?
     let errorFile: URL?
 
-    init(executable: URL, arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil,
-         errorFile: URL? = nil) throws {
+    init(
+        executable: URL, arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil,
+        errorFile: URL? = nil
+    ) throws {
         self.outputFile = outputFile
         self.errorFile = errorFile
         // Every descriptor of ours is close-on-exec: children spawned at the same time by other tests must not
         // inherit them (a pipe's reader would not see its end of file until they exit).
-        var output: Int32, error: Int32
+        var output: Int32
+        var error: Int32
         var childEnds: [Int32] = []
         if let outputFile {
             output = open(outputFile.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -28,13 +31,16 @@ final class ChildProcess: Sendable {
             childEnds = Array(Set([output, error]))
             readers = []
         } else {
-            var outputPipe: [Int32] = [0, 0], errorPipe: [Int32] = [0, 0]
+            var outputPipe: [Int32] = [0, 0]
+            var errorPipe: [Int32] = [0, 0]
             guard pipe(&outputPipe) == 0, pipe(&errorPipe) == 0 else { throw TestFailure("pipe failed") }
             for end in outputPipe + errorPipe { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
             (output, error) = (outputPipe[1], errorPipe[1])
             childEnds = [output, error]
-            readers = [FileHandle(fileDescriptor: outputPipe[0], closeOnDealloc: true),
-                       FileHandle(fileDescriptor: errorPipe[0], closeOnDealloc: true)]
+            readers = [
+                FileHandle(fileDescriptor: outputPipe[0], closeOnDealloc: true),
+                FileHandle(fileDescriptor: errorPipe[0], closeOnDealloc: true),
+            ]
             for (reader, lines) in zip(readers, [self.lines, errorLines]) {
                 reader.readabilityHandler = { handle in
                     let data = handle.availableData
@@ -47,9 +53,10 @@ final class ChildProcess: Sendable {
             }
         }
         defer { for end in childEnds { close(end) } }  // the child has its own copies as 1 and 2
-        process = try SpawnedProcess(executable: executable.path, arguments: arguments,
-                                     environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
-                                     output: output, error: error)
+        process = try SpawnedProcess(
+            executable: executable.path, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            output: output, error: error)
     }
 
     /// Everything printed on standard output so far.
@@ -94,20 +101,24 @@ extension ChildProcess {
     }
 
     /// Starts `emilia ARGUMENTS` with extra environment variables.
-    convenience init(_ arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil,
-                     errorFile: URL? = nil) throws {
+    convenience init(
+        _ arguments: [String], environment: [String: String] = [:], outputFile: URL? = nil,
+        errorFile: URL? = nil
+    ) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.emiliaExecutable.path) else {
             throw TestFailure("no emilia binary beside the tests at \(Self.emiliaExecutable.path): build with swift build --build-tests")
         }
-        try self.init(executable: Self.emiliaExecutable, arguments: arguments, environment: environment, outputFile: outputFile,
-                      errorFile: errorFile)
+        try self.init(
+            executable: Self.emiliaExecutable, arguments: arguments, environment: environment, outputFile: outputFile,
+            errorFile: errorFile)
     }
 
     /// Makes a token in `directory` with `emilia token create` (as an operator would) and returns its id and value.
     static func createToken(named name: String, in directory: URL) async throws -> (id: String, token: String) {
         let (status, created) = try await run(["token", "create", "--name", name, "--json", "--data-dir", directory.path])
         guard status == 0, let json = try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any],
-              let id = json["id"] as? String, let token = json["token"] as? String else {
+            let id = json["id"] as? String, let token = json["token"] as? String
+        else {
             throw TestFailure("emilia token create failed (\(status)): \(created)")
         }
         return (id, token)
@@ -132,8 +143,9 @@ extension ChildProcess {
         // Output to files, read once it has exited: all of it, whatever other children hold open meanwhile.
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let child = try ChildProcess(arguments, environment: environment, outputFile: directory.appendingPathComponent("stdout"),
-                                     errorFile: directory.appendingPathComponent("stderr"))
+        let child = try ChildProcess(
+            arguments, environment: environment, outputFile: directory.appendingPathComponent("stdout"),
+            errorFile: directory.appendingPathComponent("stderr"))
         defer { child.kill() }
         try await waitUntil(timeout: .seconds(60)) { !child.process.isRunning }
         return (child.process.terminationStatus, child.standardOutput)

@@ -4,9 +4,10 @@ import Foundation
 import Testing
 
 private func client(_ baseURL: String, waits: RecordedWaits, attempts: Int = 3, timeout: Duration = .seconds(5)) -> WebhookClient {
-    WebhookClient(token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", baseURL: baseURL,
-                  retryPolicy: RetryPolicy(maximumAttempts: attempts), timeout: timeout,
-                  retry: RetryEnvironment(sleep: { waits.record($0) }, random: { 0.5 }))
+    WebhookClient(
+        token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", baseURL: baseURL,
+        retryPolicy: RetryPolicy(maximumAttempts: attempts), timeout: timeout,
+        retry: RetryEnvironment(sleep: { waits.record($0) }, random: { 0.5 }))
 }
 
 private let body = Data(#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 1","timestamp":"2025-11-24T18:30:00-03:00"}"#.utf8)
@@ -119,8 +120,9 @@ struct ClientRetryTests {
             let prod = try dev.promotedToProduction()
             #expect(prod.environment == .prod)
             let zone = TimeZone(identifier: "America/Sao_Paulo")!
-            let opened = SessionOpened(orderID: "T-1", tableNumber: "Mesa 3", openedAt: Date(timeIntervalSince1970: 1_764_019_800),
-                                       server: Employee(id: 7, name: "Ana"), guests: 2)
+            let opened = SessionOpened(
+                orderID: "T-1", tableNumber: "Mesa 3", openedAt: Date(timeIntervalSince1970: 1_764_019_800),
+                server: Employee(id: 7, name: "Ana"), guests: 2)
             let typed = try await prod.send(opened)
             #expect(typed.warnings.isEmpty)
             #expect(typed.environment == "prod")
@@ -137,7 +139,11 @@ struct MonitorAndBatcherTests {
         let alerts = LogLines()
         let monitor = WebhookMonitor { stats in alerts.append("\(stats.sent)") }
         for index in 0..<99 {
-            if index % 10 == 0 { monitor.recordFailure(WebhookError(kind: .status(500), detail: "", attempts: 1)) } else { monitor.recordSuccess() }
+            if index % 10 == 0 {
+                monitor.recordFailure(WebhookError(kind: .status(500), detail: "", attempts: 1))
+            } else {
+                monitor.recordSuccess()
+            }
         }
         #expect(alerts.all.isEmpty, "no alert before 100 sends")
         monitor.recordSuccess()

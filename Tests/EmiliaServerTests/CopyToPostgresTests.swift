@@ -46,12 +46,14 @@ struct CopyToPostgresTests {
                 let session = try await server.request(.GET, "/api/v1/sessions/\(order)?token_id=\(tokenID)&env=prod", admin: true)
                 #expect(try session.json()["status"] as? String == "closed", "order \(order)")
             }
-            let quality = try await server.request(.GET, "/api/v1/analytics?token_id=\(tokenID)&env=prod&date=\(LocalDayToday.sãoPaulo)",
-                                                   admin: true)
+            let quality = try await server.request(
+                .GET, "/api/v1/analytics?token_id=\(tokenID)&env=prod&date=\(LocalDayToday.sãoPaulo)",
+                admin: true)
             #expect(quality.status == 200)
             // The same token value posts, and its dedup keys came along.
-            let repeated = try await server.post(token: token, env: "prod", body: Data(#"{"event":"test","n":"retry"}"#.utf8),
-                                                 headers: [("Idempotency-Key", "copy-key")])
+            let repeated = try await server.post(
+                token: token, env: "prod", body: Data(#"{"event":"test","n":"retry"}"#.utf8),
+                headers: [("Idempotency-Key", "copy-key")])
             #expect(try repeated.json()["duplicate"] as? Bool == true)
             #expect(try repeated.json()["event_id"] as? String == posted.last?.id)
         }

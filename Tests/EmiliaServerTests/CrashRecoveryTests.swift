@@ -22,8 +22,10 @@ struct CrashRecoveryTests {
     /// were acknowledged. Every post opens a check of its own (order `W<worker>-<index>`). Returns the event ids
     /// that got a 200, with their orders. A transport error ends a worker (the server is gone): only answered
     /// posts count, and every one of them must be stored.
-    static func burst(_ baseURL: String, token: String, workers: Int, posts: Int, stopAfter: Int,
-                      stop: @escaping @Sendable () -> Void) async throws -> [(eventID: String, orderID: String)] {
+    static func burst(
+        _ baseURL: String, token: String, workers: Int, posts: Int, stopAfter: Int,
+        stop: @escaping @Sendable () -> Void
+    ) async throws -> [(eventID: String, orderID: String)] {
         let acknowledged = LogLines()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<workers {
@@ -33,10 +35,14 @@ struct CrashRecoveryTests {
                         request.method = .POST
                         request.headers.add(name: "Content-Type", value: "application/json")
                         let order = "W\(worker)-\(index)"
-                        request.body = .bytes(ByteBuffer(string: #"{"event":"session_opened","order_id":"\#(order)","table_number":"Mesa \#(worker)","timestamp":"2025-11-24T19:00:00-03:00"}"#))
+                        request.body = .bytes(
+                            ByteBuffer(
+                                string:
+                                    #"{"event":"session_opened","order_id":"\#(order)","table_number":"Mesa \#(worker)","timestamp":"2025-11-24T19:00:00-03:00"}"#
+                            ))
                         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)) else { return }
                         guard response.status == .ok, let body = try? await response.body.collect(upTo: 65536),
-                              let id = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String
+                            let id = (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String
                         else { continue }
                         acknowledged.append(id + " " + order)
                     }
@@ -95,7 +101,8 @@ struct CrashRecoveryTests {
             try? FileManager.default.removeItem(at: directory)
         }
         let order = "DRAIN-1"
-        let body = ByteBuffer(string: #"{"event":"session_opened","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00"}"#)
+        let body = ByteBuffer(
+            string: #"{"event":"session_opened","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00"}"#)
         var request = HTTPClientRequest(url: "\(baseURL)/webhooks/v1/pos/\(token)?env=prod")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -126,10 +133,13 @@ struct CrashRecoveryTests {
     @Test func cliTokenCommandsWorkWhileTheServerRuns() async throws {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: ["EMILIA_ADMIN_KEY": Self.adminKey])
+        let server = try EmiliaProcess(
+            ["serve", "--port", "0", "--data-dir", directory.path], environment: ["EMILIA_ADMIN_KEY": Self.adminKey])
         defer { server.kill() }
         let baseURL = try await server.waitForListening()
-        let (_, created) = try await EmiliaProcess.run(["token", "create", "--name", "Live", "--timezone", "Europe/Lisbon", "--json", "--data-dir", directory.path])
+        let (_, created) = try await EmiliaProcess.run([
+            "token", "create", "--name", "Live", "--timezone", "Europe/Lisbon", "--json", "--data-dir", directory.path,
+        ])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any])
         let token = try #require(json["token"] as? String)
         let id = try #require(json["id"] as? String)

@@ -26,11 +26,13 @@ private func expectCleanPage(_ browser: Browser, _ name: String) async throws {
     let failed = try await browser.failedRequests()
     #expect(failed.isEmpty, "failed requests on \(name): \(failed)")
     // WebDriver waits for a returned promise.
-    let icon = try await browser.execute("""
-        const link = document.querySelector('link[rel=icon]');
-        if (!link) return 'no icon link';
-        return fetch(link.href).then(answer => answer.status + ' ' + answer.headers.get('content-type'));
-        """) as? String
+    let icon =
+        try await browser.execute(
+            """
+            const link = document.querySelector('link[rel=icon]');
+            if (!link) return 'no icon link';
+            return fetch(link.href).then(answer => answer.status + ' ' + answer.headers.get('content-type'));
+            """) as? String
     #expect(icon == "200 image/svg+xml", "favicon on \(name): \(icon ?? "nil")")
 }
 
@@ -67,11 +69,14 @@ struct DashboardBrowserTests {
     @Test func restaurantDayTimelineDevSeparationEventPageAndLiveLog() async throws {
         try await TestServer.with { server in
             let (id, token) = try await server.createToken(name: "Cantina Browser")
-            for file in ["session_opened.json", "items_added.json", "session_complete.json", "session_complete_minimal.json",
-                         "table_alias.json", "totals_mismatch.json"] {
+            for file in [
+                "session_opened.json", "items_added.json", "session_complete.json", "session_complete_minimal.json",
+                "table_alias.json", "totals_mismatch.json",
+            ] {
                 _ = try await server.post(token: token, env: "prod", body: try Fixture.data(file))
             }
-            let sessions = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=2025-11-24", admin: true)
+            let sessions =
+                try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=2025-11-24", admin: true)
                 .json()["sessions"] as? [Any] ?? []
             try await withBrowser { browser in
                 try await signIn(browser, server)

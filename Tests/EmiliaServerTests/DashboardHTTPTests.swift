@@ -6,8 +6,9 @@ import Testing
 extension TestServer {
     /// Signs in through the form and returns the session cookie (`name=value`).
     func signIn() async throws -> String {
-        let answer = try await request(.POST, "/login", body: Data("admin_key=\(Self.adminKey)&next=%2F".utf8),
-                                       headers: [("Content-Type", "application/x-www-form-urlencoded")])
+        let answer = try await request(
+            .POST, "/login", body: Data("admin_key=\(Self.adminKey)&next=%2F".utf8),
+            headers: [("Content-Type", "application/x-www-form-urlencoded")])
         guard answer.status == 303, let cookie = answer.headers["Set-Cookie"].first else {
             throw TestFailure("sign-in answered \(answer.status)")
         }
@@ -46,19 +47,22 @@ struct DashboardHTTPTests {
         try await TestServer.with(backend: backend) { server in
             let form = try await server.request(.GET, "/login")
             #expect(form.text.contains(#"name="admin_key""#))
-            let wrong = try await server.request(.POST, "/login", body: Data("admin_key=nope".utf8),
-                                                 headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            let wrong = try await server.request(
+                .POST, "/login", body: Data("admin_key=nope".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(wrong.status == 401)
             #expect(wrong.text.contains("not right"))
             #expect(wrong.headers["Set-Cookie"].isEmpty)
-            let right = try await server.request(.POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2Ftokens".utf8),
-                                                 headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            let right = try await server.request(
+                .POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2Ftokens".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(right.status == 303)
             #expect(right.headers["Location"].first == "/tokens")
             let cookie = try #require(right.headers["Set-Cookie"].first)
             #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Max-Age=28800"))
-            let offsite = try await server.request(.POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=https://evil.example".utf8),
-                                                   headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            let offsite = try await server.request(
+                .POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=https://evil.example".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(offsite.headers["Location"].first == "/")
         }
     }
@@ -72,11 +76,13 @@ struct DashboardHTTPTests {
             let listed = try await server.request(.GET, "/api/v1/tokens", admin: true).json()["tokens"] as? [Any]
             #expect(listed?.isEmpty == true)
             let csrf = try await server.csrfToken(cookie: cookie)
-            let created = try await server.request(.POST, "/tokens", body: Data("csrf_token=\(csrf)&name=Bar+Azul&timezone=America%2FSao_Paulo".utf8), headers: form)
+            let created = try await server.request(
+                .POST, "/tokens", body: Data("csrf_token=\(csrf)&name=Bar+Azul&timezone=America%2FSao_Paulo".utf8), headers: form)
             #expect(created.status == 200)
             #expect(created.text.contains("data-issued-token"))
             let (id, _) = try await server.createToken(name: "Other")
-            let deactivate = try await server.request(.POST, "/tokens/\(id)/deactivate", body: Data("csrf_token=\(csrf)".utf8), headers: form)
+            let deactivate = try await server.request(
+                .POST, "/tokens/\(id)/deactivate", body: Data("csrf_token=\(csrf)".utf8), headers: form)
             #expect(deactivate.status == 303)
             let record = try await server.request(.GET, "/api/v1/tokens/\(id)", admin: true).json()
             #expect(record["status"] as? String == "inactive")
@@ -90,10 +96,14 @@ struct DashboardHTTPTests {
     @Test(arguments: Backend.allCases) func everyPageRendersForASignedInPerson(backend: Backend) async throws {
         try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken(name: "Cantina <Teste>")
-            for file in ["session_opened.json", "items_added.json", "session_complete.json", "table_alias.json", "missing_table_number.json"] {
+            for file in [
+                "session_opened.json", "items_added.json", "session_complete.json", "table_alias.json", "missing_table_number.json",
+            ] {
                 _ = try await server.post(token: token, env: "prod", body: try Fixture.data(file))
             }
-            let eventID = try await server.post(token: token, env: "prod", body: try Fixture.data("naive_timestamp.json")).json()["event_id"] as! String
+            let eventID =
+                try await server.post(token: token, env: "prod", body: try Fixture.data("naive_timestamp.json")).json()["event_id"]
+                as! String
             _ = try await server.post(token: token, env: "prod", body: Data(#"{"event":"connection_test"}"#.utf8))
             let cookie = try await server.signIn()
             let home = try await server.page("/", cookie: cookie)
@@ -101,7 +111,8 @@ struct DashboardHTTPTests {
             #expect(home.headers["Content-Security-Policy"].first?.contains("frame-ancestors 'none'") == true)
             #expect(home.text.contains("Cantina &lt;Teste&gt;"))
             // Name, prefix, status, last event, events today (the one without a timestamp is today's), share with warnings.
-            let row = try #require(home.text.components(separatedBy: "<tr data-token-id=\"\(id)\">").last?.components(separatedBy: "</tr>").first)
+            let row = try #require(
+                home.text.components(separatedBy: "<tr data-token-id=\"\(id)\">").last?.components(separatedBy: "</tr>").first)
             #expect(row.contains("<code>\(token.prefix(8))…</code>"))
             #expect(row.contains(">active<"))
             #expect(row.contains("<td class=\"num\">1</td>"))

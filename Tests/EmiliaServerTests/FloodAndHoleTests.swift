@@ -62,13 +62,16 @@ struct FloodAndHoleTests {
         }
     }
 
-    @Test(arguments: ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\\evil.example", "//evil.example",
-                      "https://evil.example", "javascript:alert(1)", "/ /evil.example", "\t/x"])
+    @Test(arguments: [
+        "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "/\\evil.example", "//evil.example",
+        "https://evil.example", "javascript:alert(1)", "/ /evil.example", "\t/x",
+    ])
     func signInNeverRedirectsOffSite(next: String) async throws {
         try await TestServer.with { server in
             let encoded = next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-            let answer = try await server.request(.POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=\(encoded)".utf8),
-                                                  headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            let answer = try await server.request(
+                .POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=\(encoded)".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(answer.status == 303)
             #expect(answer.headers["Location"].first == "/")
         }
@@ -76,8 +79,9 @@ struct FloodAndHoleTests {
 
     @Test func signInKeepsASameSitePath() async throws {
         try await TestServer.with { server in
-            let answer = try await server.request(.POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2Ftokens%3Fa%3D1".utf8),
-                                                  headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            let answer = try await server.request(
+                .POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2Ftokens%3Fa%3D1".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(answer.headers["Location"].first == "/tokens?a=1")
         }
     }
@@ -86,13 +90,17 @@ struct FloodAndHoleTests {
         try await TestServer.with(configure: { $0.signInFailureBurst = 3 }) { server in
             var statuses: [Int] = []
             for _ in 0..<5 {
-                statuses.append(try await server.request(.POST, "/login", body: Data("admin_key=wrong&next=%2F".utf8),
-                                                         headers: [("Content-Type", "application/x-www-form-urlencoded")]).status)
+                statuses.append(
+                    try await server.request(
+                        .POST, "/login", body: Data("admin_key=wrong&next=%2F".utf8),
+                        headers: [("Content-Type", "application/x-www-form-urlencoded")]
+                    ).status)
             }
             #expect(statuses == [401, 401, 401, 429, 429])
             // Even the right key waits out the throttle.
-            let right = try await server.request(.POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2F".utf8),
-                                                 headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            let right = try await server.request(
+                .POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2F".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(right.status == 429)
             #expect(right.headers["Retry-After"].first != nil)
         }
@@ -100,18 +108,21 @@ struct FloodAndHoleTests {
 
     @Test func behindATrustedProxyTheCookieIsSecureAndAnswersCarryHSTS() async throws {
         try await TestServer.with(configure: { $0.trustProxy = true }) { server in
-            let answer = try await server.request(.POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2F".utf8),
-                                                  headers: [("Content-Type", "application/x-www-form-urlencoded"), ("X-Forwarded-Proto", "https")])
+            let answer = try await server.request(
+                .POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2F".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("X-Forwarded-Proto", "https")])
             #expect(answer.headers["Set-Cookie"].first?.hasSuffix("; Secure") == true)
             #expect(answer.headers["Strict-Transport-Security"].first != nil)
-            let plain = try await server.request(.POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2F".utf8),
-                                                 headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            let plain = try await server.request(
+                .POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2F".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded")])
             #expect(plain.headers["Set-Cookie"].first?.contains("Secure") == false)
         }
         try await TestServer.with { server in
             // Not trusted: anyone could send the header.
-            let answer = try await server.request(.POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2F".utf8),
-                                                  headers: [("Content-Type", "application/x-www-form-urlencoded"), ("X-Forwarded-Proto", "https")])
+            let answer = try await server.request(
+                .POST, "/login", body: Data("admin_key=\(TestServer.adminKey)&next=%2F".utf8),
+                headers: [("Content-Type", "application/x-www-form-urlencoded"), ("X-Forwarded-Proto", "https")])
             #expect(answer.headers["Set-Cookie"].first?.contains("Secure") == false)
         }
     }
@@ -119,7 +130,11 @@ struct FloodAndHoleTests {
     @Test func csvExportNeutralisesFormulasAndQuotesLineBreaks() async throws {
         try await TestServer.with { server in
             let (id, token) = try await server.createToken()
-            let answer = try await server.post(token: token, body: Data(#"{"event":"session_opened","order_id":"A\r\nB,=1","table_number":"=HYPERLINK(\"http://x\")","timestamp":"2025-11-24T19:00:00-03:00"}"#.utf8))
+            let answer = try await server.post(
+                token: token,
+                body: Data(
+                    #"{"event":"session_opened","order_id":"A\r\nB,=1","table_number":"=HYPERLINK(\"http://x\")","timestamp":"2025-11-24T19:00:00-03:00"}"#
+                        .utf8))
             #expect(answer.status == 200)
             let csv = try await server.request(.GET, "/api/v1/export?token_id=\(id)&env=dev&format=csv", admin: true).text
             #expect(csv.contains("\"A\r\nB,=1\""))
@@ -135,9 +150,12 @@ struct FloodAndHoleTests {
         try await TestServer.with { server in
             let (_, token) = try await server.createToken()
             let prefix = String(repeating: "k", count: 300)
-            let first = try await server.post(token: token, body: Data(#"{"event":"test","n":1}"#.utf8), headers: [("Idempotency-Key", prefix + "-1")])
-            let second = try await server.post(token: token, body: Data(#"{"event":"test","n":2}"#.utf8), headers: [("Idempotency-Key", prefix + "-2")])
-            let repeated = try await server.post(token: token, body: Data(#"{"event":"test","n":3}"#.utf8), headers: [("Idempotency-Key", prefix + "-1")])
+            let first = try await server.post(
+                token: token, body: Data(#"{"event":"test","n":1}"#.utf8), headers: [("Idempotency-Key", prefix + "-1")])
+            let second = try await server.post(
+                token: token, body: Data(#"{"event":"test","n":2}"#.utf8), headers: [("Idempotency-Key", prefix + "-2")])
+            let repeated = try await server.post(
+                token: token, body: Data(#"{"event":"test","n":3}"#.utf8), headers: [("Idempotency-Key", prefix + "-1")])
             #expect(try first.json()["duplicate"] as? Bool == false)
             #expect(try second.json()["duplicate"] as? Bool == false)
             #expect(try repeated.json()["duplicate"] as? Bool == true)
@@ -146,7 +164,10 @@ struct FloodAndHoleTests {
     }
 
     @Test func rateLimitZeroMeansNoLimit() async throws {
-        try await TestServer.with(configure: { $0.rateLimitPerSecond = 0; $0.rateLimitBurst = 1 }) { server in
+        try await TestServer.with(configure: {
+            $0.rateLimitPerSecond = 0
+            $0.rateLimitBurst = 1
+        }) { server in
             let (_, token) = try await server.createToken()
             for index in 0..<20 {
                 #expect(try await server.post(token: token, body: Data(#"{"event":"test","n":\#(index)}"#.utf8)).status == 200)
@@ -154,13 +175,16 @@ struct FloodAndHoleTests {
         }
     }
 
-    @Test(arguments: [("EMILIA_RATE_LIMIT", "-1"), ("EMILIA_RATE_LIMIT", "nan"), ("EMILIA_RATE_LIMIT", "fast"),
-                      ("EMILIA_RATE_BURST", "0"), ("EMILIA_INGEST_MEMORY_MB", "1"), ("EMILIA_RETENTION_DAYS", "-3")])
+    @Test(arguments: [
+        ("EMILIA_RATE_LIMIT", "-1"), ("EMILIA_RATE_LIMIT", "nan"), ("EMILIA_RATE_LIMIT", "fast"),
+        ("EMILIA_RATE_BURST", "0"), ("EMILIA_INGEST_MEMORY_MB", "1"), ("EMILIA_RETENTION_DAYS", "-3"),
+    ])
     func aSettingTheServerCannotRunWithStopsItWithAClearMessage(name: String, value: String) async throws {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let child = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path],
-                                      environment: ["EMILIA_ADMIN_KEY": "settings-test-admin-key-012345", name: value])
+        let child = try EmiliaProcess(
+            ["serve", "--port", "0", "--data-dir", directory.path],
+            environment: ["EMILIA_ADMIN_KEY": "settings-test-admin-key-012345", name: value])
         defer { child.kill() }
         try await waitUntil(timeout: .seconds(30)) { !child.process.isRunning }
         #expect(child.process.terminationStatus != 0)

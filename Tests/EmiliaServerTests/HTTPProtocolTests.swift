@@ -52,8 +52,10 @@ struct HTTPProtocolTests {
         try await TestServer.with { server in
             let body = #"{"name":"Cantina"}"#
             let connection = try RawConnection(port: Self.port(of: server))
-            try connection.send(Self.head(path: "/api/v1/tokens", length: body.utf8.count,
-                                          extra: "Authorization: Bearer \(TestServer.adminKey)\r\n"))
+            try connection.send(
+                Self.head(
+                    path: "/api/v1/tokens", length: body.utf8.count,
+                    extra: "Authorization: Bearer \(TestServer.adminKey)\r\n"))
             #expect(try await connection.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 100 Continue\r\n"))
             try connection.send(body)
             #expect(try await connection.read(until: "\"token\"").contains("HTTP/1.1 201 Created"))
@@ -66,8 +68,9 @@ struct HTTPProtocolTests {
             let body = #"{"name":"Cantina"}"#
             // Three requests in one write: the 100 of the second waits for the first answer; the third's refusal
             // closes the connection, and only its answer says so.
-            try connection.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-                + Self.head(path: "/api/v1/tokens", length: body.utf8.count, extra: "Authorization: Bearer \(TestServer.adminKey)\r\n"))
+            try connection.send(
+                "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+                    + Self.head(path: "/api/v1/tokens", length: body.utf8.count, extra: "Authorization: Bearer \(TestServer.adminKey)\r\n"))
             let first = try await connection.read(until: "100 Continue\r\n\r\n")
             let health = try #require(first.range(of: "\"version\""))
             #expect(first.range(of: "HTTP/1.1 100 Continue")!.lowerBound > health.lowerBound, "the 100 came inside the first answer")
@@ -103,7 +106,8 @@ struct HTTPProtocolTests {
         try await TestServer.with { server in
             let (_, token) = try await server.createToken()
             // 20 MiB of spaces in a JSON string: about 20 KB compressed, over the 10 MiB limit once decompressed.
-            let bomb = try Gzip.compress(Data("{\"event\":\"connection_test\",\"pad\":\"".utf8) + Data(repeating: 0x20, count: 20 << 20) + Data("\"}".utf8))
+            let bomb = try Gzip.compress(
+                Data("{\"event\":\"connection_test\",\"pad\":\"".utf8) + Data(repeating: 0x20, count: 20 << 20) + Data("\"}".utf8))
             #expect(bomb.count < 100_000)
             let tooLarge = try await server.post(token: token, body: bomb, headers: [("Content-Encoding", "gzip")])
             #expect(tooLarge.status == 413)
@@ -111,8 +115,10 @@ struct HTTPProtocolTests {
 
             let json = try Fixture.data("session_complete.json")
             let compressed = try Gzip.compress(json)
-            for (name, body) in [("not gzip", json), ("truncated", compressed.prefix(compressed.count - 6)),
-                                 ("trailing bytes", compressed + Data("xx".utf8))] {
+            for (name, body) in [
+                ("not gzip", json), ("truncated", compressed.prefix(compressed.count - 6)),
+                ("trailing bytes", compressed + Data("xx".utf8)),
+            ] {
                 let answer = try await server.post(token: token, body: Data(body), headers: [("Content-Encoding", "gzip")])
                 #expect(answer.status == 400, "\(name)")
                 #expect((try answer.json()["detail"] as? String)?.hasPrefix("Invalid gzip body: ") == true, "\(name): \(answer.text)")
@@ -131,8 +137,11 @@ struct HTTPProtocolTests {
 enum Gzip {
     static func compress(_ data: Data) throws -> Data {
         var stream = z_stream()
-        guard deflateInit2_(&stream, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
-                            Int32(MemoryLayout<z_stream>.size)) == Z_OK else { throw TestFailure("deflateInit2 failed") }
+        guard
+            deflateInit2_(
+                &stream, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        else { throw TestFailure("deflateInit2 failed") }
         defer { deflateEnd(&stream) }
         var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(data.count))) + 64)
         let status = data.withUnsafeBytes { input in

@@ -1,11 +1,12 @@
 import AsyncAlgorithms
 import AsyncHTTPClient
-@testable import EmiliaServer
 import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+
+@testable import EmiliaServer
 
 /// A clock tests move by hand.
 final class ManualClock: Sendable {
@@ -73,7 +74,9 @@ struct IngestLimitsTests {
                 }
                 return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
             }
-            let seconds = Double((ContinuousClock.now - started).components.attoseconds) / 1e18 + Double((ContinuousClock.now - started).components.seconds)
+            let seconds =
+                Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+                + Double((ContinuousClock.now - started).components.seconds)
             let accepted = statuses.filter { $0.0 == 200 }.count
             // The burst of 200 at once, plus what 100/s refilled while the posts ran; the rest 429 with Retry-After 1.
             #expect(accepted >= 200)
@@ -110,7 +113,8 @@ struct IngestLimitsTests {
         try await TestServer.with(configure: { $0.maximumBodyBytes = limit }) { server in
             let (_, token) = try await server.createToken()
             func body(_ size: Int) -> Data {
-                let prefix = #"{"event":"test","pad":""#, suffix = #""}"#
+                let prefix = #"{"event":"test","pad":""#
+                let suffix = #""}"#
                 return Data((prefix + String(repeating: "x", count: size - prefix.utf8.count - suffix.utf8.count) + suffix).utf8)
             }
             #expect(try await server.post(token: token, body: body(limit)).status == 200)

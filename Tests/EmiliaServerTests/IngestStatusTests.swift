@@ -88,7 +88,10 @@ struct IngestStatusTests {
 
     @Test(arguments: [
         (Data(), "Invalid JSON: empty body at byte 0"),
-        (Data(#"{"event": "session_opened", "table_number": "Mesa 8", "order_id": "#.utf8), "Invalid JSON: unexpected end of input at byte 66"),
+        (
+            Data(#"{"event": "session_opened", "table_number": "Mesa 8", "order_id": "#.utf8),
+            "Invalid JSON: unexpected end of input at byte 66"
+        ),
         (Data([0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0x22, 0x7D]), "Invalid JSON: invalid UTF-8 at byte 6"),
     ])
     func invalidBodiesAreRefusedWithTheReason(body: Data, detail: String) async throws {
@@ -100,7 +103,9 @@ struct IngestStatusTests {
             // Rejections are written without waiting for their commit: read them once they are there.
             var list: [[String: Any]] = []
             try await waitUntil {
-                list = try await server.request(.GET, "/api/v1/rejections?token_id=\(id)", admin: true).json()["rejections"] as? [[String: Any]] ?? []
+                list =
+                    try await server.request(.GET, "/api/v1/rejections?token_id=\(id)", admin: true).json()["rejections"]
+                    as? [[String: Any]] ?? []
                 return !list.isEmpty
             }
             #expect(list.first?["status"] as? Int == 400)
@@ -136,7 +141,13 @@ struct IngestStatusTests {
 
     @Test(arguments: Backend.allCases) func rateLimitAnswers429WithRetryAfter(backend: Backend) async throws {
         // 0.01/s: no token comes back while the test runs, however loaded the machine.
-        try await TestServer.with(backend: backend, configure: { $0.rateLimitPerSecond = 0.01; $0.rateLimitBurst = 3 }) { server in
+        try await TestServer.with(
+            backend: backend,
+            configure: {
+                $0.rateLimitPerSecond = 0.01
+                $0.rateLimitBurst = 3
+            }
+        ) { server in
             let (id, token) = try await server.createToken()
             let body = try Fixture.data("connection_test.json")
             for index in 0..<3 {
@@ -152,7 +163,9 @@ struct IngestStatusTests {
             let (_, other) = try await server.createToken(name: "Other")
             #expect(try await server.post(token: other, body: body).status == 200)
             try await waitUntil {
-                let list = try await server.request(.GET, "/api/v1/rejections?token_id=\(id)", admin: true).json()["rejections"] as? [[String: Any]]
+                let list =
+                    try await server.request(.GET, "/api/v1/rejections?token_id=\(id)", admin: true).json()["rejections"]
+                    as? [[String: Any]]
                 return list?.first?["status"] as? Int == 429
             }
         }
@@ -180,7 +193,8 @@ struct IngestStatusTests {
             }
 
             // The same deadline guards every route that reads a body, with the same JSON answer.
-            let admin = try await Self.postStalledBody(to: "\(server.baseURL)/api/v1/tokens", headers: [("Authorization", "Bearer \(TestServer.adminKey)")])
+            let admin = try await Self.postStalledBody(
+                to: "\(server.baseURL)/api/v1/tokens", headers: [("Authorization", "Bearer \(TestServer.adminKey)")])
             #expect(admin.status == 408)
             #expect(try admin.json()["detail"] as? String == "Request body not received within 300 ms")
 
@@ -231,8 +245,9 @@ struct IngestStatusTests {
         try await TestServer.with(backend: backend) { server in
             let (_, token) = try await server.createToken()
             for (contentType, warned) in verdicts {
-                let answer = try await server.request(.POST, "/webhooks/v1/pos/\(token)?env=dev", body: try Fixture.data("session_opened.json"),
-                                                      headers: [("Content-Type", contentType), ("Idempotency-Key", contentType)])
+                let answer = try await server.request(
+                    .POST, "/webhooks/v1/pos/\(token)?env=dev", body: try Fixture.data("session_opened.json"),
+                    headers: [("Content-Type", contentType), ("Idempotency-Key", contentType)])
                 #expect(answer.status == 200)
                 #expect(try answer.warningCodes() == (warned ? ["content_type"] : []), "Content-Type: \(contentType)")
             }

@@ -12,14 +12,20 @@ struct LatencyBoundTests {
             let (_, big) = try await server.createToken(name: "Big")
             let (_, small) = try await server.createToken(name: "Small")
             let items = (0..<90_000).map { #"{"name":"Dish \#($0)","timestamp":"2025-11-24T19:00:00-03:00","employee_id":1,"price":1}"# }
-            let body = Data((#"{"event":"items_added","order_id":"BIG","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00","items":["# + items.joined(separator: ",") + "]}").utf8)
+            let body = Data(
+                (#"{"event":"items_added","order_id":"BIG","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00","items":["#
+                    + items.joined(separator: ",") + "]}").utf8)
             #expect(body.count > 7 * 1024 * 1024)
             async let bigAnswer = server.post(token: big, body: body)
             // While the big one is parsed, stored and folded, the other restaurant's posts are answered quickly.
             var slowest: Duration = .zero
             for index in 0..<10 {
                 let started = ContinuousClock.now
-                let answer = try await server.post(token: small, body: Data(#"{"event":"session_opened","order_id":"S\#(index)","table_number":"Mesa 2","timestamp":"2025-11-24T19:00:00-03:00"}"#.utf8))
+                let answer = try await server.post(
+                    token: small,
+                    body: Data(
+                        #"{"event":"session_opened","order_id":"S\#(index)","table_number":"Mesa 2","timestamp":"2025-11-24T19:00:00-03:00"}"#
+                            .utf8))
                 slowest = max(slowest, ContinuousClock.now - started)
                 #expect(answer.status == 200)
             }

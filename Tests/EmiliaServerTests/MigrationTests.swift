@@ -20,19 +20,21 @@ struct MigrationTests {
         try await DatabaseQueue(path: directory.appendingPathComponent(SQLiteEventStore.fileName).path).writeWithoutTransaction { db in
             try db.execute(sql: dump)
             // An event of that version whose order id was sent as a number.
-            try db.execute(sql: """
-                CREATE TEMP TABLE numeric AS SELECT * FROM events LIMIT 1;
-                UPDATE numeric SET id = '0199aaaa-0000-7000-8000-000000000001', dedup_key = 'key:numeric', order_id = '4711',
-                    body = CAST('{"event":"session_opened","order_id":4711,"table_number":"Mesa 1"}' AS BLOB);
-                INSERT INTO events SELECT * FROM numeric;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TEMP TABLE numeric AS SELECT * FROM events LIMIT 1;
+                    UPDATE numeric SET id = '0199aaaa-0000-7000-8000-000000000001', dedup_key = 'key:numeric', order_id = '4711',
+                        body = CAST('{"event":"session_opened","order_id":4711,"table_number":"Mesa 1"}' AS BLOB);
+                    INSERT INTO events SELECT * FROM numeric;
+                    """)
         }
 
         let store = try SQLiteEventStore(directory: directory, logger: Logger(label: "test"))
         let token = try #require(try await store.activeToken(matching: Self.clearToken))
         let session = try #require(try await store.session(tokenID: token.id, environment: .prod, orderID: "ORD-2025-0124"))
         #expect(session.status == .closed)
-        #expect(try await store.sessions(tokenID: token.id, environment: .prod, localDate: "2025-11-24").map(\.orderID) == ["ORD-2025-0124"])
+        #expect(
+            try await store.sessions(tokenID: token.id, environment: .prod, localDate: "2025-11-24").map(\.orderID) == ["ORD-2025-0124"])
         let page = try await store.events(EventQuery(tokenID: token.id, environment: .prod))
         #expect(page.events.count == 4)
         // The upgrade read each stored event's order id type from its body.
@@ -42,7 +44,9 @@ struct MigrationTests {
         let group = ServiceGroup(services: store.services, logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            let opened = Data(#"{"event":"session_opened","order_id":"ORD-2025-0125","table_number":"Mesa 9","timestamp":"2025-11-24T21:00:00-03:00"}"#.utf8)
+            let opened = Data(
+                #"{"event":"session_opened","order_id":"ORD-2025-0125","table_number":"Mesa 9","timestamp":"2025-11-24T21:00:00-03:00"}"#
+                    .utf8)
             var event = IncomingEvent(
                 tokenID: token.id, environment: .prod, deduplicationKey: "key:new", body: opened,
                 summary: PayloadValidator.validate(try JSONParser.parse(opened), context: ValidationContext(timeZone: .gmt)).summary,
@@ -76,9 +80,10 @@ struct WriteAheadLogTests {
                     var index = 0
                     while !Task.isCancelled {
                         index += 1
-                        _ = try await store.append(IncomingEvent(
-                            tokenID: "t", environment: .prod, deduplicationKey: "key:\(writer)-\(index)", body: body,
-                            summary: EventSummary(kind: .test("test")), warnings: [], requestID: nil, contentType: nil))
+                        _ = try await store.append(
+                            IncomingEvent(
+                                tokenID: "t", environment: .prod, deduplicationKey: "key:\(writer)-\(index)", body: body,
+                                summary: EventSummary(kind: .test("test")), warnings: [], requestID: nil, contentType: nil))
                         written.add(body.count)
                     }
                 }

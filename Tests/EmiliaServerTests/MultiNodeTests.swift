@@ -18,17 +18,21 @@ struct Cluster: Sendable {
     /// A fresh database, a token made with `emilia token create --database`, and `count` nodes serving it.
     static func start(nodes count: Int = 3, environment: [String: String] = ["EMILIA_RATE_LIMIT": "0"]) async throws -> Cluster {
         let databaseURL = try await TestDatabase.createPostgresDatabase()
-        let (status, created) = try await EmiliaProcess.run(["token", "create", "--name", "Cluster Bistro", "--timezone", "UTC", "--json",
-                                                             "--database", databaseURL])
+        let (status, created) = try await EmiliaProcess.run([
+            "token", "create", "--name", "Cluster Bistro", "--timezone", "UTC", "--json",
+            "--database", databaseURL,
+        ])
         guard status == 0, let json = try JSONSerialization.jsonObject(with: Data(created.utf8)) as? [String: Any],
-              let id = json["id"] as? String, let token = json["token"] as? String else {
+            let id = json["id"] as? String, let token = json["token"] as? String
+        else {
             throw TestFailure("emilia token create --database failed (\(status)): \(created)")
         }
         var nodes: [EmiliaProcess] = []
         var urls: [String] = []
         for _ in 0..<count {
-            let node = try EmiliaProcess(["serve", "--port", "0", "--data-dir", TemporaryDirectory.make().path, "--database", databaseURL],
-                                         environment: environment.merging(["EMILIA_ADMIN_KEY": adminKey]) { $1 })
+            let node = try EmiliaProcess(
+                ["serve", "--port", "0", "--data-dir", TemporaryDirectory.make().path, "--database", databaseURL],
+                environment: environment.merging(["EMILIA_ADMIN_KEY": adminKey]) { $1 })
             nodes.append(node)
             urls.append(try await node.waitForListening())
         }
@@ -38,15 +42,18 @@ struct Cluster: Sendable {
     func stop() { for node in nodes { node.kill() } }
 
     /// Posts one event to a node; answers the status and the event id of a 200 (nil for a transport error).
-    func post(_ body: String, to node: Int, key: String? = nil, token: String? = nil,
-              timeout: TimeAmount = .seconds(15)) async -> (status: Int, eventID: String?)? {
+    func post(
+        _ body: String, to node: Int, key: String? = nil, token: String? = nil,
+        timeout: TimeAmount = .seconds(15)
+    ) async -> (status: Int, eventID: String?)? {
         var request = HTTPClientRequest(url: "\(urls[node])/webhooks/v1/pos/\(token ?? self.token)?env=prod")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let key { request.headers.add(name: "Idempotency-Key", value: key) }
         request.body = .bytes(ByteBuffer(string: body))
         guard let response = try? await HTTPClient.shared.execute(request, timeout: timeout),
-              let answer = try? await response.body.collect(upTo: 1 << 20) else { return nil }
+            let answer = try? await response.body.collect(upTo: 1 << 20)
+        else { return nil }
         let json = try? JSONSerialization.jsonObject(with: Data(buffer: answer)) as? [String: Any]
         return (Int(response.status.code), json?["event_id"] as? String)
     }
@@ -196,7 +203,9 @@ struct MultiNodeTests {
         #expect(unexpected.isEmpty, "answers other than 200 and 503: \(Set(unexpected))")
         // Every node takes writes again without a restart.
         for node in 0..<3 {
-            try await waitUntil(timeout: .seconds(30)) { await cluster.post(#"{"event":"test","after":"restart"}"#, to: node)?.status == 200 }
+            try await waitUntil(timeout: .seconds(30)) {
+                await cluster.post(#"{"event":"test","after":"restart"}"#, to: node)?.status == 200
+            }
         }
         try await cluster.expectStored(acknowledged.all, through: 2)
     }
@@ -233,7 +242,9 @@ struct MultiNodeTests {
         var resumedIterator = resumed.body.makeAsyncIterator()
         var streamed = ""
         let deadline = ContinuousClock.now + .seconds(20)
-        while burst.contains(where: { !streamed.contains($0) }), ContinuousClock.now < deadline, let chunk = try await resumedIterator.next() {
+        while burst.contains(where: { !streamed.contains($0) }), ContinuousClock.now < deadline,
+            let chunk = try await resumedIterator.next()
+        {
             streamed += String(buffer: chunk)
         }
         let missing = burst.filter { !streamed.contains($0) }

@@ -25,7 +25,8 @@ struct Mutator {
         "922337203685477.58076", "-9223372036854775809", "1e308", "1e-400", "1e999999999", "-0", "0.00005",
         "\"9999-12-31T23:59:59+14:00\"", "\"0000-01-01T00:00:00Z\"", "\"2025-02-30T10:00:00-03:00\"", "null", "true",
         "[]", "{}", "\"\"", "\"\\u0000\"", "\"\\ud800\"", "\"Mesa \\u202e8\"", String(repeating: "[", count: 70),
-        "\"" + String(repeating: "é", count: 5000) + "\"", "[" + Array(repeating: "{\"price\":1e20}", count: 300).joined(separator: ",") + "]",
+        "\"" + String(repeating: "é", count: 5000) + "\"",
+        "[" + Array(repeating: "{\"price\":1e20}", count: 300).joined(separator: ",") + "]",
     ]
 
     mutating func mutate(_ fixture: [UInt8]) -> [UInt8] {

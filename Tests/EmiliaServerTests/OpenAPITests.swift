@@ -1,8 +1,9 @@
-@testable import EmiliaServer
 import EmiliaStorage
 import Foundation
 import NIOHTTP1
 import Testing
+
+@testable import EmiliaServer
 
 /// docs/openapi.json is what the server serves, and it documents every route the router has (dashboard pages aside).
 @Suite("OpenAPI document", .timeLimit(.minutes(2)))
@@ -35,9 +36,10 @@ struct OpenAPITests {
         let opened = try await configuration.storage().open(logger: TestDatabase.logger)
         let metrics = ServerMetrics()
         let table = RouteTable()
-        _ = buildRouter(store: opened.store, configuration: configuration, metrics: metrics,
-                        rejections: RejectionRecorder(store: opened.store, metrics: metrics, perMinute: 1, burst: 1, flushInterval: .seconds(1)),
-                        routes: table)
+        _ = buildRouter(
+            store: opened.store, configuration: configuration, metrics: metrics,
+            rejections: RejectionRecorder(store: opened.store, metrics: metrics, perMinute: 1, burst: 1, flushInterval: .seconds(1)),
+            routes: table)
         await opened.close()
 
         let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json)) as? [String: Any])
@@ -64,8 +66,9 @@ struct OpenAPITests {
                     #expect(!content.isEmpty && content.values.allSatisfy { $0["schema"] != nil }, "\(method) \(path) \(status)")
                     // /health's 503 is its own shape, `detail` included.
                     if let code = Int(status), code >= 400, path != "/health" {
-                        #expect((content["application/json"]?["schema"] as? [String: Any])?["$ref"] as? String == "#/components/schemas/Error",
-                                "\(method) \(path) \(status): every error is {\"detail\": …}")
+                        #expect(
+                            (content["application/json"]?["schema"] as? [String: Any])?["$ref"] as? String == "#/components/schemas/Error",
+                            "\(method) \(path) \(status): every error is {\"detail\": …}")
                     }
                 }
                 let isAdmin = path.hasPrefix("/api/")

@@ -31,18 +31,20 @@ final class SimulatedClock: Sendable {
     /// Sleeping advances this clock (and honours cancellation, so a time limit ends a runaway loop); the dice are
     /// seeded (SplitMix64), so a run is reproducible.
     var environment: RetryEnvironment {
-        RetryEnvironment(sleep: { duration in
-            try Task.checkCancellation()
-            self.advance(duration)
-        }, random: {
-            self.dice.withLock { state in
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                return Double((z ^ (z >> 31)) >> 11) * 0x1p-53
-            }
-        })
+        RetryEnvironment(
+            sleep: { duration in
+                try Task.checkCancellation()
+                self.advance(duration)
+            },
+            random: {
+                self.dice.withLock { state in
+                    state &+= 0x9E37_79B9_7F4A_7C15
+                    var z = state
+                    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                    return Double((z ^ (z >> 31)) >> 11) * 0x1p-53
+                }
+            })
     }
 }
 
@@ -74,11 +76,12 @@ final class ClockedServer: Sendable {
         try await ScriptedServer(answer: { attempt in
             let at = self.clock.elapsed
             let reply = self.answer(at, attempt.body)
-            let status = switch reply {
-            case .ok: 200
-            case .status(let code, _): code
-            case .hang: 0
-            }
+            let status =
+                switch reply {
+                case .ok: 200
+                case .status(let code, _): code
+                case .hang: 0
+                }
             self.recorded.withLock { $0.append(Hit(key: attempt.idempotencyKey ?? "", body: attempt.body, at: at, status: status)) }
             return reply
         }).run(body)
@@ -91,11 +94,18 @@ private let hour: TimeInterval = 3600
 private final class Tally: Sendable {
     private let counts = Mutex<[String: Int]>([:])
     var all: [String: Int] { counts.withLock { $0 } }
-    func add(_ name: String) -> Int { counts.withLock { $0[name, default: 0] += 1; return $0[name, default: 0] } }
+    func add(_ name: String) -> Int {
+        counts.withLock {
+            $0[name, default: 0] += 1
+            return $0[name, default: 0]
+        }
+    }
 }
 
 private func event(_ order: String, _ step: Int) -> Data {
-    Data(#"{"event":"items_added","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:0\#(step)-03:00","items":[],"marker":"\#(order)-\#(step)"}"#.utf8)
+    Data(
+        #"{"event":"items_added","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:0\#(step)-03:00","items":[],"marker":"\#(order)-\#(step)"}"#
+            .utf8)
 }
 
 private func client(_ url: String) -> WebhookClient {
@@ -130,7 +140,9 @@ struct OutboxRetryBudgetTests {
                 if step == 0 { #expect(hits.count > 100, "retried all through the outage, not 8 times") }
                 for (previous, next) in zip(hits, hits.dropFirst()) {
                     #expect(next.at - previous.at <= 300.1, "backoff never over 5 min")
-                    if previous.status == 429 { #expect((59.999...61).contains(next.at - previous.at), "Retry-After obeyed, capped at 60 s") }
+                    if previous.status == 429 {
+                        #expect((59.999...61).contains(next.at - previous.at), "Retry-After obeyed, capped at 60 s")
+                    }
                 }
             }
             // In order per order: step 0 accepted before step 1 was first tried.
@@ -149,8 +161,10 @@ struct OutboxRetryBudgetTests {
         // Enqueued three hours later: its budget ends three hours later too.
         try outbox.enqueue(json: event("B", 0), orderID: "B", now: clock.now.addingTimeInterval(3 * hour))
         let counts = try await server.run { url in
-            try await OutboxDelivery(outbox: outbox, client: client(url), retryBudget: .seconds(6 * 3600),
-                                     environment: clock.environment, now: { clock.now }).drain()
+            try await OutboxDelivery(
+                outbox: outbox, client: client(url), retryBudget: .seconds(6 * 3600),
+                environment: clock.environment, now: { clock.now }
+            ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 0, dead: 2))
         let dead = try outbox.deadMessages()
@@ -205,7 +219,8 @@ struct OutboxRetryBudgetTests {
         let file = path.path
         try await server.run { url in
             try outbox.setDestination(.init(baseURL: url, token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", environment: .dev))
-            #expect(try await OutboxDelivery(outbox: outbox, client: client(url)).drain() == OutboxCounts(pending: 0, delivered: 0, dead: 2))
+            #expect(
+                try await OutboxDelivery(outbox: outbox, client: client(url)).drain() == OutboxCounts(pending: 0, delivered: 0, dead: 2))
             let status = try await EmiliaProcess.run(["outbox", "status", "--outbox", file])
             #expect(status.0 == 0 && status.1.contains("dead 2") && status.1.contains("emilia outbox requeue"))
 
@@ -244,10 +259,12 @@ struct OutboxRetryBudgetTests {
         let storageErrors = { logs.all.filter { $0.contains("Outbox storage error") } }
         let quiet = Logger(label: "group", factory: { _ in SwiftLogNoOpLogHandler() })
         try await server.run { url in
-            let delivery = OutboxDelivery(outbox: outbox, client: client(url),
-                                          environment: RetryEnvironment(sleep: { try await Task.sleep(for: min($0, .milliseconds(20))) },
-                                                                        random: { 0.5 }),
-                                          logger: logger)
+            let delivery = OutboxDelivery(
+                outbox: outbox, client: client(url),
+                environment: RetryEnvironment(
+                    sleep: { try await Task.sleep(for: min($0, .milliseconds(20))) },
+                    random: { 0.5 }),
+                logger: logger)
             let group = ServiceGroup(services: [delivery], logger: quiet)
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
@@ -255,7 +272,8 @@ struct OutboxRetryBudgetTests {
                 // Writes fail: every update is refused (a 503 cannot be recorded, nor a 200).
                 try await other.write { db in
                     try db.execute(sql: "ALTER TABLE messages_away RENAME TO messages")
-                    try db.execute(sql: "CREATE TRIGGER refuse BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'the disk says no'); END")
+                    try db.execute(
+                        sql: "CREATE TRIGGER refuse BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'the disk says no'); END")
                 }
                 try await waitUntil { server.attempts.count >= 3 && storageErrors().filter { $0.contains("the disk says no") }.count >= 3 }
                 #expect(try outbox.counts() == OutboxCounts(pending: 1, delivered: 0, dead: 0))

@@ -8,13 +8,18 @@ import Testing
 private let fast = RetryPolicy(maximumAttempts: 3, baseDelay: .milliseconds(5), maximumDelay: .milliseconds(20))
 
 private func event(_ order: String, _ step: Int) -> Data {
-    Data(#"{"event":"items_added","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:0\#(step)-03:00","items":[],"step":\#(step)}"#.utf8)
+    Data(
+        #"{"event":"items_added","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:0\#(step)-03:00","items":[],"step":\#(step)}"#
+            .utf8)
 }
 
 @Suite("Durable outbox", .timeLimit(.minutes(3)))
 struct OutboxTests {
     @Test func deliversInOrderPerOrderAndConcurrentlyAcrossOrders() async throws {
-        try await TestServer.with(configure: { $0.rateLimitPerSecond = 10_000; $0.rateLimitBurst = 10_000 }) { server in
+        try await TestServer.with(configure: {
+            $0.rateLimitPerSecond = 10_000
+            $0.rateLimitBurst = 10_000
+        }) { server in
             let (id, token) = try await server.createToken()
             let outbox = try Outbox(path: TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3"))
             for step in 0..<5 {
@@ -48,10 +53,12 @@ struct OutboxTests {
         let policy = RetryPolicy(baseDelay: .seconds(2), maximumDelay: .seconds(2))
         let counts = try await server.run { url in
             let client = WebhookClient(token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", baseURL: url)
-            return try await OutboxDelivery(outbox: outbox, client: client, policy: policy, retryBudget: .milliseconds(1500),
-                                            concurrency: 1, monitor: monitor,
-                                            environment: RetryEnvironment(sleep: { clock.advance($0) }, random: { 0.5 }),
-                                            now: { clock.now }).drain()
+            return try await OutboxDelivery(
+                outbox: outbox, client: client, policy: policy, retryBudget: .milliseconds(1500),
+                concurrency: 1, monitor: monitor,
+                environment: RetryEnvironment(sleep: { clock.advance($0) }, random: { 0.5 }),
+                now: { clock.now }
+            ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 0, dead: 2))
         let dead = try outbox.deadMessages()
@@ -65,11 +72,16 @@ struct OutboxTests {
     }
 
     @Test func survivesAKilledProcessAndDeliversEverythingExactlyOnce() async throws {
-        try await TestServer.with(configure: { $0.rateLimitPerSecond = 10_000; $0.rateLimitBurst = 10_000 }) { server in
+        try await TestServer.with(configure: {
+            $0.rateLimitPerSecond = 10_000
+            $0.rateLimitBurst = 10_000
+        }) { server in
             let (id, token) = try await server.createToken()
             let path = TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3").path
-            let child = try EmiliaProcess(["simulate", "--url", server.baseURL, "--token", token, "--sessions", "400",
-                                           "--outbox", path, "--json"])
+            let child = try EmiliaProcess([
+                "simulate", "--url", server.baseURL, "--token", token, "--sessions", "400",
+                "--outbox", path, "--json",
+            ])
             // Kill it in the middle of delivery.
             var enqueued = 0
             var lastCounts: OutboxCounts?
@@ -82,7 +94,9 @@ struct OutboxTests {
                     return counts.delivered >= 50
                 }
             } catch {
-                Issue.record("no delivery progress: counts \(String(describing: lastCounts)), running \(child.process.isRunning), output: \(child.standardOutput.suffix(2000)), errors: \(child.standardError.suffix(2000))")
+                Issue.record(
+                    "no delivery progress: counts \(String(describing: lastCounts)), running \(child.process.isRunning), output: \(child.standardOutput.suffix(2000)), errors: \(child.standardError.suffix(2000))"
+                )
                 throw error
             }
             child.kill()
@@ -98,8 +112,10 @@ struct OutboxTests {
             var stored = 0
             var cursor: String?
             repeat {
-                let page = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&limit=1000" + (cursor.map { "&cursor=\($0)" } ?? ""),
-                                                    admin: true).json()
+                let page = try await server.request(
+                    .GET, "/api/v1/events?token_id=\(id)&env=dev&limit=1000" + (cursor.map { "&cursor=\($0)" } ?? ""),
+                    admin: true
+                ).json()
                 stored += (page["events"] as? [Any])?.count ?? 0
                 cursor = page["next_cursor"] as? String
             } while cursor != nil
@@ -123,11 +139,16 @@ struct CLITests {
     @Test func sendDiagnoseAndGenerate() async throws {
         try await TestServer.with { server in
             let (_, token) = try await server.createToken()
-            let sent = try await EmiliaProcess.run(["send", "\(Fixture.directory.path)/table_alias.json", "--url", server.baseURL, "--token", token])
+            let sent = try await EmiliaProcess.run([
+                "send", "\(Fixture.directory.path)/table_alias.json", "--url", server.baseURL, "--token", token,
+            ])
             #expect(sent.0 == 0)
             #expect(sent.1.contains("warning table_alias"))
-            #expect(try await EmiliaProcess.run(["send", "\(Fixture.directory.path)/table_alias.json", "--url", server.baseURL,
-                                                 "--token", UUID().uuidString]).0 == 1)
+            #expect(
+                try await EmiliaProcess.run([
+                    "send", "\(Fixture.directory.path)/table_alias.json", "--url", server.baseURL,
+                    "--token", UUID().uuidString,
+                ]).0 == 1)
             let diagnosis = try await EmiliaProcess.run(["diagnose", token, "--url", server.baseURL, "--json", "--samples", "3"])
             #expect(diagnosis.0 == 0)
             let report = try #require(try JSONSerialization.jsonObject(with: Data(diagnosis.1.utf8)) as? [String: Any])
@@ -152,8 +173,10 @@ struct CLITests {
         try await TestServer.with { server in
             let (_, token) = try await server.createToken()
             let path = TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3").path
-            let (status, output) = try await EmiliaProcess.run(["simulate", "--url", server.baseURL, "--token", token, "--sessions", "12",
-                                                                "--outbox", path, "--json"])
+            let (status, output) = try await EmiliaProcess.run([
+                "simulate", "--url", server.baseURL, "--token", token, "--sessions", "12",
+                "--outbox", path, "--json",
+            ])
             #expect(status == 0)
             let last = try #require(output.split(separator: "\n").last)
             let summary = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Int])
@@ -163,25 +186,34 @@ struct CLITests {
             let counts = try await EmiliaProcess.run(["outbox", "status", "--outbox", path, "--json"])
             #expect(counts.1.contains(#""pending": 0"#))
             // Paced like real time, 20 000 times faster: a night of ~10 hours in about two seconds.
-            let paced = try await EmiliaProcess.run(["simulate", "--url", server.baseURL, "--token", token, "--sessions", "4",
-                                                     "--outbox", path + "-paced", "--speed", "20000x", "--json"])
+            let paced = try await EmiliaProcess.run([
+                "simulate", "--url", server.baseURL, "--token", token, "--sessions", "4",
+                "--outbox", path + "-paced", "--speed", "20000x", "--json",
+            ])
             #expect(paced.0 == 0)
-            let pacedSummary = try #require(try JSONSerialization.jsonObject(with: Data(paced.1.split(separator: "\n").last!.utf8)) as? [String: Int])
+            let pacedSummary = try #require(
+                try JSONSerialization.jsonObject(with: Data(paced.1.split(separator: "\n").last!.utf8)) as? [String: Int])
             #expect(pacedSummary["delivered"] == pacedSummary["enqueued"] && pacedSummary["dead"] == 0)
-            #expect(try await EmiliaProcess.run(["simulate", "--url", server.baseURL, "--token", token, "--outbox", path, "--speed", "fast"]).0 != 0)
+            #expect(
+                try await EmiliaProcess.run(["simulate", "--url", server.baseURL, "--token", token, "--outbox", path, "--speed", "fast"]).0
+                    != 0)
         }
         let demo = try EmiliaProcess(["demo", "--port", "0", "--sessions", "10"])
         defer { demo.kill() }
         try await waitUntil(timeout: .seconds(60)) { demo.standardOutput.contains("Admin key:") }
         let text = demo.standardOutput
-        let dashboard = try #require(text.range(of: #"http://127\.0\.0\.1:\d+/restaurants/\S+"#, options: .regularExpression).map { String(text[$0]) })
+        let dashboard = try #require(
+            text.range(of: #"http://127\.0\.0\.1:\d+/restaurants/\S+"#, options: .regularExpression).map { String(text[$0]) })
         let key = try #require(text.range(of: #"emk_[0-9a-f]+"#, options: .regularExpression).map { String(text[$0]) })
         let parts = dashboard.split(separator: "/")  // ["http:", "127.0.0.1:PORT", "restaurants", "ID?env=…"]
         let base = "http://\(parts[1])"
         let tokenID = String(parts[3].split(separator: "?")[0])
         let server = TestServer(baseURL: base, dataDirectory: URL(fileURLWithPath: "/tmp"))
-        let sessions = try await server.request(.GET, "/api/v1/sessions?token_id=\(tokenID)&env=prod",
-                                                headers: [("Authorization", "Bearer \(key)")]).json()["sessions"] as? [Any]
+        let sessions =
+            try await server.request(
+                .GET, "/api/v1/sessions?token_id=\(tokenID)&env=prod",
+                headers: [("Authorization", "Bearer \(key)")]
+            ).json()["sessions"] as? [Any]
         #expect((sessions?.count ?? 0) >= 5)
     }
 }

@@ -14,15 +14,27 @@ struct PoisonEventTests {
     func anAmountBeyondWhatEmiliaCanAddUpIsAWarningNotACrash() async throws {
         try await TestServer.with { server in
             let (id, token) = try await server.createToken()
-            let subtotal = try await server.post(token: token, body: Data(#"{"event":"session_complete","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-24T20:00:00-03:00","totals":{"subtotal":922337203685477.58076,"tip":1,"tax":1,"total":2}}"#.utf8))
+            let subtotal = try await server.post(
+                token: token,
+                body: Data(
+                    #"{"event":"session_complete","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-24T20:00:00-03:00","totals":{"subtotal":922337203685477.58076,"tip":1,"tax":1,"total":2}}"#
+                        .utf8))
             #expect(subtotal.status == 200)
             #expect(try subtotal.warningCodes() == ["amount_out_of_range"])
-            let product = try await server.post(token: token, body: Data(#"{"event":"items_added","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-24T20:00:00-03:00","items":[{"timestamp":"2025-11-24T20:00:00-03:00","employee_id":1,"name":"X","quantity":"0.0001","price":"922337203685477.5807"}]}"#.utf8))
+            let product = try await server.post(
+                token: token,
+                body: Data(
+                    #"{"event":"items_added","order_id":"A","table_number":"Mesa 1","timestamp":"2025-11-24T20:00:00-03:00","items":[{"timestamp":"2025-11-24T20:00:00-03:00","employee_id":1,"name":"X","quantity":"0.0001","price":"922337203685477.5807"}]}"#
+                        .utf8))
             #expect(product.status == 200)
             #expect(try product.warningCodes() == ["amount_out_of_range"])
             // Two totals each within range whose sum would wrap: the day's analytics and page still answer.
             for order in ["B", "C"] {
-                let answer = try await server.post(token: token, env: "prod", body: Data(#"{"event":"session_complete","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T20:00:00-03:00","session_start":"2025-11-24T19:00:00-03:00","totals":{"total":999999999999.99}}"#.utf8))
+                let answer = try await server.post(
+                    token: token, env: "prod",
+                    body: Data(
+                        #"{"event":"session_complete","order_id":"\#(order)","table_number":"Mesa 1","timestamp":"2025-11-24T20:00:00-03:00","session_start":"2025-11-24T19:00:00-03:00","totals":{"total":999999999999.99}}"#
+                            .utf8))
                 #expect(answer.status == 200)
             }
             let analytics = try await server.request(.GET, "/api/v1/analytics?token_id=\(id)&env=prod&date=2025-11-24", admin: true)
@@ -41,7 +53,8 @@ struct PoisonEventTests {
         let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
         let baseURL = try await server.waitForListening()
         // The validator never reads a top-level `total` when `totals` is absent; the fold does.
-        let poison = try await post(baseURL, token: token, #"{"event":"session_complete","order_id":"P","table_number":"Mesa 1","total":"922337203685477.58076"}"#)
+        let poison = try await post(
+            baseURL, token: token, #"{"event":"session_complete","order_id":"P","table_number":"Mesa 1","total":"922337203685477.58076"}"#)
         #expect(poison == 200)
         server.kill()
         let restarted = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment)
@@ -61,13 +74,18 @@ struct PoisonEventTests {
             let (id, token) = try await server.createToken()
             // A deterministic failure for one order, as a corrupt row or a constraint would give.
             try await DatabaseQueue(path: database).write { db in
-                try db.execute(sql: """
-                    CREATE TRIGGER poison BEFORE INSERT ON sessions WHEN NEW.order_id = 'POISON'
-                    BEGIN SELECT RAISE(ABORT, 'poisoned order'); END
-                    """)
+                try db.execute(
+                    sql: """
+                        CREATE TRIGGER poison BEFORE INSERT ON sessions WHEN NEW.order_id = 'POISON'
+                        BEGIN SELECT RAISE(ABORT, 'poisoned order'); END
+                        """)
             }
             for order in ["OK-1", "POISON", "OK-2"] {
-                let answer = try await server.post(token: token, env: "prod", body: Data(#"{"event":"session_opened","order_id":"\#(order)","table_number":"Mesa 3","timestamp":"2025-11-24T19:00:00-03:00"}"#.utf8))
+                let answer = try await server.post(
+                    token: token, env: "prod",
+                    body: Data(
+                        #"{"event":"session_opened","order_id":"\#(order)","table_number":"Mesa 3","timestamp":"2025-11-24T19:00:00-03:00"}"#
+                            .utf8))
                 #expect(answer.status == 200)
             }
             let sessions = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=2025-11-24", admin: true).json()
@@ -91,7 +109,8 @@ struct PoisonEventTests {
         try await TestServer.with(dataDirectory: directory) { server in
             let session = try await server.request(.GET, "/api/v1/sessions/POISON?token_id=\(tokenID)&env=prod", admin: true)
             #expect(session.status == 200)
-            let quality = try await server.request(.GET, "/api/v1/analytics?token_id=\(tokenID)&env=prod&date=2025-11-24", admin: true).json()
+            let quality = try await server.request(.GET, "/api/v1/analytics?token_id=\(tokenID)&env=prod&date=2025-11-24", admin: true)
+                .json()
             #expect((quality["data_quality"] as? [String: Any])?["unfolded_events"] as? Int == 0)
         }
     }
@@ -105,7 +124,11 @@ struct PoisonEventTests {
             calendar.timeZone = zone
             let today = calendar.dateComponents([.year, .month, .day], from: Date())
             let date = String(format: "%04d-%02d-%02d", today.year!, today.month!, today.day!)
-            let answer = try await server.post(token: token, env: "prod", body: Data(#"{"event":"session_complete","order_id":"Y9999","table_number":"Mesa 1","timestamp":"\#(date)T00:30:00-03:00","session_start":"\#(date)T00:00:00-03:00","session_end":"9999-12-31T23:00:00-03:00","total":10}"#.utf8))
+            let answer = try await server.post(
+                token: token, env: "prod",
+                body: Data(
+                    #"{"event":"session_complete","order_id":"Y9999","table_number":"Mesa 1","timestamp":"\#(date)T00:30:00-03:00","session_start":"\#(date)T00:00:00-03:00","session_end":"9999-12-31T23:00:00-03:00","total":10}"#
+                        .utf8))
             #expect(Set(try answer.warningCodes()) == ["timestamp_out_of_range", "session_too_long"])
             let cookie = try await server.signIn()
             // Before the clamp this page looped over every hour to 9999: gigabytes, minutes. Now it is the size of any day.

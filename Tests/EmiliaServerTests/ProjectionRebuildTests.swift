@@ -10,7 +10,9 @@ struct ProjectionRebuildTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let (id, before) = try await TestServer.with(dataDirectory: directory) { server in
             let (id, token) = try await server.createToken()
-            for file in ["session_complete.json", "items_added.json", "session_opened.json", "session_complete_minimal.json", "table_alias.json"] {
+            for file in [
+                "session_complete.json", "items_added.json", "session_opened.json", "session_complete_minimal.json", "table_alias.json",
+            ] {
                 _ = try await server.post(token: token, env: "prod", body: try Fixture.data(file))
             }
             return (id, try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=2025-11-24", admin: true).text)

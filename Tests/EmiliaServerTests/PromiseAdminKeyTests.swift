@@ -80,9 +80,11 @@ struct PromiseAdminKeyTests {
     func serveRefusesAShortExplicitKey() async throws {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let child = try EmiliaProcess(["serve"], environment: [
-            "EMILIA_DATA_DIR": directory.path, "EMILIA_PORT": "0", "EMILIA_ADMIN_KEY": "abcdefghijklmno",
-        ])
+        let child = try EmiliaProcess(
+            ["serve"],
+            environment: [
+                "EMILIA_DATA_DIR": directory.path, "EMILIA_PORT": "0", "EMILIA_ADMIN_KEY": "abcdefghijklmno",
+            ])
         defer { stopIfRunning(child) }
         try await waitUntil(timeout: .seconds(60)) { !child.process.isRunning }
         #expect(child.process.terminationStatus != 0)

@@ -1,8 +1,9 @@
-@testable import EmiliaSQLite
 import EmiliaStore
 import Foundation
 import GRDB
 import Testing
+
+@testable import EmiliaSQLite
 
 /// Promises (contract §1 idempotency; decisions "Dedup keys are namespaced by kind (`key:`, `rid:`, `sha256:`) …
 /// A repeat answers the warnings stored with the original event"): the key is Idempotency-Key, else X-Request-ID,
@@ -50,7 +51,8 @@ struct PromiseDedupTests {
         try await TestServer.with { server in
             let (_, token) = try await server.createToken()
             let flagged = Data(#"{"event":"session_opened","order_id":"W-1","timestamp":"2025-11-24T19:00:00-03:00"}"#.utf8)
-            let clean = Data(#"{"event":"session_opened","order_id":"W-1","table_number":"Mesa 4","timestamp":"2025-11-24T19:00:00-03:00"}"#.utf8)
+            let clean = Data(
+                #"{"event":"session_opened","order_id":"W-1","table_number":"Mesa 4","timestamp":"2025-11-24T19:00:00-03:00"}"#.utf8)
             // The clean body alone has no warnings (under another key).
             let alone = try await server.post(token: token, body: clean, headers: [("Idempotency-Key", "control")])
             #expect(try alone.warningCodes().isEmpty, "\(alone.text)")
@@ -72,8 +74,10 @@ struct PromiseDedupTests {
         try await TestServer.with { server in
             let (_, token) = try await server.createToken()
             func post(_ n: Int, key: String, request: String) async throws -> [String: Any] {
-                try await server.post(token: token, body: Data(#"{"event":"test","n":\#(n)}"#.utf8),
-                                      headers: [("Idempotency-Key", key), ("X-Request-ID", request)]).json()
+                try await server.post(
+                    token: token, body: Data(#"{"event":"test","n":\#(n)}"#.utf8),
+                    headers: [("Idempotency-Key", key), ("X-Request-ID", request)]
+                ).json()
             }
             let first = try await post(1, key: "ik-1", request: "rid-1")
             let sameKey = try await post(2, key: "ik-1", request: "rid-2")

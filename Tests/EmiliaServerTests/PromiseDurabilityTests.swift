@@ -1,6 +1,4 @@
-@testable import EmiliaClient
 import EmiliaServer
-@testable import EmiliaSQLite
 import EmiliaStore
 import Foundation
 import GRDB
@@ -8,6 +6,9 @@ import Logging
 import NIOHTTP1
 import Synchronization
 import Testing
+
+@testable import EmiliaClient
+@testable import EmiliaSQLite
 
 /// Promises: "200 only after an fsync'd commit" (contract §1 durability) and "never a 200 for data that is not
 /// stored", including when the write queue is full (decisions "Rejection records"; GroupCommitWriter.append).
@@ -47,10 +48,12 @@ struct PromiseDurabilityTests {
         let logger = Logger(label: "test", factory: { _ in RecordingLogHandler(lines: logs) })
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await TestServer.with(configure: {
-            $0.maximumPendingWrites = 1
-            $0.storageBusyTimeout = .milliseconds(500)
-        }, logger: logger, dataDirectory: directory) { server in
+        try await TestServer.with(
+            configure: {
+                $0.maximumPendingWrites = 1
+                $0.storageBusyTimeout = .milliseconds(500)
+            }, logger: logger, dataDirectory: directory
+        ) { server in
             let (_, token) = try await server.createToken()
             let path = directory.appendingPathComponent(SQLiteEventStore.fileName).path
             // Another connection holds the write lock: nothing can commit until it rolls back.
@@ -71,8 +74,9 @@ struct PromiseDurabilityTests {
                 #expect(answer.status == 503, "answered \(answer.status) while nothing could commit: \(answer.text)")
                 #expect(answer.headers["Retry-After"].first != nil)
             }
-            #expect(logs.all.contains { $0.contains("the write queue is full") },
-                    "no post met a full queue, so this test did not exercise it")
+            #expect(
+                logs.all.contains { $0.contains("the write queue is full") },
+                "no post met a full queue, so this test did not exercise it")
 
             // Lock released while posts are in flight: each answer is 503 or 200, and nothing else.
             var answers = held
@@ -97,8 +101,9 @@ struct PromiseDurabilityTests {
                 if answer.status == 503 { #expect(answer.headers["Retry-After"].first != nil) }
                 guard answer.status == 200 else { continue }
                 let id = try #require(try answer.json()["event_id"] as? String)
-                #expect(try await server.request(.GET, "/api/v1/events/\(id)", admin: true).status == 200,
-                        "event \(id) was answered 200 but is not stored")
+                #expect(
+                    try await server.request(.GET, "/api/v1/events/\(id)", admin: true).status == 200,
+                    "event \(id) was answered 200 but is not stored")
                 stored.insert(id)
             }
             #expect(stored.count >= 4)

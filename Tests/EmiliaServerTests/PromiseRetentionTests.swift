@@ -1,6 +1,6 @@
 import EmiliaModel
-import EmiliaServer
 import EmiliaSQLite
+import EmiliaServer
 import EmiliaStore
 import Foundation
 import GRDB
@@ -44,7 +44,8 @@ struct PromiseRetentionTests {
     /// rejections left behind.
     @Test(.timeLimit(.minutes(3)))
     func serveDeletesOldEventsAndRejectionsButKeepsSessionsUnlessDaysIsZero() async throws {
-        let keepAll = TemporaryDirectory.make(), standard = TemporaryDirectory.make()
+        let keepAll = TemporaryDirectory.make()
+        let standard = TemporaryDirectory.make()
         defer {
             try? FileManager.default.removeItem(at: keepAll)
             try? FileManager.default.removeItem(at: standard)
@@ -69,14 +70,17 @@ struct PromiseRetentionTests {
             try await standardServer.request(.GET, "/api/v1/events/\(standardSeed.oldEventID)", admin: true).status == 404
         }
         #expect(try await standardServer.request(.GET, "/api/v1/events/\(standardSeed.recentEventID)", admin: true).status == 200)
-        let session = try await standardServer.request(.GET, "/api/v1/sessions/OLD-1?token_id=\(standardSeed.tokenID)&env=prod", admin: true)
+        let session = try await standardServer.request(
+            .GET, "/api/v1/sessions/OLD-1?token_id=\(standardSeed.tokenID)&env=prod", admin: true)
         #expect(session.status == 200, "the session of a deleted event must be kept: \(session.text)")
         #expect(try await reasons(standardServer, standardSeed.tokenID) == ["recent_refusal"])
 
         // EMILIA_RETENTION_DAYS=0: started before the other server, which has finished its first pass by now.
         #expect(try await zeroServer.request(.GET, "/api/v1/events/\(keepAllSeed.oldEventID)", admin: true).status == 200)
         #expect(try await zeroServer.request(.GET, "/api/v1/events/\(keepAllSeed.recentEventID)", admin: true).status == 200)
-        #expect(try await zeroServer.request(.GET, "/api/v1/sessions/OLD-1?token_id=\(keepAllSeed.tokenID)&env=prod", admin: true).status == 200)
+        #expect(
+            try await zeroServer.request(.GET, "/api/v1/sessions/OLD-1?token_id=\(keepAllSeed.tokenID)&env=prod", admin: true).status == 200
+        )
         #expect(try await reasons(zeroServer, keepAllSeed.tokenID) == ["old_refusal", "recent_refusal"])
         #expect(zeroChild.process.isRunning)
     }
@@ -106,14 +110,20 @@ struct PromiseRetentionTests {
                 warnings: [], requestID: nil, contentType: "application/json")
             opened.timeZone = "America/Sao_Paulo"
             let oldEventID = try await store.append(opened).eventID
-            store.recordRejection(Rejection(tokenID: tokenID, environment: .prod, at: old, status: 400,
-                                            reason: "old_refusal", bodyPrefix: Data("{".utf8), requestID: "old"))
+            store.recordRejection(
+                Rejection(
+                    tokenID: tokenID, environment: .prod, at: old, status: 400,
+                    reason: "old_refusal", bodyPrefix: Data("{".utf8), requestID: "old"))
             clock.now = Date()
-            let recentEventID = try await store.append(IncomingEvent(
-                tokenID: tokenID, environment: .prod, deduplicationKey: "key:recent", body: Data(#"{"event":"test"}"#.utf8),
-                summary: EventSummary(kind: .test("test")), warnings: [], requestID: nil, contentType: "application/json")).eventID
-            store.recordRejection(Rejection(tokenID: tokenID, environment: .prod, at: Date(), status: 400,
-                                            reason: "recent_refusal", bodyPrefix: Data("[".utf8), requestID: "recent"))
+            let recentEventID = try await store.append(
+                IncomingEvent(
+                    tokenID: tokenID, environment: .prod, deduplicationKey: "key:recent", body: Data(#"{"event":"test"}"#.utf8),
+                    summary: EventSummary(kind: .test("test")), warnings: [], requestID: nil, contentType: "application/json")
+            ).eventID
+            store.recordRejection(
+                Rejection(
+                    tokenID: tokenID, environment: .prod, at: Date(), status: 400,
+                    reason: "recent_refusal", bodyPrefix: Data("[".utf8), requestID: "recent"))
             // Waits for the fold: the old order has its session row.
             let session = try await store.session(tokenID: tokenID, environment: .prod, orderID: "OLD-1")
             await group.triggerGracefulShutdown()
@@ -122,8 +132,10 @@ struct PromiseRetentionTests {
         }
         try #require(seeded.3, "the seed's session was not folded")
         let counts = try await DatabaseQueue(path: directory.appendingPathComponent(SQLiteEventStore.fileName).path).read { db in
-            [try Int.fetchOne(db, sql: "SELECT count(*) FROM events"), try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections"),
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM sessions")]
+            [
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM events"), try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections"),
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM sessions"),
+            ]
         }
         try #require(counts == [2, 2, 1], "seed: \(counts)")
         return (seeded.0, seeded.1, seeded.2)

@@ -1,5 +1,5 @@
-import EmiliaServer
 import EmiliaSQLite
+import EmiliaServer
 import EmiliaStore
 import Foundation
 import GRDB
@@ -19,8 +19,9 @@ struct PromiseRotationTests {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let clock = PromiseClock(Date(timeIntervalSince1970: 1_764_000_000))
-        let store = try SQLiteEventStore(directory: directory, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
-                                         now: { clock.now })
+        let store = try SQLiteEventStore(
+            directory: directory, logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }),
+            now: { clock.now })
         let issued = try await store.createToken(name: "Rotating", timeZone: "UTC")
         let id = issued.record.id
         #expect(try await store.activeToken(matching: issued.token)?.id == id)
@@ -54,7 +55,8 @@ struct PromiseRotationTests {
             #expect(new != old)
             #expect(try await server.post(token: old, body: Data(#"{"event":"test","n":1}"#.utf8)).status == 200)
             #expect(try await server.post(token: new, body: Data(#"{"event":"test","n":2}"#.utf8)).status == 200)
-            let expiry = try await DatabaseQueue(path: server.dataDirectory.appendingPathComponent(SQLiteEventStore.fileName).path).read { db in
+            let expiry = try await DatabaseQueue(path: server.dataDirectory.appendingPathComponent(SQLiteEventStore.fileName).path).read {
+                db in
                 try Double.fetchOne(db, sql: "SELECT expires_at FROM token_secrets WHERE hash = ?", arguments: [TokenSecrets.hash(old)])
             }
             let graceEnd = try #require(expiry, "the old token's secret has no expiry")

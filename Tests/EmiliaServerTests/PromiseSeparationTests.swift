@@ -11,10 +11,14 @@ struct PromiseSeparationTests {
     private func seed(_ server: TestServer) async throws -> String {
         let (id, token) = try await server.createToken()
         func opened(_ order: String, _ table: String, _ time: String) -> Data {
-            Data(#"{"event":"session_opened","order_id":"\#(order)","table_number":"\#(table)","timestamp":"2025-11-24T\#(time):00-03:00"}"#.utf8)
+            Data(
+                #"{"event":"session_opened","order_id":"\#(order)","table_number":"\#(table)","timestamp":"2025-11-24T\#(time):00-03:00"}"#
+                    .utf8)
         }
         func closed(_ order: String, _ table: String, _ start: String, _ end: String, _ total: String) -> Data {
-            Data(#"{"event":"session_complete","order_id":"\#(order)","table_number":"\#(table)","timestamp":"2025-11-24T\#(end):00-03:00","session_start":"2025-11-24T\#(start):00-03:00","session_end":"2025-11-24T\#(end):00-03:00","totals":{"subtotal":\#(total),"total":\#(total)}}"#.utf8)
+            Data(
+                #"{"event":"session_complete","order_id":"\#(order)","table_number":"\#(table)","timestamp":"2025-11-24T\#(end):00-03:00","session_start":"2025-11-24T\#(start):00-03:00","session_end":"2025-11-24T\#(end):00-03:00","totals":{"subtotal":\#(total),"total":\#(total)}}"#
+                    .utf8)
         }
         let posts: [(String, Data)] = [
             ("dev", opened("DEV-1", "Mesa 1", "19:00")), ("dev", closed("DEV-1", "Mesa 1", "19:00", "20:00", "10.00")),
@@ -42,7 +46,8 @@ struct PromiseSeparationTests {
         try await TestServer.with(backend: backend) { server in
             let id = try await seed(server)
             for (env, orders, count) in [("dev", ["DEV-1"], 2), ("prod", ["PROD-1", "PROD-2"], 3)] {
-                let events = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=\(env)&limit=1000", admin: true)
+                let events =
+                    try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=\(env)&limit=1000", admin: true)
                     .json()["events"] as? [[String: Any]] ?? []
                 #expect(events.count == count, "\(env): \(events)")
                 #expect(events.allSatisfy { $0["env"] as? String == env })

@@ -1,10 +1,11 @@
-@testable import EmiliaServer
 import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTP1
 import Testing
+
+@testable import EmiliaServer
 
 /// Promises (decisions "Operations"): a dashboard sign-in lasts 8 h, checked by the server (not only by the
 /// cookie's Max-Age), and the cookie is signed with the admin key, so changing the key signs everyone out while a
@@ -13,9 +14,11 @@ import Testing
 struct PromiseSignInTests {
     /// A request carrying `value` as the session cookie.
     private func request(cookie value: String) -> Request {
-        Request(head: HTTPRequest(method: .get, scheme: "http", authority: "localhost", path: "/",
-                                  headerFields: [.cookie: "\(DashboardAuth.cookieName)=\(value)"]),
-                body: RequestBody(buffer: ByteBuffer()))
+        Request(
+            head: HTTPRequest(
+                method: .get, scheme: "http", authority: "localhost", path: "/",
+                headerFields: [.cookie: "\(DashboardAuth.cookieName)=\(value)"]),
+            body: RequestBody(buffer: ByteBuffer()))
     }
 
     /// DashboardAuth.session(of:) with a moving clock: valid a minute before 8 h, refused a second after; an

@@ -7,8 +7,10 @@ import Testing
 
 /// Posts the three fixtures of ORD-2025-0124 (in a scrambled order) and a few more sessions on 2025-11-24.
 private func seedDay(_ server: TestServer, token: String, env: String = "prod") async throws {
-    for file in ["session_complete.json", "session_opened.json", "items_added.json", "session_complete_minimal.json",
-                 "table_alias.json", "connection_test.json", "missing_table_number.json", "naive_timestamp.json"] {
+    for file in [
+        "session_complete.json", "session_opened.json", "items_added.json", "session_complete_minimal.json",
+        "table_alias.json", "connection_test.json", "missing_table_number.json", "naive_timestamp.json",
+    ] {
         let answer = try await server.post(token: token, env: env, body: try Fixture.data(file))
         #expect(answer.status == 200)
     }
@@ -23,7 +25,10 @@ struct ReadAPITests {
             let list = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=2025-11-24", admin: true)
             #expect(list.status == 200)
             let sessions = try list.json()["sessions"] as? [[String: Any]] ?? []
-            #expect(Set(sessions.compactMap { $0["order_id"] as? String }) == ["ORD-2025-0124", "ORD-2025-0125", "ORD-2025-0202", "ORD-123", "ORD-2025-0200"])
+            #expect(
+                Set(sessions.compactMap { $0["order_id"] as? String }) == [
+                    "ORD-2025-0124", "ORD-2025-0125", "ORD-2025-0202", "ORD-123", "ORD-2025-0200",
+                ])
             let one = try await server.request(.GET, "/api/v1/sessions/ORD-2025-0124?token_id=\(id)&env=prod", admin: true).json()
             #expect(one["status"] as? String == "closed")
             #expect(one["table_number"] as? String == "Mesa 8")
@@ -53,7 +58,8 @@ struct ReadAPITests {
                 let list = try await server.request(.GET, "/api/v1/sessions?token_id=\(id)&env=prod&date=\(day)", admin: true)
                 return (try list.json()["sessions"] as? [[String: Any]] ?? []).compactMap { $0["order_id"] as? String }
             }
-            let closed = #"{"event":"session_complete","order_id":"LATE-1","table_number":"Mesa 3","timestamp":"2025-11-25T00:30:00-03:00","totals":{"subtotal":10.00,"total":10.00}}"#
+            let closed =
+                #"{"event":"session_complete","order_id":"LATE-1","table_number":"Mesa 3","timestamp":"2025-11-25T00:30:00-03:00","totals":{"subtotal":10.00,"total":10.00}}"#
             #expect(try await server.post(token: token, env: "prod", body: Data(closed.utf8)).status == 200)
             // The fold follows the commit (within a second; longer on a machine loaded by the other suites).
             try await waitUntil { try await orders(on: "2025-11-25") == ["LATE-1"] }
@@ -100,7 +106,8 @@ struct ReadAPITests {
             var posted: [String] = []
             for index in 0..<23 {
                 let table = index % 2 == 0 ? "Mesa 1" : "Mesa 2"
-                let body = #"{"event":"items_added","order_id":"O\#(index)","table_number":"\#(table)","timestamp":"2025-11-24T19:00:00-03:00","items":[]}"#
+                let body =
+                    #"{"event":"items_added","order_id":"O\#(index)","table_number":"\#(table)","timestamp":"2025-11-24T19:00:00-03:00","items":[]}"#
                 posted.append(try await server.post(token: token, body: Data(body.utf8)).json()["event_id"] as! String)
             }
             _ = try await server.post(token: token, body: try Fixture.data("naive_timestamp.json"))
@@ -116,17 +123,23 @@ struct ReadAPITests {
             let mesa1 = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&table=Mesa%201", admin: true).json()
             #expect((mesa1["events"] as? [Any])?.count == 12)
             // Only the naive-timestamp post has warnings: the filter must pick exactly it, and its opposite the rest.
-            let flagged = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&has_warnings=true&limit=1000", admin: true).json()
+            let flagged = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&has_warnings=true&limit=1000", admin: true)
+                .json()
             #expect((flagged["events"] as? [[String: Any]])?.count == 1)
             #expect((flagged["events"] as? [[String: Any]])?.first?["event"] as? String == "session_opened")
-            let clean = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&has_warnings=false&limit=1000", admin: true).json()
+            let clean = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&has_warnings=false&limit=1000", admin: true)
+                .json()
             #expect((clean["events"] as? [[String: Any]])?.count == 23)
             #expect(try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&cursor=bogus", admin: true).status == 400)
-            let future = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&since=2099-01-01T00:00:00Z", admin: true).json()
+            let future = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&since=2099-01-01T00:00:00Z", admin: true)
+                .json()
             #expect((future["events"] as? [Any])?.isEmpty == true)
-            let past = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&until=2000-01-01T00:00:00Z", admin: true).json()
+            let past = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&until=2000-01-01T00:00:00Z", admin: true)
+                .json()
             #expect((past["events"] as? [Any])?.isEmpty == true)
-            let window = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&since=2000-01-01T00:00:00Z&until=2099-01-01T00:00:00Z&limit=1000", admin: true).json()
+            let window = try await server.request(
+                .GET, "/api/v1/events?token_id=\(id)&env=dev&since=2000-01-01T00:00:00Z&until=2099-01-01T00:00:00Z&limit=1000", admin: true
+            ).json()
             #expect((window["events"] as? [Any])?.count == 24)
             #expect(try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&until=yesterday", admin: true).status == 400)
             #expect(try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&limit=0", admin: true).status == 400)
@@ -134,7 +147,13 @@ struct ReadAPITests {
     }
 
     @Test(arguments: Backend.allCases) func exportStreamsNDJSONAndCSV(backend: Backend) async throws {
-        try await TestServer.with(backend: backend, configure: { $0.rateLimitPerSecond = 100_000; $0.rateLimitBurst = 100_000 }) { server in
+        try await TestServer.with(
+            backend: backend,
+            configure: {
+                $0.rateLimitPerSecond = 100_000
+                $0.rateLimitBurst = 100_000
+            }
+        ) { server in
             let (id, token) = try await server.createToken()
             for index in 0..<1200 {
                 _ = try await server.post(token: token, body: Data(#"{"event":"test","i":\#(index),"note":"a, \"b\""}"#.utf8))
@@ -151,7 +170,10 @@ struct ReadAPITests {
             #expect((first["payload"] as? [String: Any])?["i"] as? Int == 0)
             let csv = try await server.request(.GET, "/api/v1/export?token_id=\(id)&env=dev&format=csv", admin: true)
             let rows = csv.text.split(separator: "\n")
-            #expect(rows.first == "event_id,token_id,env,received_at,event,is_test,order_id,table_number,occurred_at,request_id,content_type,content_encoding,size_bytes,warnings,payload")
+            #expect(
+                rows.first
+                    == "event_id,token_id,env,received_at,event,is_test,order_id,table_number,occurred_at,request_id,content_type,content_encoding,size_bytes,warnings,payload"
+            )
             #expect(rows.count == 1202)
             #expect(rows[1].hasSuffix(#","{""event"":""test"",""i"":0,""note"":""a, \""b\""""}""#))
             // The row's fields are the header's, in its order (the payload, last, holds commas of its own).
@@ -170,16 +192,21 @@ struct ReadAPITests {
     @Test(arguments: Backend.allCases) func streamDeliversNewEventsAndResumes(backend: Backend) async throws {
         try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken()
-            let before = try await server.post(token: token, body: Data(#"{"event":"test","n":"before"}"#.utf8)).json()["event_id"] as! String
+            let before =
+                try await server.post(token: token, body: Data(#"{"event":"test","n":"before"}"#.utf8)).json()["event_id"] as! String
             var request = HTTPClientRequest(url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev")
             request.headers.add(name: "Authorization", value: "Bearer \(TestServer.adminKey)")
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             #expect(response.headers["Content-Type"].first == "text/event-stream")
             var iterator = response.body.makeAsyncIterator()
             // Prod first, then dev, then a dev sentinel: reading up to the sentinel would have met a leaked prod event.
-            let prod = try await server.post(token: token, env: "prod", body: Data(#"{"event":"test","n":"prod"}"#.utf8)).json()["event_id"] as! String
-            let posted = try await server.post(token: token, body: Data(#"{"event":"test","n":"after"}"#.utf8)).json()["event_id"] as! String
-            let sentinel = try await server.post(token: token, body: Data(#"{"event":"test","n":"sentinel"}"#.utf8)).json()["event_id"] as! String
+            let prod =
+                try await server.post(token: token, env: "prod", body: Data(#"{"event":"test","n":"prod"}"#.utf8)).json()["event_id"]
+                as! String
+            let posted =
+                try await server.post(token: token, body: Data(#"{"event":"test","n":"after"}"#.utf8)).json()["event_id"] as! String
+            let sentinel =
+                try await server.post(token: token, body: Data(#"{"event":"test","n":"sentinel"}"#.utf8)).json()["event_id"] as! String
             var received = ""
             let deadline = ContinuousClock.now + .seconds(10)
             while !received.contains(sentinel), ContinuousClock.now < deadline, let chunk = try await iterator.next() {
@@ -193,7 +220,8 @@ struct ReadAPITests {
             // Resume from that id, by Last-Event-ID and by cursor=: only what came after it.
             let third = try await server.post(token: token, body: Data(#"{"event":"test","n":"third"}"#.utf8)).json()["event_id"] as! String
             for resumeBy in ["header", "query"] {
-                var resume = HTTPClientRequest(url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev" + (resumeBy == "query" ? "&cursor=\(eventID)" : ""))
+                var resume = HTTPClientRequest(
+                    url: "\(server.baseURL)/api/v1/stream?token_id=\(id)&env=dev" + (resumeBy == "query" ? "&cursor=\(eventID)" : ""))
                 resume.headers.add(name: "Authorization", value: "Bearer \(TestServer.adminKey)")
                 if resumeBy == "header" { resume.headers.add(name: "Last-Event-ID", value: String(eventID)) }
                 let resumed = try await HTTPClient.shared.execute(resume, timeout: .seconds(30))
@@ -252,7 +280,8 @@ struct ReadAPITests {
     @Test(arguments: Backend.allCases) func employeeIDsComeBackWithTheJSONTypeTheyWereSentWith(backend: Backend) async throws {
         try await TestServer.with(backend: backend) { server in
             let (id, token) = try await server.createToken()
-            let body = #"{"event":"session_complete","order_id":4711,"table_number":"Mesa 3","timestamp":"2025-11-24T20:15:00-03:00","#
+            let body =
+                #"{"event":"session_complete","order_id":4711,"table_number":"Mesa 3","timestamp":"2025-11-24T20:15:00-03:00","#
                 + #""session_start":"2025-11-24T19:00:00-03:00","session_end":"2025-11-24T20:15:00-03:00","#
                 + #""opened_by":{"id":72,"name":"Joao"},"closed_by":{"id":"A-17","name":"Ana"},"#
                 + #""items":[{"timestamp":"2025-11-24T19:05:00-03:00","employee_id":72,"name":"Pastel","quantity":1,"price":10.00},"#
@@ -280,7 +309,10 @@ struct ReadAPITests {
             let export = try await server.request(.GET, "/api/v1/export?token_id=\(id)&env=prod", admin: true).text
             #expect(export.contains(#""order_id":4711,"#))
             // A string order id stays a string.
-            _ = try await server.post(token: token, env: "prod", body: Data(#"{"event":"session_opened","order_id":"4712","table_number":"Mesa 4","timestamp":"2025-11-24T21:00:00-03:00"}"#.utf8))
+            _ = try await server.post(
+                token: token, env: "prod",
+                body: Data(
+                    #"{"event":"session_opened","order_id":"4712","table_number":"Mesa 4","timestamp":"2025-11-24T21:00:00-03:00"}"#.utf8))
             let newest = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=prod&limit=1", admin: true).json()
             #expect((newest["events"] as? [[String: Any]])?.first?["order_id"] as? String == "4712")
         }

@@ -16,10 +16,11 @@ struct RetentionTests {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             for index in 0..<count {
-                _ = try await store.append(IncomingEvent(
-                    tokenID: tokenID, environment: .prod, deduplicationKey: "k\(receivedAt.timeIntervalSince1970)-\(index)",
-                    body: Data(#"{"event":"test"}"#.utf8), summary: EventSummary(kind: .test("test")), warnings: [],
-                    requestID: nil, contentType: "application/json"))
+                _ = try await store.append(
+                    IncomingEvent(
+                        tokenID: tokenID, environment: .prod, deduplicationKey: "k\(receivedAt.timeIntervalSince1970)-\(index)",
+                        body: Data(#"{"event":"test"}"#.utf8), summary: EventSummary(kind: .test("test")), warnings: [],
+                        requestID: nil, contentType: "application/json"))
             }
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
@@ -41,8 +42,9 @@ struct RetentionTests {
     }
 
     @Test func retentionNeverGoesBelowTheDedupWindow() {
-        let service = RetentionService(store: try! SQLiteEventStore(directory: TemporaryDirectory.make(), logger: Logger(label: "test")),
-                                       age: .seconds(3600), logger: Logger(label: "test"))
+        let service = RetentionService(
+            store: try! SQLiteEventStore(directory: TemporaryDirectory.make(), logger: Logger(label: "test")),
+            age: .seconds(3600), logger: Logger(label: "test"))
         #expect(service.age == RetentionService.minimumAge)
         #expect(RetentionService.minimumAge == .seconds(72 * 3600))
     }

@@ -3,9 +3,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import ServiceLifecycle
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// A stand-in webhook endpoint that answers from a script (500, 429 with Retry-After, a hang, …) and records
@@ -50,22 +50,28 @@ final class ScriptedServer: Sendable {
             switch answer {
             case .ok:
                 let id = UUID().uuidString.lowercased()
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(
-                    string: IngestAnswer.json(eventID: id, receivedAt: Date(), env: "dev", isDuplicate: false, warningsJSON: "[]"))))
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(
+                        byteBuffer: ByteBuffer(
+                            string: IngestAnswer.json(eventID: id, receivedAt: Date(), env: "dev", isDuplicate: false, warningsJSON: "[]")))
+                )
             case .status(let code, let retryAfter):
                 var headers: HTTPFields = [.contentType: "application/json"]
                 if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-                return Response(status: .init(code: code), headers: headers,
-                                body: .init(byteBuffer: ByteBuffer(string: #"{"detail":"scripted \#(code)"}"#)))
+                return Response(
+                    status: .init(code: code), headers: headers,
+                    body: .init(byteBuffer: ByteBuffer(string: #"{"detail":"scripted \#(code)"}"#)))
             case .hang:
                 try await Task.sleep(for: .seconds(6))
                 return Response(status: .ok)
             }
         }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-                              onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
-                              logger: Logger(label: "scripted", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { continuation.yield($0.localAddress?.port ?? 0) },
+            logger: Logger(label: "scripted", factory: { _ in SwiftLogNoOpLogHandler() }))
         let group = ServiceGroup(services: [app], logger: Logger(label: "scripted", factory: { _ in SwiftLogNoOpLogHandler() }))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask {

@@ -30,8 +30,9 @@ struct StorageFaultTests {
         let (_, token) = try await EmiliaProcess.createToken(named: "Full", in: directory)
         // Its log goes to the same disk, as `emilia serve >> emilia.log` would.
         let environment = ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_MIN_FREE_DISK_MB": "2", "EMILIA_LOG_LEVEL": "debug"]
-        let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: environment,
-                                       outputFile: mount.appendingPathComponent("emilia.log"))
+        let server = try EmiliaProcess(
+            ["serve", "--port", "0", "--data-dir", directory.path], environment: environment,
+            outputFile: mount.appendingPathComponent("emilia.log"))
         defer { server.kill() }
         let baseURL = try await server.waitForListening()
         var acknowledged: [String] = []
@@ -41,10 +42,16 @@ struct StorageFaultTests {
             request.method = .POST
             request.headers.add(name: "Content-Type", value: "application/json")
             // Session events: the folder meets the full disk too, and must catch up once space is back.
-            request.body = .bytes(ByteBuffer(string: #"{"event":"session_opened","order_id":"F\#(index)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00","pad":"\#(padding)"}"#))
+            request.body = .bytes(
+                ByteBuffer(
+                    string:
+                        #"{"event":"session_opened","order_id":"F\#(index)","table_number":"Mesa 1","timestamp":"2025-11-24T19:00:00-03:00","pad":"\#(padding)"}"#
+                ))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 1 << 20)
-            if response.status == .ok, let id = (try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String {
+            if response.status == .ok,
+                let id = (try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any])?["event_id"] as? String
+            {
                 acknowledged.append(id)
             }
             return (Int(response.status.code), response.headers)
@@ -85,10 +92,12 @@ struct StorageFaultTests {
         #expect(Set(acknowledged).isSubset(of: stored))
         // Every acknowledged session event is in its session (the folder retried through the full disk).
         let folded = try await DatabaseQueue(path: directory.appendingPathComponent("emilia.sqlite3").path).read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM events e WHERE e.event_type = 'session_opened'
-                  AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.order_id = e.order_id)
-                """)
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT count(*) FROM events e WHERE e.event_type = 'session_opened'
+                      AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.order_id = e.order_id)
+                    """)
         }
         #expect(folded == 0, "acknowledged session events without their session")
     }
@@ -98,8 +107,9 @@ struct StorageFaultTests {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let (_, token) = try await EmiliaProcess.createToken(named: "Quiet", in: directory)
-        let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path],
-                                       environment: ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_LOG_LEVEL": "debug"])
+        let server = try EmiliaProcess(
+            ["serve", "--port", "0", "--data-dir", directory.path],
+            environment: ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_LOG_LEVEL": "debug"])
         defer { server.kill() }
         let baseURL = try await server.waitForListening()
         // Whoever read its output went away (`emilia serve | head`): every log line now meets a closed pipe.
@@ -110,7 +120,8 @@ struct StorageFaultTests {
             request.body = .bytes(ByteBuffer(string: #"{"event":"test","n":\#(index)}"#))
             #expect(try await HTTPClient.shared.execute(request, timeout: .seconds(10)).status == .ok)
         }
-        #expect(try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + "/nowhere"), timeout: .seconds(10)).status == .notFound)
+        #expect(
+            try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + "/nowhere"), timeout: .seconds(10)).status == .notFound)
         #expect(server.process.isRunning)
     }
 
@@ -119,9 +130,11 @@ struct StorageFaultTests {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let (_, token) = try await EmiliaProcess.createToken(named: "Big", in: directory)
-        let server = try EmiliaProcess(["serve", "--port", "0", "--data-dir", directory.path], environment: [
-            "EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_INGEST_MEMORY_MB": "20", "EMILIA_RATE_BURST": "1000",
-        ])
+        let server = try EmiliaProcess(
+            ["serve", "--port", "0", "--data-dir", directory.path],
+            environment: [
+                "EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_INGEST_MEMORY_MB": "20", "EMILIA_RATE_BURST": "1000",
+            ])
         defer { server.kill() }
         let baseURL = try await server.waitForListening()
         let body = ByteBuffer(string: #"{"event":"test","pad":""# + String(repeating: "x", count: 9 * 1024 * 1024) + #""}"#)
@@ -154,14 +167,17 @@ struct StorageFaultTests {
         let store = try SQLiteEventStore(directory: directory, logger: Logger(label: "test"), busyTimeout: .milliseconds(50))
         let token = try await store.createToken(name: "Old", timeZone: "UTC").record.id
         // An event past retention, written by a store whose clock is 100 days back.
-        let old = try SQLiteEventStore(directory: directory, logger: Logger(label: "test"), now: { Date().addingTimeInterval(-100 * 86_400) })
+        let old = try SQLiteEventStore(
+            directory: directory, logger: Logger(label: "test"), now: { Date().addingTimeInterval(-100 * 86_400) })
         let oldGroup = ServiceGroup(services: old.services, logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await oldGroup.run() }
             // Two: retention always keeps the newest event of the log.
             for key in ["old", "newest"] {
-                _ = try await old.append(IncomingEvent(tokenID: token, environment: .prod, deduplicationKey: key, body: Data(#"{"event":"test"}"#.utf8),
-                                                       summary: EventSummary(kind: .test("test")), warnings: [], requestID: nil, contentType: nil))
+                _ = try await old.append(
+                    IncomingEvent(
+                        tokenID: token, environment: .prod, deduplicationKey: key, body: Data(#"{"event":"test"}"#.utf8),
+                        summary: EventSummary(kind: .test("test")), warnings: [], requestID: nil, contentType: nil))
             }
             await oldGroup.triggerGracefulShutdown()
             try await tasks.waitForAll()
@@ -171,8 +187,9 @@ struct StorageFaultTests {
         blockerConfiguration.allowsUnsafeTransactions = true
         let blocker = try DatabaseQueue(path: directory.appendingPathComponent("emilia.sqlite3").path, configuration: blockerConfiguration)
         try await blocker.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
-        let retention = RetentionService(store: store, age: .seconds(90 * 86_400), interval: .milliseconds(50), logger: Logger(label: "test"),
-                                         monitor: monitor)
+        let retention = RetentionService(
+            store: store, age: .seconds(90 * 86_400), interval: .milliseconds(50), logger: Logger(label: "test"),
+            monitor: monitor)
         let group = ServiceGroup(services: [retention], logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -201,7 +218,8 @@ struct StorageFaultTests {
     private func peakResidentMegabytes(of pid: Int32) throws -> Int {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kilobytes = Int(line.split(separator: " ").dropFirst().first { !$0.isEmpty }.map(String.init) ?? "") else {
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first { !$0.isEmpty }.map(String.init) ?? "")
+        else {
             throw TestFailure("no VmHWM in /proc/\(pid)/status")
         }
         return kilobytes / 1024

@@ -9,7 +9,9 @@ struct StorageTests {
     @Test func exactBytesAreStoredAndServedBack() async throws {
         try await TestServer.with { server in
             let (_, token) = try await server.createToken()
-            let body = Data("  {\"event\" :\"session_opened\", \"order_id\":\"Ω-1\",\n\"table_number\":\"Mesa 8\",\"timestamp\":\"2025-11-24T18:30:00-03:00\", \"x\": 1.50e0 }\n".utf8)
+            let body = Data(
+                "  {\"event\" :\"session_opened\", \"order_id\":\"Ω-1\",\n\"table_number\":\"Mesa 8\",\"timestamp\":\"2025-11-24T18:30:00-03:00\", \"x\": 1.50e0 }\n"
+                    .utf8)
             let answer = try await server.post(token: token, body: body)
             let id = try #require(try answer.json()["event_id"] as? String)
             let raw = try await server.request(.GET, "/api/v1/events/\(id)/raw", admin: true)
@@ -57,8 +59,10 @@ struct StorageTests {
             let answers = try await withThrowingTaskGroup(of: (String?, Bool?).self) { group in
                 for _ in 0..<20 {
                     group.addTask {
-                        let json = try await server.post(token: token, body: Data(#"{"event":"test"}"#.utf8),
-                                                         headers: [("Idempotency-Key", "same")]).json()
+                        let json = try await server.post(
+                            token: token, body: Data(#"{"event":"test"}"#.utf8),
+                            headers: [("Idempotency-Key", "same")]
+                        ).json()
                         return (json["event_id"] as? String, json["duplicate"] as? Bool)
                     }
                 }
@@ -111,7 +115,10 @@ struct StorageTests {
                 for worker in 0..<8 {
                     group.addTask {
                         for index in 0..<100 {
-                            guard let answer = try? await server.post(token: token, body: Data(#"{"event":"test","w":\#(worker),"i":\#(index)}"#.utf8)) else {
+                            guard
+                                let answer = try? await server.post(
+                                    token: token, body: Data(#"{"event":"test","w":\#(worker),"i":\#(index)}"#.utf8))
+                            else {
                                 return  // refused or closed: the server has stopped
                             }
                             #expect(answer.status == 200 || answer.status == 503, "answered \(answer.status)")

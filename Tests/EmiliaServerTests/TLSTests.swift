@@ -18,9 +18,11 @@ struct SelfSignedCertificate {
         let made = SelfSignedCertificate(directory: TemporaryDirectory.make())
         let openssl = try ChildProcess(
             executable: URL(fileURLWithPath: "/usr/bin/openssl"),
-            arguments: ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
-                        "-keyout", made.key, "-out", made.certificate, "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1"],
+            arguments: [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+                "-keyout", made.key, "-out", made.certificate, "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1",
+            ],
             outputFile: made.directory.appendingPathComponent("openssl.log"))
         try await waitUntil(timeout: .seconds(30)) { !openssl.process.isRunning }
         guard openssl.process.terminationStatus == 0 else { throw TestFailure("openssl failed: \(openssl.standardOutput)") }
@@ -97,18 +99,24 @@ struct TLSTests {
             #expect(!receipt.eventID.isEmpty)
 
             let payload = Fixture.directory.appendingPathComponent("session_complete.json").path
-            let (sent, output) = try await EmiliaProcess.run(["send", payload, "--url", baseURL, "--token", token,
-                                                              "--ca-file", certificate.certificate])
+            let (sent, output) = try await EmiliaProcess.run([
+                "send", payload, "--url", baseURL, "--token", token,
+                "--ca-file", certificate.certificate,
+            ])
             #expect(sent == 0, "\(output)")
             #expect(output.contains("received: event_id="))
             let (refused, _) = try await EmiliaProcess.run(["send", payload, "--url", baseURL, "--token", token])
             #expect(refused != 0, "an untrusted self-signed certificate is refused")
-            let (diagnosed, report) = try await EmiliaProcess.run(["diagnose", token, "--url", baseURL, "--ca-file", certificate.certificate,
-                                                                   "--samples", "1"])
+            let (diagnosed, report) = try await EmiliaProcess.run([
+                "diagnose", token, "--url", baseURL, "--ca-file", certificate.certificate,
+                "--samples", "1",
+            ])
             #expect(diagnosed == 0, "\(report)")
             let outbox = certificate.directory.appendingPathComponent("outbox.sqlite3").path
-            let (simulated, summary) = try await EmiliaProcess.run(["simulate", "--url", baseURL, "--token", token, "--sessions", "2",
-                                                                    "--outbox", outbox, "--json", "--ca-file", certificate.certificate])
+            let (simulated, summary) = try await EmiliaProcess.run([
+                "simulate", "--url", baseURL, "--token", token, "--sessions", "2",
+                "--outbox", outbox, "--json", "--ca-file", certificate.certificate,
+            ])
             #expect(simulated == 0, "\(summary)")
             #expect(summary.contains(#""dead": 0"#) && !summary.contains(#""delivered": 0,"#), "\(summary)")
         }

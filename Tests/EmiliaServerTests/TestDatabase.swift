@@ -31,8 +31,9 @@ enum TestDatabase {
         let cluster = try PostgresLocation(url: clusterURL())
         let name = "emilia_t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         let connection = try await PostgresConnection.connect(
-            configuration: .init(host: cluster.host, port: cluster.port, username: cluster.username, password: cluster.password,
-                                 database: cluster.database, tls: .disable),
+            configuration: .init(
+                host: cluster.host, port: cluster.port, username: cluster.username, password: cluster.password,
+                database: cluster.database, tls: .disable),
             id: 1, logger: logger)
         do {
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: logger)

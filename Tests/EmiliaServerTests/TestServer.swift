@@ -59,8 +59,9 @@ struct TestServer: Sendable {
                 throw TestFailure("the server stopped before it listened")
             }
             let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
-            let server = TestServer(baseURL: "\(scheme)://127.0.0.1:\(port)", dataDirectory: directory,
-                                    shutDown: { await group.triggerGracefulShutdown() })
+            let server = TestServer(
+                baseURL: "\(scheme)://127.0.0.1:\(port)", dataDirectory: directory,
+                shutDown: { await group.triggerGracefulShutdown() })
             let result: T
             do {
                 result = try await body(server)
@@ -114,8 +115,10 @@ struct HTTPAnswer: Sendable {
 
 extension TestServer {
     /// Sends a request and reads the whole answer.
-    func request(_ method: HTTPMethod, _ path: String, body: Data? = nil, headers: [(String, String)] = [],
-                 admin: Bool = false) async throws -> HTTPAnswer {
+    func request(
+        _ method: HTTPMethod, _ path: String, body: Data? = nil, headers: [(String, String)] = [],
+        admin: Bool = false
+    ) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -129,14 +132,16 @@ extension TestServer {
     /// Posts a webhook with a JSON content type.
     func post(token: String, env: String? = "dev", body: Data, headers: [(String, String)] = []) async throws -> HTTPAnswer {
         let query = env.map { "?env=\($0)" } ?? ""
-        return try await request(.POST, "/webhooks/v1/pos/\(token)\(query)", body: body,
-                                 headers: [("Content-Type", "application/json")] + headers)
+        return try await request(
+            .POST, "/webhooks/v1/pos/\(token)\(query)", body: body,
+            headers: [("Content-Type", "application/json")] + headers)
     }
 
     /// Creates a token through the admin API and returns (id, token).
     func createToken(name: String = "Cantina Test", timezone: String = "America/Sao_Paulo") async throws -> (id: String, token: String) {
-        let answer = try await request(.POST, "/api/v1/tokens", body: Data(#"{"name":"\#(name)","timezone":"\#(timezone)"}"#.utf8),
-                                       headers: [("Content-Type", "application/json")], admin: true)
+        let answer = try await request(
+            .POST, "/api/v1/tokens", body: Data(#"{"name":"\#(name)","timezone":"\#(timezone)"}"#.utf8),
+            headers: [("Content-Type", "application/json")], admin: true)
         guard answer.status == 201 else { throw TestFailure("token creation answered \(answer.status): \(answer.text)") }
         let json = try answer.json()
         return (json["id"] as! String, json["token"] as! String)

@@ -5,8 +5,9 @@ import Testing
 
 @Suite("Token look-ups")
 struct TokenCacheTests {
-    static let record = TokenRecord(id: "t1", name: "Cantina", timeZone: "UTC", status: .active, prefix: "3f6c1b9e",
-                                    createdAt: Date(timeIntervalSince1970: 0), tableStyle: nil)
+    static let record = TokenRecord(
+        id: "t1", name: "Cantina", timeZone: "UTC", status: .active, prefix: "3f6c1b9e",
+        createdAt: Date(timeIntervalSince1970: 0), tableStyle: nil)
 
     @Test func requestsThatMissTogetherShareOneRead() async throws {
         let cache = TokenCache(lifetime: .seconds(1))
@@ -19,7 +20,9 @@ struct TokenCacheTests {
         }
         let now = Date()
         try await withThrowingTaskGroup(of: TokenRecord?.self) { group in
-            for _ in 0..<50 { group.addTask { try await cache.record(matching: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", at: now, lookUp: lookUp) } }
+            for _ in 0..<50 {
+                group.addTask { try await cache.record(matching: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", at: now, lookUp: lookUp) }
+            }
             try await waitUntil { reads.withLock { $0 } >= 1 }
             opener.yield()
             opener.finish()

@@ -63,7 +63,8 @@ struct DashboardController: Sendable {
         EventFilters(request).apply(to: &query)
         // `after` is the newest event id the page shows; the log continues from that event's position.
         if let after = request.uri.queryParameters.get("after"), UUID(uuidString: after) != nil,
-           let event = try await store.event(id: after), event.tokenID == scope.token.id {
+            let event = try await store.event(id: after), event.tokenID == scope.token.id
+        {
             query.cursor = event.position
         } else {
             query.ascending = false
@@ -71,7 +72,8 @@ struct DashboardController: Sendable {
         }
         let events = try await store.events(query).events
         let newestFirst = query.ascending ? events.reversed() : events
-        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(string: newestFirst.map(RestaurantDayPage.row).joined())))
+        return Response(
+            status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: newestFirst.map(RestaurantDayPage.row).joined())))
     }
 }

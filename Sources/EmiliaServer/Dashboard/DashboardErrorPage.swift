@@ -13,10 +13,12 @@ enum DashboardErrorPage {
 
     static func response(for error: APIError) -> Response {
         let retry = error.status == .serviceUnavailable ? "<p>Storage is unavailable for the moment: try again in a few seconds.</p>" : ""
-        var response = HTML.page(title: error.status.reasonPhrase, body: """
-            <div class="card"><h1>\(error.status.code) · \(HTML.escape(error.status.reasonPhrase))</h1>
-            <p role="alert">\(HTML.escape(error.detail))</p>\(retry)<p><a href="/">Back to the restaurants</a></p></div>
-            """, signedIn: false)
+        var response = HTML.page(
+            title: error.status.reasonPhrase,
+            body: """
+                <div class="card"><h1>\(error.status.code) · \(HTML.escape(error.status.reasonPhrase))</h1>
+                <p role="alert">\(HTML.escape(error.detail))</p>\(retry)<p><a href="/">Back to the restaurants</a></p></div>
+                """, signedIn: false)
         response.status = error.status
         for field in error.headers where field.name != .contentType { response.headers.append(field) }
         return response

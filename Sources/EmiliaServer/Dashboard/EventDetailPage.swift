@@ -23,7 +23,8 @@ struct EventDetailPage: Sendable {
         }.joined()
         var sessionHTML = "<p class=\"muted\">Not part of a table session (no order_id, a test, or an unknown event).</p>"
         if let orderID = event.orderID, !event.isTest,
-           let session = try await store.session(tokenID: event.tokenID, environment: event.environment, orderID: orderID) {
+            let session = try await store.session(tokenID: event.tokenID, environment: event.environment, orderID: orderID)
+        {
             let day = session.openedAt.map { LocalDay.of($0, in: TimeZone(identifier: token?.timeZone ?? "UTC") ?? .gmt) } ?? ""
             sessionHTML = """
                 <p data-session="\(HTML.escape(session.orderID.text))">Order <strong>\(HTML.escape(session.orderID.text))</strong> on

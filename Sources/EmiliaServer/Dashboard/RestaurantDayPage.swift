@@ -11,7 +11,8 @@ struct RestaurantDayPage: Sendable {
     func render(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let scope = try await ReadScope.from(request, store: store, tokenID: try context.parameters.require("token_id"))
         let day = try scope.day(request)
-        let token = scope.token, env = scope.environment
+        let token = scope.token
+        let env = scope.environment
         async let sessionsRead = store.sessions(tokenID: token.id, environment: env, localDate: day.date)
         async let qualityRead = store.dataQuality(tokenID: token.id, environment: env, from: day.start, to: day.end)
         async let rejectionsRead = store.rejections(tokenID: token.id, environment: env, limit: 20)
@@ -37,14 +38,16 @@ struct RestaurantDayPage: Sendable {
             <input id="date" name="date" type="date" value="\(day.date)"> <button type="submit" class="secondary">Show</button></form></div>
             """
         body += summaryCard(analytics)
-        body += "<h2>Tables</h2><div class=\"card\">\(Charts.timeline(sessions, day: (day.start, day.end), now: Date(), zone: scope.timeZone))"
+        body +=
+            "<h2>Tables</h2><div class=\"card\">\(Charts.timeline(sessions, day: (day.start, day.end), now: Date(), zone: scope.timeZone))"
         body += "<p class=\"muted\">Solid bars: closed checks. Hatched bars: still open.</p></div>"
         body += chartsGrid(analytics)
         body += staffTable(analytics)
         body += qualityCard(quality, rejections: rejections)
         body += eventLog(events, base: base, env: env, filters: filters)
-        return HTML.page(title: token.name, body: body, csrf: auth.csrfToken(for: context.dashboardSession ?? ""),
-                         environmentBanner: env == .dev ? "DEV — test data, kept apart from production" : nil)
+        return HTML.page(
+            title: token.name, body: body, csrf: auth.csrfToken(for: context.dashboardSession ?? ""),
+            environmentBanner: env == .dev ? "DEV — test data, kept apart from production" : nil)
     }
 
     private func summaryCard(_ analytics: DayAnalytics) -> String {
@@ -98,16 +101,19 @@ struct RestaurantDayPage: Sendable {
         let warnings = quality.warnings.sorted { $0.value > $1.value }.map { code, count -> String in
             let remedy = WarningCode(rawValue: code)?.remedy ?? ""
             let example = quality.examples[code].map { " <a href=\"/events/\($0)\">example</a>" } ?? ""
-            return "<tr data-warning=\"\(code)\"><td><code>\(code)</code></td><td class=\"num\">\(count)</td><td>\(HTML.escape(remedy))\(example)</td></tr>"
+            return
+                "<tr data-warning=\"\(code)\"><td><code>\(code)</code></td><td class=\"num\">\(count)</td><td>\(HTML.escape(remedy))\(example)</td></tr>"
         }.joined()
         let refused = rejections.map { rejection -> String in
             let times = rejection.count > 1 ? " <span class=\"badge warn\">×\(rejection.count)</span>" : ""
-            return "<tr><td>\(Timestamp.formatUTC(rejection.at))</td><td>\(rejection.status)</td><td>\(HTML.escape(rejection.reason))\(times)</td></tr>"
+            return
+                "<tr><td>\(Timestamp.formatUTC(rejection.at))</td><td>\(rejection.status)</td><td>\(HTML.escape(rejection.reason))\(times)</td></tr>"
         }.joined()
         var unfolded = ""
         if quality.unfoldedEvents > 0 {
             let example = quality.unfoldedExample.map { " <a href=\"/events/\($0)\">example</a>" } ?? ""
-            unfolded = "<p class=\"error\" data-unfolded=\"\(quality.unfoldedEvents)\">\(quality.unfoldedEvents) events could not be folded into their session (kept in the log): \(HTML.escape(quality.unfoldedReason ?? "unknown reason")).\(example)</p>"
+            unfolded =
+                "<p class=\"error\" data-unfolded=\"\(quality.unfoldedEvents)\">\(quality.unfoldedEvents) events could not be folded into their session (kept in the log): \(HTML.escape(quality.unfoldedReason ?? "unknown reason")).\(example)</p>"
         }
         let sampled = quality.warningsSampled ? " Warning counts cover the newest \(DataQuality.warningSampleLimit) of them." : ""
         return """
@@ -139,7 +145,11 @@ struct RestaurantDayPage: Sendable {
 
     /// One event log row (also served alone for live updates).
     static func row(_ event: StoredEvent) -> String {
-        let warnings: String = event.warnings.isEmpty ? "" : event.warnings.map { (warning: ValidationWarning) -> String in "<span class=\"badge warn\">\(warning.code.rawValue)</span>" }.joined(separator: " ")
+        let warnings: String =
+            event.warnings.isEmpty
+            ? ""
+            : event.warnings.map { (warning: ValidationWarning) -> String in "<span class=\"badge warn\">\(warning.code.rawValue)</span>" }
+                .joined(separator: " ")
         return """
             <tr data-event-id="\(event.id)"><td><a href="/events/\(event.id)">\(Timestamp.formatUTC(event.receivedAt))</a></td>
             <td>\(HTML.escape(event.eventType))</td><td>\(HTML.escape(event.orderID ?? "—"))</td><td>\(HTML.escape(event.tableNumber ?? "—"))</td><td>\(warnings)</td></tr>

@@ -23,7 +23,8 @@ struct SignInPages: Sendable {
             }
             guard let key = fields["admin_key"], AdminAuthMiddleware.constantTimeEquals(key, auth.adminKey) else {
                 _ = failures.acquire(context.clientAddress)
-                var response = form(next: next, message: "That admin key is not right. Check EMILIA_ADMIN_KEY or the admin.key file in the data directory.")
+                var response = form(
+                    next: next, message: "That admin key is not right. Check EMILIA_ADMIN_KEY or the admin.key file in the data directory.")
                 response.status = .unauthorized
                 return response
             }
@@ -45,25 +46,27 @@ struct SignInPages: Sendable {
     /// with one `/`.
     static func safeNext(_ next: String?) -> String {
         guard let next, next.utf8.count <= 2048, next.hasPrefix("/"), !next.hasPrefix("//"),
-              next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
+            next.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\\") })
         else { return "/" }
         return next
     }
 
     func form(next: String?, message: String?) -> Response {
         let error = message.map { "<p class=\"error\" role=\"alert\">\(HTML.escape($0))</p>" } ?? ""
-        return HTML.page(title: "Sign in", body: """
-            <div class="card" style="max-width:420px;margin:40px auto">
-            <h1>Sign in to Emilia</h1>
-            \(error)
-            <form method="post" action="/login">
-            <input type="hidden" name="next" value="\(HTML.escape(Self.safeNext(next)))">
-            <label for="admin_key">Admin key</label>
-            <input id="admin_key" name="admin_key" type="password" autocomplete="current-password" required style="width:100%">
-            <p><button type="submit">Sign in</button></p>
-            </form>
-            <p class="muted">The key is printed when the server first starts and kept in <code>emilia-data/admin.key</code>.</p>
-            </div>
-            """, signedIn: false)
+        return HTML.page(
+            title: "Sign in",
+            body: """
+                <div class="card" style="max-width:420px;margin:40px auto">
+                <h1>Sign in to Emilia</h1>
+                \(error)
+                <form method="post" action="/login">
+                <input type="hidden" name="next" value="\(HTML.escape(Self.safeNext(next)))">
+                <label for="admin_key">Admin key</label>
+                <input id="admin_key" name="admin_key" type="password" autocomplete="current-password" required style="width:100%">
+                <p><button type="submit">Sign in</button></p>
+                </form>
+                <p class="muted">The key is printed when the server first starts and kept in <code>emilia-data/admin.key</code>.</p>
+                </div>
+                """, signedIn: false)
     }
 }

@@ -52,7 +52,8 @@ struct TokensPage: Sendable {
     func create(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let fields = try await checkedForm(request, context: context)
         do {
-            let issued = try await store.createToken(name: fields["name"] ?? "", timeZone: fields["timezone"] ?? configuration.defaultTimeZone)
+            let issued = try await store.createToken(
+                name: fields["name"] ?? "", timeZone: fields["timezone"] ?? configuration.defaultTimeZone)
             context.logger.info("Token created", metadata: ["token_prefix": .string(issued.record.prefix)])
             return try await render(context: context, issued: issued, message: nil, baseURL: Self.baseURL(request))
         } catch let error as StoreError {

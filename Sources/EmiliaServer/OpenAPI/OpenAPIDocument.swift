@@ -19,15 +19,17 @@ public enum OpenAPIDocument {
             "components": ["schemas": OpenAPISchemas.all, "securitySchemes": OpenAPISchemas.securitySchemes],
         ]
         // A dictionary of strings, numbers, booleans and arrays of them: serialization cannot fail.
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
             ?? Data("{}".utf8)
         return Array(data) + [UInt8(ascii: "\n")]
     }()
 
     static func addRoute(to router: some RouterMethods<EmiliaRequestContext>) {
         router.get("openapi.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: json)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                body: .init(byteBuffer: ByteBuffer(bytes: json)))
         }
     }
 }
@@ -45,8 +47,11 @@ enum OpenAPI {
 
     /// An error answer: `{"detail": …}`; 429 and 503 carry `Retry-After`.
     static func error(_ status: Int, _ description: String) -> [String: Any] {
-        let retryAfter: [String: Any] = ["Retry-After": [
-            "description": "Whole seconds to wait before retrying.", "schema": ["type": "integer", "minimum": 1]]]
+        let retryAfter: [String: Any] = [
+            "Retry-After": [
+                "description": "Whole seconds to wait before retrying.", "schema": ["type": "integer", "minimum": 1],
+            ]
+        ]
         return json(description, ref("Error"), headers: status == 429 || status == 503 ? retryAfter : nil)
     }
 

@@ -6,26 +6,31 @@ enum OpenAPISchemas {
     typealias O = OpenAPI
 
     static var securitySchemes: [String: Any] {
-        ["adminKey": [
-            "type": "http", "scheme": "bearer",
-            "description": "The admin key the server was started with (EMILIA_ADMIN_KEY): `Authorization: Bearer <key>`.",
-        ]]
+        [
+            "adminKey": [
+                "type": "http", "scheme": "bearer",
+                "description": "The admin key the server was started with (EMILIA_ADMIN_KEY): `Authorization: Bearer <key>`.",
+            ]
+        ]
     }
 
     static var all: [String: Any] {
         [
-            "Error": object(["detail": O.string, "hint": O.string], required: ["detail"],
-                            "Every error answer: `detail` says what is wrong; `hint`, when present, what to do."),
-            "IngestAnswer": object([
-                "status": ["type": "string", "const": "received"], "event_id": O.string,
-                "received_at": dateTime, "env": O.environment, "duplicate": ["type": "boolean"], "warnings": warnings,
-            ], required: ["status", "event_id", "received_at", "env", "duplicate", "warnings"],
-               "The webhook's 200: the stored event's id (the first copy's for a repeat) and what is wrong with its data."),
-            "Warning": object([
-                "code": ["type": "string", "enum": WarningCode.allCases.map(\.rawValue)],
-                "field": ["type": "string", "description": "The JSON path, e.g. items[2].timestamp; empty for the whole body."],
-                "message": O.string,
-            ], required: ["code", "field", "message"], "Something wrong with an accepted event's data."),
+            "Error": object(
+                ["detail": O.string, "hint": O.string], required: ["detail"],
+                "Every error answer: `detail` says what is wrong; `hint`, when present, what to do."),
+            "IngestAnswer": object(
+                [
+                    "status": ["type": "string", "const": "received"], "event_id": O.string,
+                    "received_at": dateTime, "env": O.environment, "duplicate": ["type": "boolean"], "warnings": warnings,
+                ], required: ["status", "event_id", "received_at", "env", "duplicate", "warnings"],
+                "The webhook's 200: the stored event's id (the first copy's for a repeat) and what is wrong with its data."),
+            "Warning": object(
+                [
+                    "code": ["type": "string", "enum": WarningCode.allCases.map(\.rawValue)],
+                    "field": ["type": "string", "description": "The JSON path, e.g. items[2].timestamp; empty for the whole body."],
+                    "message": O.string,
+                ], required: ["code", "field", "message"], "Something wrong with an accepted event's data."),
             "PosEvent": [
                 "description": "A POS event (docs/contract.md §2). Any JSON is accepted and stored; what is missing or wrong "
                     + "comes back as warnings.",
@@ -36,34 +41,45 @@ enum OpenAPISchemas {
                     "session_start": dateTime, "session_end": dateTime, "guests": O.integer,
                 ],
             ] as [String: Any],
-            "Health": object(["status": ["type": "string", "enum": ["ok", "error"]],
-                              "storage": ["type": "string", "enum": ["ok", "unavailable"]],
-                              "version": O.string, "detail": O.string], required: ["status", "storage", "version"], nil),
-            "CreateTokenRequest": object(["name": O.string, "timezone": ["type": "string", "description": "IANA zone; America/Sao_Paulo by default."]],
-                                         required: ["name"], nil),
-            "Token": object([
-                "id": O.string, "name": O.string, "timezone": O.string, "status": ["type": "string", "enum": ["active", "inactive"]],
-                "prefix": ["type": "string", "description": "The token's first 8 characters: all that is kept of it in the clear."],
-                "created_at": dateTime,
-                "token": ["type": "string", "description": "The token itself: only in the answers to create and rotate."],
-                "webhook_path": ["type": "string", "description": "Where to post, with the token: only beside `token`."],
-            ], required: ["id", "name", "timezone", "status", "prefix", "created_at"], "A restaurant's webhook token."),
+            "Health": object(
+                [
+                    "status": ["type": "string", "enum": ["ok", "error"]],
+                    "storage": ["type": "string", "enum": ["ok", "unavailable"]],
+                    "version": O.string, "detail": O.string,
+                ], required: ["status", "storage", "version"], nil),
+            "CreateTokenRequest": object(
+                ["name": O.string, "timezone": ["type": "string", "description": "IANA zone; America/Sao_Paulo by default."]],
+                required: ["name"], nil),
+            "Token": object(
+                [
+                    "id": O.string, "name": O.string, "timezone": O.string, "status": ["type": "string", "enum": ["active", "inactive"]],
+                    "prefix": ["type": "string", "description": "The token's first 8 characters: all that is kept of it in the clear."],
+                    "created_at": dateTime,
+                    "token": ["type": "string", "description": "The token itself: only in the answers to create and rotate."],
+                    "webhook_path": ["type": "string", "description": "Where to post, with the token: only beside `token`."],
+                ], required: ["id", "name", "timezone", "status", "prefix", "created_at"], "A restaurant's webhook token."),
             "TokenList": object(["tokens": ["type": "array", "items": O.ref("Token")]], required: ["tokens"], nil),
-            "Event": object(eventProperties, required: Array(eventProperties.keys),
-                            "An event as every read shows it (the export adds `payload`, the original JSON)."),
-            "EventList": object(["events": ["type": "array", "items": O.ref("Event")], "next_cursor": nullable(O.string)],
-                                required: ["events"], "A page of events; `next_cursor` fetches the next one."),
-            "Rejection": object([
-                "at": dateTime, "env": nullable(O.environment), "status": O.integer, "reason": O.string,
-                "request_id": O.string, "body_preview": O.string,
-                "count": ["type": "integer", "description": "Refusals this record stands for."],
-            ], required: ["at", "status", "reason", "count"], "A refused request of a known token."),
+            "Event": object(
+                eventProperties, required: Array(eventProperties.keys),
+                "An event as every read shows it (the export adds `payload`, the original JSON)."),
+            "EventList": object(
+                ["events": ["type": "array", "items": O.ref("Event")], "next_cursor": nullable(O.string)],
+                required: ["events"], "A page of events; `next_cursor` fetches the next one."),
+            "Rejection": object(
+                [
+                    "at": dateTime, "env": nullable(O.environment), "status": O.integer, "reason": O.string,
+                    "request_id": O.string, "body_preview": O.string,
+                    "count": ["type": "integer", "description": "Refusals this record stands for."],
+                ], required: ["at", "status", "reason", "count"], "A refused request of a known token."),
             "RejectionList": object(["rejections": ["type": "array", "items": O.ref("Rejection")]], required: ["rejections"], nil),
             "Session": object(sessionProperties, required: Array(sessionProperties.keys), "A check's table session."),
             "SessionList": object(["sessions": ["type": "array", "items": O.ref("Session")]], required: ["sessions"], nil),
-            "ItemLine": object(["timestamp": nullable(dateTime), "employee_id": posID(nullable: true), "name": O.string,
-                                "quantity": money, "price": money],
-                               required: ["timestamp", "employee_id", "name", "quantity", "price"], "One dish ordered."),
+            "ItemLine": object(
+                [
+                    "timestamp": nullable(dateTime), "employee_id": posID(nullable: true), "name": O.string,
+                    "quantity": money, "price": money,
+                ],
+                required: ["timestamp", "employee_id", "name", "quantity", "price"], "One dish ordered."),
             "StaffMember": object(["id": posID(nullable: false), "name": O.string], required: ["id"], nil),
             "CheckTotals": object(["subtotal": money, "tip": money, "tax": money, "discount": money, "total": money], required: [], nil),
             "Analytics": OpenAPIAnalytics.schema,
@@ -76,8 +92,10 @@ enum OpenAPISchemas {
 
     /// An id of the JSON type the POS sent it as: an integer stays an integer, a string a string.
     static func posID(nullable: Bool) -> [String: Any] {
-        ["type": ["string", "number"] + (nullable ? ["null"] : []),
-         "description": "As the POS sent it: a number comes back as a number, a string as a string."]
+        [
+            "type": ["string", "number"] + (nullable ? ["null"] : []),
+            "description": "As the POS sent it: a number comes back as a number, a string as a string.",
+        ]
     }
 
     static func nullable(_ schema: [String: Any]) -> [String: Any] {

@@ -16,9 +16,10 @@ func incomingEvent(_ body: String, token: TokenRecord, environment: DeploymentEn
     let zone = TimeZone(identifier: token.timeZone) ?? .gmt
     let document = (try? JSONParser.parse(data)) ?? .null
     let report = PayloadValidator.validate(document, context: ValidationContext(timeZone: zone))
-    var event = IncomingEvent(tokenID: token.id, environment: environment, deduplicationKey: key ?? "key:\(UUID().uuidString)",
-                              body: data, summary: report.summary, warnings: report.warnings, requestID: nil,
-                              contentType: "application/json")
+    var event = IncomingEvent(
+        tokenID: token.id, environment: environment, deduplicationKey: key ?? "key:\(UUID().uuidString)",
+        body: data, summary: report.summary, warnings: report.warnings, requestID: nil,
+        contentType: "application/json")
     event.timeZone = token.timeZone
     return event
 }

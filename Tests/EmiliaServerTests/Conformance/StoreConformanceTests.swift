@@ -72,12 +72,18 @@ struct StoreConformanceTests {
         try await withFreshStore(backend) { store in
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
             let now = Date()
-            store.recordRejection(Rejection(tokenID: token.id, environment: .prod, at: now, status: 400, reason: "invalid JSON",
-                                            bodyPrefix: Data("{".utf8), requestID: "r-1"))
-            store.recordRejection(Rejection(tokenID: token.id, environment: .dev, at: now, status: 413, reason: "too large",
-                                            bodyPrefix: nil, requestID: nil, count: 7))
-            store.recordRejection(Rejection(tokenID: token.id, environment: nil, at: now, status: 400, reason: "no env",
-                                            bodyPrefix: nil, requestID: nil))
+            store.recordRejection(
+                Rejection(
+                    tokenID: token.id, environment: .prod, at: now, status: 400, reason: "invalid JSON",
+                    bodyPrefix: Data("{".utf8), requestID: "r-1"))
+            store.recordRejection(
+                Rejection(
+                    tokenID: token.id, environment: .dev, at: now, status: 413, reason: "too large",
+                    bodyPrefix: nil, requestID: nil, count: 7))
+            store.recordRejection(
+                Rejection(
+                    tokenID: token.id, environment: nil, at: now, status: 400, reason: "no env",
+                    bodyPrefix: nil, requestID: nil))
             var all: [Rejection] = []
             try await waitUntil {
                 all = try await store.rejections(tokenID: token.id, environment: nil, limit: 10)
@@ -87,8 +93,9 @@ struct StoreConformanceTests {
             let prod = try await store.rejections(tokenID: token.id, environment: .prod, limit: 10)
             #expect(prod.map(\.reason) == ["no env", "invalid JSON"])
             #expect(prod.last?.bodyPrefix == Data("{".utf8) && prod.last?.requestID == "r-1")
-            let quality = try await store.dataQuality(tokenID: token.id, environment: .dev, from: now.addingTimeInterval(-60),
-                                                      to: now.addingTimeInterval(60))
+            let quality = try await store.dataQuality(
+                tokenID: token.id, environment: .dev, from: now.addingTimeInterval(-60),
+                to: now.addingTimeInterval(60))
             #expect(quality.rejections == [413: 7, 400: 1])
         }
     }
@@ -111,10 +118,13 @@ struct StoreConformanceTests {
             #expect(try await store.session(tokenID: token.id, environment: .prod, orderID: "A-3") == nil)
             #expect(try await store.sessions(tokenID: token.id, environment: .dev, localDate: SampleCheck.day).count == 1)
 
-            let quality = try await store.dataQuality(tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,
-                                                      to: SampleCheck.dayStart.addingTimeInterval(86_400))
+            let quality = try await store.dataQuality(
+                tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,
+                to: SampleCheck.dayStart.addingTimeInterval(86_400))
             #expect(quality.events == 6)
-            let activities = try await store.activities(in: [token.id: SampleCheck.dayStart..<SampleCheck.dayStart.addingTimeInterval(86_400)])
+            let activities = try await store.activities(in: [
+                token.id: SampleCheck.dayStart..<SampleCheck.dayStart.addingTimeInterval(86_400)
+            ])
             #expect(activities[token.id]?.events == 6)
             #expect(activities[token.id]?.lastEventAt != nil)
 
@@ -131,13 +141,18 @@ struct StoreConformanceTests {
     func aNulInThePayloadBreaksNothing(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
-            let body = #"{"event":"session_opened\u0000x","order_id":"N\u0000UL","table_number":"Mesa\u00001","timestamp":"2025-11-24T18:30:00Z"}"#
+            let body =
+                #"{"event":"session_opened\u0000x","order_id":"N\u0000UL","table_number":"Mesa\u00001","timestamp":"2025-11-24T18:30:00Z"}"#
             let receipt = try await store.append(incomingEvent(body, token: token))
-            let opened = try await store.append(incomingEvent(#"{"event":"session_opened","order_id":"N\u0000UL","table_number":"Mesa 1","timestamp":"2025-11-24T18:30:00Z"}"#, token: token))
+            let opened = try await store.append(
+                incomingEvent(
+                    #"{"event":"session_opened","order_id":"N\u0000UL","table_number":"Mesa 1","timestamp":"2025-11-24T18:30:00Z"}"#,
+                    token: token))
             #expect(!receipt.duplicate && !opened.duplicate)
             #expect(try await store.rawBody(eventID: receipt.eventID) == Data(body.utf8))
-            let quality = try await store.dataQuality(tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,
-                                                      to: SampleCheck.dayStart.addingTimeInterval(86_400))
+            let quality = try await store.dataQuality(
+                tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,
+                to: SampleCheck.dayStart.addingTimeInterval(86_400))
             #expect(quality.events == 2 && quality.warnings["unknown_event"] == 1)
             #expect(try await store.sessions(tokenID: token.id, environment: .prod, localDate: SampleCheck.day).count == 1)
             #expect(try await store.events(EventQuery(tokenID: token.id, environment: .prod)).events.count == 2)
@@ -148,11 +163,13 @@ struct StoreConformanceTests {
     func warningsAreCountedPerCode(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
-            let receipt = try await store.append(incomingEvent(
-                #"{"event":"session_opened","order_id":"W-1","timestamp":"2025-11-24T18:30:00Z"}"#, token: token))
+            let receipt = try await store.append(
+                incomingEvent(
+                    #"{"event":"session_opened","order_id":"W-1","timestamp":"2025-11-24T18:30:00Z"}"#, token: token))
             _ = try await store.append(incomingEvent(SampleCheck.events(order: "W-2")[0], token: token))
-            let quality = try await store.dataQuality(tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,
-                                                      to: SampleCheck.dayStart.addingTimeInterval(86_400))
+            let quality = try await store.dataQuality(
+                tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,
+                to: SampleCheck.dayStart.addingTimeInterval(86_400))
             #expect(quality.events == 2 && quality.eventsWithWarnings == 1)
             #expect(quality.warnings["missing_table_number"] == 1)
             #expect(quality.examples["missing_table_number"] == receipt.eventID)

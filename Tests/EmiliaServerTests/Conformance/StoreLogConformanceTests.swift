@@ -35,8 +35,10 @@ struct StoreLogConformanceTests {
                 #expect(seen == (ascending ? appended : appended.reversed()))
             }
             // An event id is a cursor too (SQLite's positions are ids; a log copied to PostgreSQL keeps them).
-            let afterFifth = try await store.events(EventQuery(tokenID: token.id, environment: .prod, limit: 3, cursor: appended[4],
-                                                               ascending: true))
+            let afterFifth = try await store.events(
+                EventQuery(
+                    tokenID: token.id, environment: .prod, limit: 3, cursor: appended[4],
+                    ascending: true))
             #expect(afterFifth.events.map(\.id) == Array(appended[5..<8]))
             // Filters.
             _ = try await store.append(incomingEvent(SampleCheck.events(order: "F-1")[0], token: token))
@@ -60,7 +62,9 @@ struct StoreLogConformanceTests {
                     for writer in 0..<8 {
                         group.addTask {
                             for index in 0..<40 {
-                                let id = try await store.append(incomingEvent(#"{"event":"test","w":\#(writer),"i":\#(index)}"#, token: token)).eventID
+                                let id = try await store.append(
+                                    incomingEvent(#"{"event":"test","w":\#(writer),"i":\#(index)}"#, token: token)
+                                ).eventID
                                 appended.ids.withLock { _ = $0.insert(id) }
                             }
                         }
@@ -73,7 +77,8 @@ struct StoreLogConformanceTests {
             while true {
                 // Read before the page: when every append had its answer, an empty page means the reader caught up.
                 let allCommitted = appended.ids.withLock { $0.count } == 320
-                let page = try await store.events(EventQuery(tokenID: token.id, environment: .prod, limit: 50, cursor: cursor, ascending: true))
+                let page = try await store.events(
+                    EventQuery(tokenID: token.id, environment: .prod, limit: 50, cursor: cursor, ascending: true))
                 seen += page.events.map(\.id)
                 cursor = page.events.last?.position ?? cursor
                 if page.events.isEmpty {
@@ -120,7 +125,8 @@ struct StoreLogConformanceTests {
             #expect(try await other.store.token(id: issued.record.id)?.name == "Shared")
         }
         if case .postgres = storage, let store = opened[0].store as? PostgresEventStore {
-            #expect(try await store.appliedMigrations() == ["v1-log", "v2-nodes", "v3-lean-indexes", "v4-content-encoding", "v5-order-id-type"])
+            #expect(
+                try await store.appliedMigrations() == ["v1-log", "v2-nodes", "v3-lean-indexes", "v4-content-encoding", "v5-order-id-type"])
         }
         for store in opened { await store.close() }
         // Reopened later: nothing to migrate, the data is there.
