@@ -13,19 +13,42 @@ final class Browser: Sendable {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     /// Starts chromedriver on a free port and a headless browser session that looks up nothing outside 127.0.0.1.
+    /// A driver that does not come up (on a machine loaded by every other suite) is killed and started again.
     static func launch() async throws -> Browser {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromedriver") else {
             throw Failure(description: "chromedriver is missing: apt-get install -y chromium chromium-driver (scripts/test.sh does this)")
         }
+        var lastError: any Error = Failure(description: "chromedriver never started")
+        for _ in 1...3 {
+            do {
+                return try await launchOnce()
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError
+    }
+
+    private static func launchOnce() async throws -> Browser {
         let driver = try ChildProcess(executable: URL(fileURLWithPath: "/usr/bin/chromedriver"), arguments: ["--port=0"])
         var port: String?
-        try await waitUntil(timeout: .seconds(20)) {
-            if let range = driver.standardOutput.range(of: #"successfully on port \d+"#, options: .regularExpression) {
-                port = String(driver.standardOutput[range].split(separator: " ").last!)
+        do {
+            try await waitUntil(timeout: .seconds(30)) {
+                // The port's digits end at the sentence's full stop: a read cut inside the number is not all of it.
+                if let range = driver.standardOutput.range(of: #"successfully on port \d+(?=\D)"#, options: .regularExpression) {
+                    port = String(driver.standardOutput[range].split(separator: " ").last!)
+                }
+                return port != nil || !driver.process.isRunning
             }
-            return port != nil
+        } catch {
+            driver.kill()
+            throw Failure(description: "chromedriver did not start: \(error); output: \(driver.standardOutput) \(driver.standardError)")
         }
-        let endpoint = "http://127.0.0.1:\(port!)"
+        guard let port else {
+            driver.kill()
+            throw Failure(description: "chromedriver exited: \(driver.standardOutput) \(driver.standardError)")
+        }
+        let endpoint = "http://127.0.0.1:\(port)"
         let capabilities: [String: Any] = [
             "capabilities": [
                 "alwaysMatch": [
@@ -42,7 +65,13 @@ final class Browser: Sendable {
                 ]
             ]
         ]
-        let answer = try await call("POST", endpoint + "/session", capabilities)
+        let answer: [String: Any]
+        do {
+            answer = try await call("POST", endpoint + "/session", capabilities)
+        } catch {
+            driver.kill()
+            throw error
+        }
         guard let session = (answer["value"] as? [String: Any])?["sessionId"] as? String else {
             driver.kill()
             throw Failure(description: "no browser session: \(answer)")
