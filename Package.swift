@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "EmiliaSQLite", targets: ["EmiliaSQLite"]),
         .library(name: "EmiliaPostgres", targets: ["EmiliaPostgres"]),
         .library(name: "EmiliaStorage", targets: ["EmiliaStorage"]),
+        .library(name: "EmiliaIngest", targets: ["EmiliaIngest"]),
         .library(name: "EmiliaServer", targets: ["EmiliaServer"]),
         .library(name: "EmiliaClient", targets: ["EmiliaClient"]),
     ],
@@ -85,6 +86,16 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The webhook's policy without HTTP: token, env, limits, parse, validate, dedup key, the event to store.
+        .target(
+            name: "EmiliaIngest",
+            dependencies: [
+                "EmiliaModel",
+                "EmiliaStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Picks and opens a backend from `--database` / the data dir: the one place that knows both.
         .target(
             name: "EmiliaStorage",
@@ -102,6 +113,7 @@ let package = Package(
             dependencies: [
                 "EmiliaModel",
                 "EmiliaStore",
+                "EmiliaIngest",
                 "EmiliaStorage",
                 "CZlib",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -122,6 +134,7 @@ let package = Package(
             dependencies: [
                 "EmiliaModel",
                 "EmiliaStore",
+                "EmiliaIngest",
                 "EmiliaStorage",
                 "EmiliaPostgres",
                 "EmiliaServer",
@@ -140,6 +153,7 @@ let package = Package(
             dependencies: [
                 "EmiliaServer",
                 "EmiliaStore",
+                "EmiliaIngest",
                 "EmiliaStorage",
                 "EmiliaSQLite",
                 "EmiliaPostgres",

@@ -1,3 +1,4 @@
+public import EmiliaIngest
 public import EmiliaModel
 public import EmiliaStore
 public import Foundation
@@ -28,10 +29,29 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 
-    static let invalidToken = "Invalid or inactive webhook token"
-
     static func storageUnavailable() -> APIError {
         APIError(.serviceUnavailable, "Storage unavailable, retry later", headers: [.retryAfter: "5"])
+    }
+
+    /// The one place webhook refusals become statuses.
+    init(_ refusal: IngestRefusal) {
+        var headers: HTTPFields = [:]
+        if let wait = refusal.retryAfter { headers[.retryAfter] = String(wait) }
+        // The rest of a body that timed out can no longer be told apart from a next request.
+        if refusal.reason == .timeout { headers[.connection] = "close" }
+        self.init(Self.status(for: refusal.reason), refusal.detail, hint: refusal.hint, headers: headers)
+    }
+
+    static func status(for reason: IngestRefusal.Reason) -> HTTPResponse.Status {
+        switch reason {
+        case .invalidToken: .unauthorized
+        case .unknownTokenRateLimited, .rateLimited: .tooManyRequests
+        case .tooLarge: .contentTooLarge
+        case .unsupportedEncoding: .unsupportedMediaType
+        case .overBudget, .storageUnavailable: .serviceUnavailable
+        case .timeout: .requestTimeout
+        default: .badRequest  // unknown_env, invalid_gzip, invalid_json
+        }
     }
 
     /// The one place store errors become statuses.

@@ -1,3 +1,4 @@
+import EmiliaIngest
 public import EmiliaModel
 public import EmiliaStorage
 public import EmiliaStore
@@ -61,19 +62,17 @@ func buildRouter(
         middleware: EdgeMiddleware(
             metrics: metrics, trustProxy: configuration.trustProxy,
             servesHTTPS: configuration.tlsCertificatePath != nil))
+    let limits = Ingestor.Limits(
+        maximumBodyBytes: configuration.maximumBodyBytes, ratePerSecond: configuration.rateLimitPerSecond,
+        rateBurst: configuration.rateLimitBurst, unknownTokensPerSecond: configuration.unknownTokenRatePerSecond,
+        unknownTokenBurst: configuration.unknownTokenBurst)
     IngestController(
-        store: store, configuration: configuration,
-        rateLimiter: configuration.rateLimitPerSecond > 0
-            // Every node holds its share of a token's limit, so the cluster holds the limit (docs/decisions.md).
-            ? RateLimiter(
-                rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst,
-                share: { 1 / Double(max(1, store.nodeCount)) }) : nil,
-        unknownTokens: RateLimiter(rate: configuration.unknownTokenRatePerSecond, burst: configuration.unknownTokenBurst),
+        // Every node holds its share of a token's limit, so the cluster holds the limit (docs/decisions.md).
+        ingestor: Ingestor(store: store, limits: limits, share: { 1 / Double(max(1, store.nodeCount)) }),
         budget: ByteBudget(
             capacity: configuration.ingestMemoryBudget,
             shareLimit: max(configuration.ingestMemoryBudget / 4, ByteBudget.copiesPerByte * configuration.maximumBodyBytes)),
-        rejections: rejections,
-        metrics: metrics
+        rejections: rejections, metrics: metrics, bodyTimeout: configuration.bodyTimeout
     ).addRoutes(to: router)
     OperationsController(store: store, metrics: metrics).addRoutes(to: router)
     OpenAPIDocument.addRoute(to: router)

@@ -1,3 +1,4 @@
+import EmiliaIngest
 import EmiliaStore
 import Foundation
 import HTTPTypes
@@ -66,6 +67,8 @@ struct EdgeMiddleware: RouterMiddleware {
     static func response(for error: any Error, request: Request, context: Context) throws -> Response {
         var apiError: APIError
         switch error {
+        case let refusal as IngestRefusal:
+            apiError = APIError(refusal)
         case let error as StoreError:
             if error.code == .unavailable {
                 context.logger.error("Storage unavailable", metadata: ["error": "\(error)"])

@@ -2,25 +2,6 @@ import CZlib
 import Foundation
 import NIOCore
 
-/// The webhook's `Content-Encoding`: none, or gzip, decompressed before anything reads the body.
-enum BodyEncoding: String, Sendable {
-    case identity
-    case gzip
-
-    /// The encoding a `Content-Encoding` header names (`identity` entries ignored, `x-gzip` is gzip); nil for one
-    /// Emilia cannot read (answered 415).
-    init?(header: String?) {
-        let codings = (header ?? "").split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-            .filter { !$0.isEmpty && $0 != "identity" }
-        switch codings {
-        case []: self = .identity
-        case ["gzip"], ["x-gzip"]: self = .gzip
-        default: return nil
-        }
-    }
-}
-
 /// One gzip stream decompressed with a bound on its output, so a small body cannot expand past the size limit, and
 /// with each step of output charged to a memory budget before it is written.
 enum GzipBody {

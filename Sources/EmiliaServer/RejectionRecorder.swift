@@ -1,3 +1,4 @@
+import EmiliaIngest
 import EmiliaModel
 import EmiliaStore
 import Foundation
@@ -48,28 +49,22 @@ final class RejectionRecorder: Service, CustomStringConvertible {
     }
 
     /// Records one refusal of `token`'s post: in full while the token's allowance lasts, else as a count.
-    func record(
-        token: TokenRecord, environment: DeploymentEnvironment?, status: HTTPResponse.Status, reason: String,
-        detail: String, body: ByteBuffer?, requestID: String, logger: Logger
-    ) {
+    func record(_ refusal: IngestRefusal, token: TokenRecord, requestID: String, logger: Logger) {
+        let reason = refusal.reason.code
+        let status = APIError.status(for: refusal.reason)
         metrics.recordRejection(reason: reason)
         guard detailed.acquire(token.id) == nil else {
-            let key = Key(tokenID: token.id, environment: environment, status: Int(status.code), reason: reason)
-            tallies.withLock { $0[key, default: Tally(detail: detail, count: 0)].count += 1 }
+            let key = Key(tokenID: token.id, environment: refusal.environment, status: Int(status.code), reason: reason)
+            tallies.withLock { $0[key, default: Tally(detail: refusal.detail, count: 0)].count += 1 }
             return
-        }
-        let prefix = body.map { buffer in
-            Data(buffer: buffer.getSlice(at: buffer.readerIndex, length: min(buffer.readableBytes, Rejection.bodyPrefixLimit))!)
         }
         store.recordRejection(
             Rejection(
-                tokenID: token.id, environment: environment, at: now(), status: Int(status.code),
-                reason: detail, bodyPrefix: prefix, requestID: requestID))
+                tokenID: token.id, environment: refusal.environment, at: now(), status: Int(status.code),
+                reason: refusal.detail, bodyPrefix: refusal.body.map { Data($0.prefix(Rejection.bodyPrefixLimit)) }, requestID: requestID))
         logger.info(
             "Webhook refused",
-            metadata: [
-                "token_prefix": .string(token.prefix), "status": .stringConvertible(status.code), "reason": .string(reason),
-            ])
+            metadata: ["token_prefix": .string(token.prefix), "status": .stringConvertible(status.code), "reason": .string(reason)])
     }
 
     /// Writes the counts gathered so far, one record per token, env, status and reason.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EmiliaClient
+import EmiliaIngest
 import EmiliaModel
 import EmiliaStorage
 import EmiliaStore
@@ -37,6 +38,8 @@ struct SeedCommand: AsyncParsableCommand {
         seed: UInt64
     ) async throws -> (Int, Int, Int) {
         var random = SeededRandom(seed: seed)
+        // No rate limit: the history goes in as fast as the store takes it.
+        let ingestor = Ingestor(store: store, limits: .init(maximumBodyBytes: .max))
         let zone = TimeZone(identifier: "America/Sao_Paulo")!
         var plans: [(TokenRecord, ServiceNightGenerator)] = []
         for index in 0..<restaurants {
@@ -49,14 +52,15 @@ struct SeedCommand: AsyncParsableCommand {
         let bar = ProgressBar(label: "Seeding")
         var total = 0
         for (planIndex, (token, generator)) in plans.enumerated() {
+            let admission = try ingestor.admit(.init(env: environment.rawValue), token: token)
             var events: [IncomingEvent] = []
             for day in dayNames {
                 for session in generator.sessions(on: day, count: sessionsPerDay, orderPrefix: "\(day)", random: &random) {
                     for (index, payload) in session.payloads.enumerated() {
+                        let metadata = Ingestor.PostMetadata(idempotencyKey: "seed:\(session.orderID):\(index)")
                         events.append(
-                            Self.incoming(
-                                payload, token: token, environment: environment, zone: zone,
-                                key: "seed:\(session.orderID):\(index)"))
+                            try ingestor.event(
+                                from: payload.encoded(in: zone), admission: admission, metadata: metadata, receivedAt: nil))
                     }
                 }
             }
@@ -81,20 +85,5 @@ struct SeedCommand: AsyncParsableCommand {
             }
             try await appends.waitForAll()
         }
-    }
-
-    static func incoming(
-        _ payload: any WebhookPayload, token: TokenRecord, environment: DeploymentEnvironment,
-        zone: TimeZone, key: String
-    ) -> IncomingEvent {
-        let body = payload.encoded(in: zone)
-        let document = (try? JSONParser.parse(body)) ?? .null
-        let report = PayloadValidator.validate(document, context: ValidationContext(timeZone: zone))
-        var event = IncomingEvent(
-            tokenID: token.id, environment: environment, deduplicationKey: key, body: body,
-            summary: report.summary, warnings: report.warnings, requestID: nil,
-            contentType: "application/json")
-        event.timeZone = token.timeZone
-        return event
     }
 }

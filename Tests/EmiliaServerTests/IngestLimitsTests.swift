@@ -1,5 +1,6 @@
 import AsyncAlgorithms
 import AsyncHTTPClient
+import EmiliaIngest
 import Foundation
 import NIOCore
 import NIOHTTP1

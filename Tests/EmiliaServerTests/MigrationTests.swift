@@ -44,14 +44,9 @@ struct MigrationTests {
         let group = ServiceGroup(services: store.services, logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            let opened = Data(
-                #"{"event":"session_opened","order_id":"ORD-2025-0125","table_number":"Mesa 9","timestamp":"2025-11-24T21:00:00-03:00"}"#
-                    .utf8)
-            var event = IncomingEvent(
-                tokenID: token.id, environment: .prod, deduplicationKey: "key:new", body: opened,
-                summary: PayloadValidator.validate(try JSONParser.parse(opened), context: ValidationContext(timeZone: .gmt)).summary,
-                warnings: [], requestID: nil, contentType: "application/json")
-            event.timeZone = token.timeZone
+            let event = try incomingEvent(
+                #"{"event":"session_opened","order_id":"ORD-2025-0125","table_number":"Mesa 9","timestamp":"2025-11-24T21:00:00-03:00"}"#,
+                token: token, store: store, key: "new")
             #expect(try await store.append(event).duplicate == false)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()

@@ -1,3 +1,4 @@
+import EmiliaIngest
 import EmiliaModel
 import EmiliaStore
 import Foundation

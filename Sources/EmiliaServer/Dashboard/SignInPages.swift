@@ -1,3 +1,4 @@
+import EmiliaIngest
 import Foundation
 import Hummingbird
 

@@ -1,3 +1,4 @@
+import EmiliaIngest
 import EmiliaModel
 import EmiliaStorage
 import EmiliaStore
@@ -10,18 +11,14 @@ func withFreshStore<T: Sendable>(_ backend: Backend, _ body: @Sendable (any Even
     return try await storage.withStore(logger: TestDatabase.logger, runningServices: true, body)
 }
 
-/// An event as ingest would hand it to the store: validated, with its summary and warnings.
-func incomingEvent(_ body: String, token: TokenRecord, environment: DeploymentEnvironment = .prod, key: String? = nil) -> IncomingEvent {
-    let data = Data(body.utf8)
-    let zone = TimeZone(identifier: token.timeZone) ?? .gmt
-    let document = (try? JSONParser.parse(data)) ?? .null
-    let report = PayloadValidator.validate(document, context: ValidationContext(timeZone: zone))
-    var event = IncomingEvent(
-        tokenID: token.id, environment: environment, deduplicationKey: key ?? "key:\(UUID().uuidString)",
-        body: data, summary: report.summary, warnings: report.warnings, requestID: nil,
-        contentType: "application/json")
-    event.timeZone = token.timeZone
-    return event
+/// An event as ingest hands it to the store (the `Ingestor`'s own code): validated, with its summary and warnings.
+func incomingEvent(
+    _ body: String, token: TokenRecord, store: any EventStore, environment: DeploymentEnvironment = .prod, key: String? = nil
+) throws -> IncomingEvent {
+    let ingestor = Ingestor(store: store, limits: .init(maximumBodyBytes: .max))
+    let admission = try ingestor.admit(.init(env: environment.rawValue), token: token)
+    return try ingestor.event(
+        from: Data(body.utf8), admission: admission, metadata: .init(idempotencyKey: key ?? UUID().uuidString), receivedAt: nil)
 }
 
 /// A small check in UTC on 2025-11-24: opened, two items, closed with totals.

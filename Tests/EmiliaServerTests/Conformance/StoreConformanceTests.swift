@@ -12,19 +12,21 @@ struct StoreConformanceTests {
         try await withFreshStore(backend) { store in
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
             let body = #"{"event":"test","order_id":"T-1"}"#
-            let first = try await store.append(incomingEvent(body, token: token, key: "idem:a"))
-            let again = try await store.append(incomingEvent(#"{"event":"test","other":1}"#, token: token, key: "idem:a"))
+            let first = try await store.append(incomingEvent(body, token: token, store: store, key: "idem:a"))
+            let again = try await store.append(incomingEvent(#"{"event":"test","other":1}"#, token: token, store: store, key: "idem:a"))
             #expect(!first.duplicate)
             #expect(again.duplicate)
             #expect(again.eventID == first.eventID)
             #expect(abs(again.receivedAt.timeIntervalSince(first.receivedAt)) < 0.001)
             #expect(again.warningsJSON == first.warningsJSON)
             // The same key in the other env is another event.
-            let dev = try await store.append(incomingEvent(body, token: token, environment: .dev, key: "idem:a"))
+            let dev = try await store.append(incomingEvent(body, token: token, store: store, environment: .dev, key: "idem:a"))
             #expect(!dev.duplicate && dev.eventID != first.eventID)
             // Many copies at once: one stored, every answer names it.
             let ids = try await withThrowingTaskGroup(of: String.self) { group in
-                for _ in 0..<40 { group.addTask { try await store.append(incomingEvent(body, token: token, key: "idem:burst")).eventID } }
+                for _ in 0..<40 {
+                    group.addTask { try await store.append(incomingEvent(body, token: token, store: store, key: "idem:burst")).eventID }
+                }
                 return try await group.reduce(into: Set<String>()) { $0.insert($1) }
             }
             #expect(ids.count == 1)
@@ -105,11 +107,11 @@ struct StoreConformanceTests {
         try await withFreshStore(backend) { store in
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
             for order in ["A-1", "A-2"] {
-                for body in SampleCheck.events(order: order) { _ = try await store.append(incomingEvent(body, token: token)) }
+                for body in SampleCheck.events(order: order) { _ = try await store.append(incomingEvent(body, token: token, store: store)) }
             }
             // A test event and a dev event: never in prod's sessions.
-            _ = try await store.append(incomingEvent(#"{"event":"test","order_id":"A-3"}"#, token: token))
-            _ = try await store.append(incomingEvent(SampleCheck.events(order: "D-1")[0], token: token, environment: .dev))
+            _ = try await store.append(incomingEvent(#"{"event":"test","order_id":"A-3"}"#, token: token, store: store))
+            _ = try await store.append(incomingEvent(SampleCheck.events(order: "D-1")[0], token: token, store: store, environment: .dev))
             let sessions = try await store.sessions(tokenID: token.id, environment: .prod, localDate: SampleCheck.day)
             #expect(sessions.map(\.orderID) == ["A-1", "A-2"])
             let session = try #require(try await store.session(tokenID: token.id, environment: .prod, orderID: "A-1"))
@@ -143,11 +145,11 @@ struct StoreConformanceTests {
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
             let body =
                 #"{"event":"session_opened\u0000x","order_id":"N\u0000UL","table_number":"Mesa\u00001","timestamp":"2025-11-24T18:30:00Z"}"#
-            let receipt = try await store.append(incomingEvent(body, token: token))
+            let receipt = try await store.append(incomingEvent(body, token: token, store: store))
             let opened = try await store.append(
                 incomingEvent(
                     #"{"event":"session_opened","order_id":"N\u0000UL","table_number":"Mesa 1","timestamp":"2025-11-24T18:30:00Z"}"#,
-                    token: token))
+                    token: token, store: store))
             #expect(!receipt.duplicate && !opened.duplicate)
             #expect(try await store.rawBody(eventID: receipt.eventID) == Data(body.utf8))
             let quality = try await store.dataQuality(
@@ -165,8 +167,8 @@ struct StoreConformanceTests {
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
             let receipt = try await store.append(
                 incomingEvent(
-                    #"{"event":"session_opened","order_id":"W-1","timestamp":"2025-11-24T18:30:00Z"}"#, token: token))
-            _ = try await store.append(incomingEvent(SampleCheck.events(order: "W-2")[0], token: token))
+                    #"{"event":"session_opened","order_id":"W-1","timestamp":"2025-11-24T18:30:00Z"}"#, token: token, store: store))
+            _ = try await store.append(incomingEvent(SampleCheck.events(order: "W-2")[0], token: token, store: store))
             let quality = try await store.dataQuality(
                 tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,
                 to: SampleCheck.dayStart.addingTimeInterval(86_400))

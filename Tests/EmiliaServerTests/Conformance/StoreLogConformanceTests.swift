@@ -17,7 +17,8 @@ struct StoreLogConformanceTests {
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
             var appended: [String] = []
             for index in 0..<25 {
-                appended.append(try await store.append(incomingEvent(#"{"event":"test","n":\#(index)}"#, token: token)).eventID)
+                appended.append(
+                    try await store.append(incomingEvent(#"{"event":"test","n":\#(index)}"#, token: token, store: store)).eventID)
             }
             for ascending in [false, true] {
                 var seen: [String] = []
@@ -41,7 +42,7 @@ struct StoreLogConformanceTests {
                     ascending: true))
             #expect(afterFifth.events.map(\.id) == Array(appended[5..<8]))
             // Filters.
-            _ = try await store.append(incomingEvent(SampleCheck.events(order: "F-1")[0], token: token))
+            _ = try await store.append(incomingEvent(SampleCheck.events(order: "F-1")[0], token: token, store: store))
             let opened = try await store.events(EventQuery(tokenID: token.id, environment: .prod, eventType: "session_opened"))
             #expect(opened.events.map(\.orderID) == ["F-1"])
             let byOrder = try await store.events(EventQuery(tokenID: token.id, environment: .prod, orderID: "F-1"))
@@ -63,7 +64,7 @@ struct StoreLogConformanceTests {
                         group.addTask {
                             for index in 0..<40 {
                                 let id = try await store.append(
-                                    incomingEvent(#"{"event":"test","w":\#(writer),"i":\#(index)}"#, token: token)
+                                    incomingEvent(#"{"event":"test","w":\#(writer),"i":\#(index)}"#, token: token, store: store)
                                 ).eventID
                                 appended.ids.withLock { _ = $0.insert(id) }
                             }
@@ -96,7 +97,7 @@ struct StoreLogConformanceTests {
     func retentionDeletesOldEventsAndKeepsSessions(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
-            for body in SampleCheck.events(order: "R-1") { _ = try await store.append(incomingEvent(body, token: token)) }
+            for body in SampleCheck.events(order: "R-1") { _ = try await store.append(incomingEvent(body, token: token, store: store)) }
             let before = try await store.sessions(tokenID: token.id, environment: .prod, localDate: SampleCheck.day)
             #expect(before.count == 1)
             #expect(try await store.deleteExpired(olderThan: Date().addingTimeInterval(-3600), batchSize: 2) == 0)

@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// A token bucket per key: `rate` per second sustained, up to `burst` at once. The clock is injected.
@@ -9,7 +8,7 @@ import Synchronization
 /// It remembers at most `maximumKeys` keys: past that, buckets that have refilled (the same as new ones) are
 /// forgotten, then the half that waited longest, so keys an attacker chooses (client addresses) cannot grow it
 /// without bound.
-final class RateLimiter: Sendable {
+public final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: Double
@@ -26,7 +25,7 @@ final class RateLimiter: Sendable {
     ///   - rate: tokens per second, more than 0.
     ///   - now: seconds on a monotonic clock.
     ///   - share: the fraction of `rate` and `burst` this limiter grants (1 alone; 1/N on each of N nodes).
-    init(
+    public init(
         rate: Double, burst: Double, maximumKeys: Int = 100_000, share: @escaping @Sendable () -> Double = { 1 },
         now: @escaping @Sendable () -> Double = RateLimiter.monotonicSeconds
     ) {
@@ -39,7 +38,7 @@ final class RateLimiter: Sendable {
     }
 
     /// Takes one request from `key`'s bucket: nil when allowed, else the whole seconds to wait (≥ 1).
-    func acquire(_ key: String) -> Int? {
+    public func acquire(_ key: String) -> Int? {
         let instant = now()
         let limits = self.limits
         return buckets.withLock { buckets in
@@ -54,7 +53,7 @@ final class RateLimiter: Sendable {
     }
 
     /// The seconds `key` must wait before its next request, or nil when it may go now; takes nothing.
-    func pendingWait(_ key: String) -> Int? {
+    public func pendingWait(_ key: String) -> Int? {
         let instant = now()
         let limits = self.limits
         return buckets.withLock { buckets in
@@ -94,7 +93,7 @@ final class RateLimiter: Sendable {
         buckets[key] = bucket
     }
 
-    static let monotonicSeconds: @Sendable () -> Double = {
+    public static let monotonicSeconds: @Sendable () -> Double = {
         let elapsed = ContinuousClock.now - ContinuousClock.Instant.processStart
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
