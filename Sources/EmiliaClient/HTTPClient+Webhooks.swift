@@ -1,5 +1,5 @@
 public import AsyncHTTPClient
-public import NIOSSL
+import NIOSSL
 
 extension HTTPClient {
     /// Runs `body` with an HTTP client for `WebhookClient`, shut down afterwards. It fails a connection at once

@@ -1,5 +1,5 @@
 public import Foundation
-public import Synchronization
+import Synchronization
 
 /// Gathers the items a table orders within a window (60 s by default) into one `items_added` per order,
 /// instead of one webhook per dish. The clock is the caller's: pass `now` in.

@@ -1,6 +1,6 @@
 public import EmiliaModel
 public import Foundation
-public import GRDB
+import GRDB
 
 /// A message's place in the outbox.
 public enum OutboxMessageStatus: String, Sendable, Codable {

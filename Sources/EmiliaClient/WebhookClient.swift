@@ -1,10 +1,10 @@
 public import AsyncHTTPClient
 public import EmiliaModel
 public import Foundation
-public import NIOCore
-public import NIOHTTP1
-public import NIOSSL
-public import Synchronization
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import Synchronization
 
 /// What the server answered for an accepted event.
 public struct Receipt: Sendable, Hashable {

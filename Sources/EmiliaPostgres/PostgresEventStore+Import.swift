@@ -1,7 +1,7 @@
-public import EmiliaModel
-public import EmiliaStore
-public import Foundation
-public import PostgresNIO
+import EmiliaModel
+package import EmiliaStore
+import Foundation
+import PostgresNIO
 
 // Rows copied in from another backend (`emilia copy`), exactly as they were stored there. Every insert skips rows
 // already present, so a copy that stopped can run again.

@@ -1,7 +1,7 @@
 public import EmiliaModel
 public import EmiliaStore
 public import Foundation
-public import PostgresNIO
+import PostgresNIO
 
 // Sessions, analytics inputs, the event log and maintenance, read from PostgreSQL.
 extension PostgresEventStore {

@@ -2,7 +2,7 @@ public import EmiliaModel
 public import EmiliaStore
 public import Foundation
 public import Logging
-public import PostgresNIO
+import PostgresNIO
 public import ServiceLifecycle
 
 /// The event log in PostgreSQL, shared by several stateless `emilia serve` nodes.

@@ -45,12 +45,12 @@ final class PostgresNodeRegistry: Service, CustomStringConvertible {
         let now = Date().timeIntervalSince1970
         let since = now - Self.liveFor
         let live = try await PostgresFailure.withDeadline(.seconds(5)) { [client, id] in
-            try await client.query(
+            _ = try await client.query(
                 """
                 INSERT INTO nodes (id, seen_at) VALUES (\(id), \(now)) ON CONFLICT (id) DO UPDATE SET seen_at = EXCLUDED.seen_at
                 """
             ).collect()
-            try await client.query("DELETE FROM nodes WHERE seen_at < \(now - 3600)").collect()
+            _ = try await client.query("DELETE FROM nodes WHERE seen_at < \(now - 3600)").collect()
             for try await live in try await client.query("SELECT count(*) FROM nodes WHERE seen_at > \(since)").decode(Int.self) {
                 return live
             }

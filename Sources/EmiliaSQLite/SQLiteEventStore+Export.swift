@@ -1,7 +1,7 @@
-public import EmiliaModel
-public import EmiliaStore
-public import Foundation
-public import GRDB
+import EmiliaModel
+package import EmiliaStore
+import Foundation
+import GRDB
 
 // The rows as stored, for `emilia copy` to another backend.
 extension SQLiteEventStore {

@@ -1,7 +1,7 @@
 public import EmiliaModel
 public import EmiliaStore
 public import Foundation
-public import GRDB
+import GRDB
 
 // Sessions, analytics inputs and the event log, read from SQLite.
 extension SQLiteEventStore {

@@ -1,7 +1,7 @@
 public import EmiliaModel
 public import EmiliaStore
 public import Foundation
-public import GRDB
+import GRDB
 public import Logging
 public import ServiceLifecycle
 

@@ -1,7 +1,7 @@
-public import EmiliaIngest
-public import EmiliaModel
-public import EmiliaStore
-public import Foundation
+import EmiliaIngest
+import EmiliaModel
+import EmiliaStore
+import Foundation
 public import Hummingbird
 
 /// An error answered to a client: a status, a `detail` sentence, an optional `hint`, extra headers.

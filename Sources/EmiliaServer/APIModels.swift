@@ -1,6 +1,6 @@
-public import EmiliaModel
+import EmiliaModel
 public import EmiliaStore
-public import Foundation
+import Foundation
 public import Hummingbird
 
 /// A token as the admin API and `emilia token … --json` show it; `token` only in the answers to create and rotate.

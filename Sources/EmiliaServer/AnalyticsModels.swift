@@ -1,6 +1,6 @@
 public import EmiliaModel
-public import EmiliaStore
-public import Foundation
+import EmiliaStore
+import Foundation
 public import Hummingbird
 
 /// `GET /api/v1/analytics`: the day's figures in the shape docs/contract.md §2 names.

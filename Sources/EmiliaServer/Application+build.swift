@@ -1,13 +1,13 @@
 import EmiliaIngest
-public import EmiliaModel
-public import EmiliaStorage
-public import EmiliaStore
-public import Foundation
+import EmiliaModel
+import EmiliaStorage
+import EmiliaStore
+import Foundation
 public import Hummingbird
-public import HummingbirdCore
-public import HummingbirdTLS
+import HummingbirdCore
+import HummingbirdTLS
 public import Logging
-public import ServiceLifecycle
+import ServiceLifecycle
 
 /// The version `/health` reports.
 public let emiliaVersion = "0.1.0"

@@ -1,8 +1,8 @@
 public import Foundation
-public import HTTPTypes
+import HTTPTypes
 public import Hummingbird
-public import NIOCore
-public import NIOHTTPTypes
+import NIOCore
+import NIOHTTPTypes
 
 /// The per-request context: Hummingbird's core storage plus the request id every log line carries.
 public struct EmiliaRequestContext: RequestContext {

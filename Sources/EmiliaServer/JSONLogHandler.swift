@@ -1,7 +1,7 @@
-public import EmiliaModel
+import EmiliaModel
 public import Foundation
 public import Logging
-public import Synchronization
+import Synchronization
 
 /// A swift-log handler that writes one JSON object per line to standard error:
 /// `{"ts":…,"level":…,"label":…,"msg":…, <metadata>}`. Messages are constant; data is in metadata.

@@ -128,7 +128,7 @@ struct ReadAPIController: Sendable {
                 }
                 // An idle subscriber costs nothing until an append (on any node) or the next keep-alive.
                 let untilKeepAlive = .seconds(15) - (ContinuousClock.now - lastWrite)
-                try? await cancelWhenGracefulShutdown { await store.waitForAppends(after: generation, timeout: untilKeepAlive) }
+                await cancelWhenGracefulShutdown { await store.waitForAppends(after: generation, timeout: untilKeepAlive) }
             }
             try await writer.finish(nil)
         }

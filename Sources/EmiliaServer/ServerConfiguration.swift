@@ -1,5 +1,5 @@
 public import EmiliaStorage
-public import EmiliaStore
+import EmiliaStore
 public import Foundation
 
 /// Everything `emilia serve` can be told, with the documented defaults.

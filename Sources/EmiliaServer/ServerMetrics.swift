@@ -1,7 +1,7 @@
-public import EmiliaStore
-public import Foundation
+import EmiliaStore
+import Foundation
 public import Prometheus
-public import Synchronization
+import Synchronization
 
 /// The Prometheus metrics `/metrics` shows: requests by route and status, ingest latency, commit batches,
 /// rejections by reason.

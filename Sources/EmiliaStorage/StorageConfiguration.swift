@@ -1,5 +1,5 @@
 public import EmiliaPostgres
-public import EmiliaSQLite
+import EmiliaSQLite
 public import EmiliaStore
 public import Foundation
 public import Logging

@@ -1,6 +1,6 @@
 public import EmiliaPostgres
-public import EmiliaSQLite
-public import EmiliaStore
+import EmiliaSQLite
+import EmiliaStore
 public import Foundation
 public import Logging
 

@@ -1,5 +1,5 @@
-public import Logging
-public import ServiceLifecycle
+package import Logging
+import ServiceLifecycle
 
 /// How a service loop waits after failures: doubling from `initial` up to `maximum`, and logging only the 1st, 2nd,
 /// 4th, 8th… failure in a row, so a storage fault that lasts an hour writes a dozen lines, not a flood.

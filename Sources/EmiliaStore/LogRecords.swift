@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 
 /// Rows exactly as a backend stores them, for `emilia copy` from one backend to another: ids, times, dedup keys
 /// and bodies unchanged.

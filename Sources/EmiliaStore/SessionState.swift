@@ -1,5 +1,5 @@
-public import EmiliaModel
-public import Foundation
+package import EmiliaModel
+package import Foundation
 
 /// A session's identity, with the zone its days are counted in.
 package struct SessionKey: Hashable, Sendable {

@@ -1,5 +1,5 @@
 public import Foundation
-public import Synchronization
+import Synchronization
 
 /// `TimeZone` values by IANA name, made once each (creating one is not free on Linux).
 public final class TimeZoneCache: Sendable {

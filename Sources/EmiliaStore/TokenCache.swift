@@ -1,5 +1,5 @@
-public import Foundation
-public import Synchronization
+package import Foundation
+import Synchronization
 
 /// A short-lived memory of token look-ups, so ingest does not read the token table on every request.
 ///

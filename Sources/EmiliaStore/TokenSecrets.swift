@@ -1,4 +1,4 @@
-public import Crypto
+import Crypto
 public import Foundation
 
 /// How clear tokens become what is stored: SHA-256 of the lowercased UUID, and its first 8 characters.
