@@ -104,9 +104,8 @@ public enum PayloadValidator {
     private static func readTable(
         _ document: JSONValue, kind: EventKind, context: ValidationContext, warnings: inout WarningList
     ) -> String? {
-        var table = document["table_number"]?.textValue
-        if table == nil, let alias = document["table"]?.textValue {
-            table = alias
+        let (table, fromAlias) = PayloadFields.table(in: document)
+        if fromAlias {
             warnings.add(.tableAlias, "table", "The field `table` was read as table_number; please send table_number.")
         }
         guard kind.isSessionEvent else { return table }

@@ -36,8 +36,7 @@ public struct SessionFacts: Sendable, Hashable {
         occurredAt = time(document["timestamp"]) ?? receivedAt
         sessionStart = time(document["session_start"])
         sessionEnd = time(document["session_end"])
-        // As the validator reads it: `table_number`, else its alias `table` (also when `table_number` is null).
-        tableNumber = document["table_number"]?.textValue ?? document["table"]?.textValue
+        tableNumber = PayloadFields.table(in: document).value
         let server = document["server"]
         openedBy =
             Self.staff(document["opened_by"]) ?? Self.staff(server?["opened_by"])

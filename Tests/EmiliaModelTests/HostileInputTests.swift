@@ -167,11 +167,19 @@ struct HostileInputTests {
         #expect(forward.items.map(\.orderedAt) == forward.items.map(\.orderedAt).sorted { ($0 ?? .distantFuture) < ($1 ?? .distantFuture) })
     }
 
-    @Test func theFoldReadsTheTableAsTheValidatorDoes() throws {
-        let json =
-            #"{"event":"session_opened","order_id":"A","table_number":null,"table":"Mesa 5","timestamp":"2025-11-25T16:00:00-03:00"}"#
-        #expect(try report(json).summary.tableNumber == "Mesa 5")
-        #expect(try facts(json).tableNumber == "Mesa 5")
+    @Test(
+        arguments: [
+            (#""table_number":null,"table":"Mesa 5""#, "Mesa 5"),
+            (#""table":"Mesa 5""#, "Mesa 5"),
+            (#""table_number":12,"table":"Mesa 5""#, "12"),
+            (#""table_number":"Mesa 2","table":"Mesa 5""#, "Mesa 2"),
+            (#""table_number":{"n":1},"table":7"#, "7"),
+            (#""table_number":true"#, nil),
+        ] as [(String, String?)])
+    func theFoldReadsTheTableAsTheValidatorDoes(fields: String, table: String?) throws {
+        let json = #"{"event":"session_opened","order_id":"A",\#(fields),"timestamp":"2025-11-25T16:00:00-03:00"}"#
+        #expect(try report(json).summary.tableNumber == table)
+        #expect(try facts(json).tableNumber == table)
     }
 
     @Test func aStoredStateWithNonsenseCountsDoesNotTrap() throws {

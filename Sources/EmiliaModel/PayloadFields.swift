@@ -1,0 +1,11 @@
+/// Payload fields read under one rule wherever they are read: by the validator (the event's summary) and by the
+/// fold (its session), so an event and its session never disagree.
+public enum PayloadFields {
+    /// `table_number` (a string, or a number's text), else its alias `table`, also when `table_number` is null.
+    /// `fromAlias` is true when the value came from `table`.
+    public static func table(in document: JSONValue) -> (value: String?, fromAlias: Bool) {
+        if let table = document["table_number"]?.textValue { return (table, false) }
+        if let alias = document["table"]?.textValue { return (alias, true) }
+        return (nil, false)
+    }
+}
