@@ -1,45 +1,7 @@
 import EmiliaModel
-public import EmiliaStore
+import EmiliaStore
 import Foundation
-public import Hummingbird
-
-/// A token as the admin API and `emilia token … --json` show it; `token` only in the answers to create and rotate.
-public struct TokenResponse: ResponseEncodable, Sendable {
-    let id: String
-    let token: String?
-    let prefix: String
-    let name: String
-    let timezone: String
-    let status: String
-    let createdAt: String
-    let webhookPath: String?
-
-    public init(_ record: TokenRecord, token: String? = nil) {
-        id = record.id
-        self.token = token
-        prefix = record.prefix
-        name = record.name
-        timezone = record.timeZone
-        status = record.status.rawValue
-        createdAt = Timestamp.formatUTC(record.createdAt)
-        webhookPath = token.map { "/webhooks/v1/pos/\($0)" }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, token, prefix, name, timezone, status
-        case createdAt = "created_at"
-        case webhookPath = "webhook_path"
-    }
-}
-
-/// The admin API's token list, and `emilia token list --json`.
-public struct TokenListResponse: ResponseEncodable, Sendable {
-    let tokens: [TokenResponse]
-
-    public init(tokens: [TokenResponse]) {
-        self.tokens = tokens
-    }
-}
+import Hummingbird
 
 /// An event as every read shows it, under the same names: the list, the single read, export (NDJSON, and the CSV
 /// header) and the stream, which add `payload`. Every key is always there (`null` when unknown).
@@ -120,40 +82,4 @@ struct EventResponse: ResponseEncodable {
             warnings.map(\.code.rawValue).joined(separator: " "),
         ]
     }
-}
-
-struct RejectionResponse: Encodable {
-    let at: String
-    let env: String?
-    let status: Int
-    let reason: String
-    let requestID: String?
-    let bodyPreview: String?
-    /// How many refusals this record stands for (a flood past the detailed allowance is kept as counts).
-    let count: Int
-
-    init(_ rejection: Rejection) {
-        count = rejection.count
-        at = Timestamp.formatUTC(rejection.at)
-        env = rejection.environment?.rawValue
-        status = rejection.status
-        reason = rejection.reason
-        requestID = rejection.requestID
-        bodyPreview = rejection.bodyPrefix.map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case at, env, status, reason, count
-        case requestID = "request_id"
-        case bodyPreview = "body_preview"
-    }
-}
-
-struct RejectionListResponse: ResponseEncodable {
-    let rejections: [RejectionResponse]
-}
-
-struct CreateTokenRequest: Decodable {
-    let name: String
-    let timezone: String?
 }

@@ -1,7 +1,7 @@
-public import EmiliaModel
+import EmiliaModel
 import EmiliaStore
 import Foundation
-public import Hummingbird
+import Hummingbird
 
 /// `GET /api/v1/analytics`: the day's figures in the shape docs/contract.md §2 names.
 struct AnalyticsResponse: ResponseEncodable {
@@ -138,20 +138,5 @@ struct AnalyticsResponse: ResponseEncodable {
             rejections: Dictionary(uniqueKeysWithValues: quality.rejections.map { (String($0.key), $0.value) }),
             examples: quality.examples, warningsSampled: quality.warningsSampled,
             unfoldedEvents: quality.unfoldedEvents, unfoldedReason: quality.unfoldedReason)
-    }
-}
-
-struct SessionListResponse: ResponseEncodable {
-    let sessions: [TableSession]
-}
-
-extension TableSession: ResponseEncodable {}
-
-struct EventListResponse: ResponseEncodable {
-    let events: [EventResponse]
-    let nextCursor: String?
-    enum CodingKeys: String, CodingKey {
-        case events
-        case nextCursor = "next_cursor"
     }
 }

@@ -1,0 +1,10 @@
+public import EmiliaModel
+import EmiliaStore
+import Foundation
+public import Hummingbird
+
+struct SessionListResponse: ResponseEncodable {
+    let sessions: [TableSession]
+}
+
+extension TableSession: ResponseEncodable {}
