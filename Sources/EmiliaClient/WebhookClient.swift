@@ -9,7 +9,7 @@ import Synchronization
 /// What the server answered for an accepted event.
 public struct Receipt: Sendable, Hashable {
     public var eventID: String
-    public var duplicate: Bool
+    public var isDuplicate: Bool
     public var warnings: [ValidationWarning]
     public var environment: String
     /// Attempts it took.
@@ -182,7 +182,7 @@ public final class WebhookClient: Sendable {
                 attempts: attempt)
         }
         return Receipt(
-            eventID: receipt.eventID, duplicate: receipt.isDuplicate, warnings: receipt.warnings,
+            eventID: receipt.eventID, isDuplicate: receipt.isDuplicate, warnings: receipt.warnings,
             environment: receipt.env, attempts: attempt)
     }
 

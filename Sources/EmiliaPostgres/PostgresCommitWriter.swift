@@ -99,7 +99,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                 queue.lastCommitFailed = false
                 observer(items.count, ContinuousClock.now - started)
                 if learned { onTokenChanged() }
-                if receipts.contains(where: { !$0.duplicate }) { onAppended() }
+                if receipts.contains(where: { !$0.isDuplicate }) { onAppended() }
                 batch.answer(.success(receipts))
             } catch {
                 // Timed out or failed: the transaction may still commit, so the caller gets 503 and retries; its
@@ -141,7 +141,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             for (index, event) in batch.events.enumerated() {
                 if inserted.contains(ids[index]) {
                     receipts.append(
-                        AppendReceipt(eventID: ids[index], receivedAt: receivedAt, duplicate: false, warningsJSON: warnings[index]))
+                        AppendReceipt(eventID: ids[index], receivedAt: receivedAt, isDuplicate: false, warningsJSON: warnings[index]))
                 } else if let original = originals[DedupKey(event)] {
                     receipts.append(original)
                 } else {
@@ -192,7 +192,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
         var originals: [DedupKey: AppendReceipt] = [:]
         for try await (tokenID, env, key, id, receivedAt, warnings) in rows.decode((String, String, String, String, Double, String).self) {
             originals[DedupKey(tokenID: tokenID, environment: env, key: key)] =
-                AppendReceipt(eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt), duplicate: true, warningsJSON: warnings)
+                AppendReceipt(eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt), isDuplicate: true, warningsJSON: warnings)
         }
         return originals
     }

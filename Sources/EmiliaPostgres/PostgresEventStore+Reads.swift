@@ -129,7 +129,7 @@ extension PostgresEventStore {
             var hasMore = false
             for try await row in try await client.query(statement) {
                 if hasMore { continue }
-                if events.count == limit || (query.includeBodies && bytes >= EventQuery.maximumPageBytes) {
+                if events.count == limit || (query.includesBodies && bytes >= EventQuery.maximumPageBytes) {
                     hasMore = true
                     continue
                 }
@@ -137,7 +137,7 @@ extension PostgresEventStore {
                 bytes += event.bodySize
                 events.append(event)
             }
-            if query.includeBodies && !events.isEmpty {
+            if query.includesBodies && !events.isEmpty {
                 var bodies: [String: Data] = [:]
                 let positions = events.compactMap { Int64($0.position) }
                 for try await (position, body) in try await client.query(

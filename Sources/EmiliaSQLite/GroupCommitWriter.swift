@@ -151,7 +151,7 @@ final class GroupCommitWriter: Service {
             return StoredWrite(
                 receipt: AppendReceipt(
                     eventID: existing["id"], receivedAt: Date(timeIntervalSince1970: existing["received_at"]),
-                    duplicate: true, warningsJSON: existing["warnings"]))
+                    isDuplicate: true, warningsJSON: existing["warnings"]))
         }
         let rowID = db.lastInsertedRowID
         var learned = false
@@ -162,7 +162,7 @@ final class GroupCommitWriter: Service {
             learned = db.changesCount > 0
         }
         return StoredWrite(
-            receipt: AppendReceipt(eventID: id, receivedAt: receivedAt, duplicate: false, warningsJSON: warningsJSON),
+            receipt: AppendReceipt(eventID: id, receivedAt: receivedAt, isDuplicate: false, warningsJSON: warningsJSON),
             rowID: rowID, learnedTableStyle: learned)
     }
 

@@ -118,7 +118,7 @@ extension SQLiteEventStore {
                 arguments += [cursor.lowercased()]
             }
             let limit = max(1, min(query.limit, 1000))
-            let columns = Self.eventColumns + (query.includeBodies ? ", body" : "")
+            let columns = Self.eventColumns + (query.includesBodies ? ", body" : "")
             let sql =
                 "SELECT \(columns) FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY id \(query.ascending ? "ASC" : "DESC") LIMIT \(limit + 1)"
             // A page holds at most `limit` events and, with bodies, about `EventQuery.maximumPageBytes` of them.
@@ -127,7 +127,7 @@ extension SQLiteEventStore {
             var hasMore = false
             let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
             while let row = try rows.next() {
-                if events.count == limit || (query.includeBodies && bytes >= EventQuery.maximumPageBytes) {
+                if events.count == limit || (query.includesBodies && bytes >= EventQuery.maximumPageBytes) {
                     hasMore = true
                     break
                 }

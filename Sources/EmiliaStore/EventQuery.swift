@@ -17,7 +17,7 @@ public struct EventQuery: Sendable, Hashable {
     /// Oldest first (for exports and streams) instead of newest first.
     public var ascending: Bool
     /// Read the raw bodies too.
-    public var includeBodies: Bool
+    public var includesBodies: Bool
 
     /// With bodies, a page stops once it holds this many bytes of them (at least one event), so an export page of
     /// large payloads stays small in memory.
@@ -26,7 +26,7 @@ public struct EventQuery: Sendable, Hashable {
     public init(
         tokenID: String, environment: DeploymentEnvironment, eventType: String? = nil, tableNumber: String? = nil,
         orderID: String? = nil, hasWarnings: Bool? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 100,
-        cursor: String? = nil, ascending: Bool = false, includeBodies: Bool = false
+        cursor: String? = nil, ascending: Bool = false, includesBodies: Bool = false
     ) {
         self.tokenID = tokenID
         self.environment = environment
@@ -39,7 +39,7 @@ public struct EventQuery: Sendable, Hashable {
         self.limit = limit
         self.cursor = cursor
         self.ascending = ascending
-        self.includeBodies = includeBodies
+        self.includesBodies = includesBodies
     }
 }
 

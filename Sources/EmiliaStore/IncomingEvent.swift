@@ -42,14 +42,14 @@ public struct AppendReceipt: Sendable, Hashable {
     public var eventID: String
     public var receivedAt: Date
     /// True when the dedup key was seen before: nothing new was stored.
-    public var duplicate: Bool
+    public var isDuplicate: Bool
     /// The warnings stored with the (original) event, as JSON text.
     public var warningsJSON: String
 
-    package init(eventID: String, receivedAt: Date, duplicate: Bool, warningsJSON: String) {
+    package init(eventID: String, receivedAt: Date, isDuplicate: Bool, warningsJSON: String) {
         self.eventID = eventID
         self.receivedAt = receivedAt
-        self.duplicate = duplicate
+        self.isDuplicate = isDuplicate
         self.warningsJSON = warningsJSON
     }
 }

@@ -8,6 +8,13 @@ enum Console {
     /// Text as it is, no newline added.
     static func raw(_ text: String) { write(text, to: STDOUT_FILENO) }
 
+    /// One value as one line of JSON (snake_case keys as its `CodingKeys` name them, sorted).
+    static func json(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        line(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
     static func error(_ text: String) { write(text + "\n", to: STDERR_FILENO) }
 
     private static func write(_ text: String, to descriptor: Int32) {

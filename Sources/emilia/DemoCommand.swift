@@ -43,7 +43,7 @@ struct DemoCommand: AsyncParsableCommand {
             let summary = try await Simulation(
                 url: base, token: issued.token, environment: .prod, sessions: sessions,
                 outboxPath: directory.appendingPathComponent("demo-outbox.sqlite3").path,
-                timeScale: nil, seed: 7, showProgress: true
+                timeScale: nil, seed: 7, showsProgress: true
             ).run()
             let zone = TimeZone(identifier: "America/Sao_Paulo")!
             Console.line(

@@ -23,7 +23,7 @@ struct SendCommand: AsyncParsableCommand {
                 try await WebhookClient(token: token, environment: environment, baseURL: url, timeZone: zone, http: http).send(json: body)
             }
             Console.line(
-                "received: event_id=\(receipt.eventID) env=\(receipt.environment) duplicate=\(receipt.duplicate) attempts=\(receipt.attempts)"
+                "received: event_id=\(receipt.eventID) env=\(receipt.environment) duplicate=\(receipt.isDuplicate) attempts=\(receipt.attempts)"
             )
             for warning in receipt.warnings { Console.line("warning \(warning.code.rawValue) \(warning.field): \(warning.message)") }
         } catch let error as WebhookError {

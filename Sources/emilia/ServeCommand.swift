@@ -70,7 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
 
-        if adminKey.generated, let file = adminKey.file {
+        if adminKey.isGenerated, let file = adminKey.file {
             Console.line("Generated an admin key (shown once; kept in \(file.path), mode 0600):\n  \(adminKey.key)")
         } else if let file = adminKey.file {
             Console.line("Admin key: in \(file.path)")

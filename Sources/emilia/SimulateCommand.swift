@@ -33,7 +33,7 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         let simulation = Simulation(
             url: url, token: token, environment: environment, sessions: sessions, outboxPath: outbox,
-            timeScale: timeScale, seed: seed, showProgress: !json)
+            timeScale: timeScale, seed: seed, showsProgress: !json)
         let summary = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in try await simulation.run(http: http) }
         if json {
             Console.line(

@@ -13,7 +13,7 @@ struct Simulation: Sendable {
     /// nil: enqueue everything at once; otherwise how many times faster than real time events are enqueued.
     var timeScale: Double?
     var seed: UInt64
-    var showProgress: Bool
+    var showsProgress: Bool
 
     struct Summary: Sendable {
         var sessions: Int
@@ -61,7 +61,7 @@ struct Simulation: Sendable {
         let bar = ProgressBar(label: "Delivering")
         let total = enqueued + already.pending
         let counts = try await delivery.drain { counts in
-            if showProgress { bar.update(done: total - counts.pending, total: total) }
+            if showsProgress { bar.update(done: total - counts.pending, total: total) }
         }
         return Summary(
             sessions: night.count, enqueued: enqueued,

@@ -113,9 +113,9 @@ struct ClientRetryTests {
             #expect(throws: WebhookError.self) { _ = try dev.promotedToProduction() }
             let receipt = try await dev.send(json: try Fixture.data("naive_timestamp.json"), idempotencyKey: "k-1")
             #expect(receipt.warnings.map(\.code) == [.naiveTimestamp])
-            #expect(receipt.duplicate == false)
+            #expect(receipt.isDuplicate == false)
             let again = try await dev.send(json: try Fixture.data("naive_timestamp.json"), idempotencyKey: "k-1")
-            #expect(again.duplicate && again.eventID == receipt.eventID)
+            #expect(again.isDuplicate && again.eventID == receipt.eventID)
             _ = try await dev.testConnection()
             let prod = try dev.promotedToProduction()
             #expect(prod.environment == .prod)

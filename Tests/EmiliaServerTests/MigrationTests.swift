@@ -47,7 +47,7 @@ struct MigrationTests {
             let event = try incomingEvent(
                 #"{"event":"session_opened","order_id":"ORD-2025-0125","table_number":"Mesa 9","timestamp":"2025-11-24T21:00:00-03:00"}"#,
                 token: token, store: store, key: "new")
-            #expect(try await store.append(event).duplicate == false)
+            #expect(try await store.append(event).isDuplicate == false)
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }

@@ -15,7 +15,7 @@ struct PromiseAdminKeyTests {
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
         let first = try AdminKey.resolve(explicit: explicit, dataDirectory: directory)
-        #expect(first.generated)
+        #expect(first.isGenerated)
         #expect(first.key.range(of: #"^emk_[0-9a-f]{64}$"#, options: .regularExpression) != nil, "weak key: \(first.key)")
         let file = directory.appendingPathComponent("admin.key")
         #expect(first.file?.standardizedFileURL == file.standardizedFileURL)
@@ -23,7 +23,7 @@ struct PromiseAdminKeyTests {
         #expect(try Self.permissions(of: file) == 0o600)
         let again = try AdminKey.resolve(explicit: explicit, dataDirectory: directory)
         #expect(again.key == first.key)
-        #expect(!again.generated)
+        #expect(!again.isGenerated)
         // Another data directory gets another key.
         let elsewhere = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: elsewhere) }
@@ -38,7 +38,7 @@ struct PromiseAdminKeyTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         #expect(throws: AdminKeyError.self) { try AdminKey.resolve(explicit: "abcdefghijklmno", dataDirectory: directory) }
         let sixteen = try AdminKey.resolve(explicit: "abcdefghijklmnop", dataDirectory: directory)
-        #expect(sixteen.key == "abcdefghijklmnop" && !sixteen.generated && sixteen.file == nil)
+        #expect(sixteen.key == "abcdefghijklmnop" && !sixteen.isGenerated && sixteen.file == nil)
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("admin.key").path))
     }
 

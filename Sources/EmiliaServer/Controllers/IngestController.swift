@@ -58,7 +58,7 @@ struct IngestController: Sendable {
             let receipt = try await ingestor.ingest(body, admission: admission, metadata: metadata, logger: context.logger)
             let answer = IngestAnswer.json(
                 eventID: receipt.eventID, receivedAt: receipt.receivedAt, env: admission.environment.rawValue,
-                isDuplicate: receipt.duplicate, warningsJSON: receipt.warningsJSON)
+                isDuplicate: receipt.isDuplicate, warningsJSON: receipt.warningsJSON)
             return Response(
                 status: .ok, headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: answer)))

@@ -8,16 +8,15 @@ struct OperationsController: Sendable {
     let metrics: ServerMetrics
 
     func addRoutes(to router: some RouterMethods<EmiliaRequestContext>) {
-        router.get("health") { _, context -> Response in
+        router.get("health") { _, context -> EditedResponse<HealthResponse> in
             do {
                 try await store.checkHealth()
-                return Self.json(.ok, "{\"status\":\"ok\",\"storage\":\"ok\",\"version\":\"\(emiliaVersion)\"}")
+                return EditedResponse(response: HealthResponse(status: "ok", storage: "ok"))
             } catch {
                 context.logger.error("Health check failed", metadata: ["error": "\(error)"])
-                return Self.json(
-                    .serviceUnavailable,
-                    "{\"status\":\"error\",\"storage\":\"unavailable\",\"version\":\"\(emiliaVersion)\",\"detail\":\"Storage unavailable\"}"
-                )
+                return EditedResponse(
+                    status: .serviceUnavailable,
+                    response: HealthResponse(status: "error", storage: "unavailable", detail: "Storage unavailable"))
             }
         }
         router.get("metrics") { _, _ -> Response in
@@ -32,4 +31,12 @@ struct OperationsController: Sendable {
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
         Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
+}
+
+/// `GET /health`'s answer: the storage's state and the server's version.
+struct HealthResponse: ResponseEncodable {
+    var status: String
+    var storage: String
+    var version = emiliaVersion
+    var detail: String?
 }

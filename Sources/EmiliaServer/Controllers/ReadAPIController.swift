@@ -56,7 +56,7 @@ struct ReadAPIController: Sendable {
         let scope = try await ReadScope.from(request, store: store)
         var query = try scope.eventQuery(request, defaultLimit: 500)
         query.ascending = true
-        query.includeBodies = true
+        query.includesBodies = true
         let format = request.uri.queryParameters.get("format") ?? "ndjson"
         guard format == "ndjson" || format == "csv" else { throw APIError(.badRequest, "format must be ndjson or csv") }
         let store = self.store

@@ -21,13 +21,17 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        var body = "{\"detail\":\(JSONText.quoted(detail))"
-        if let hint { body += ",\"hint\":\(JSONText.quoted(hint))" }
-        body += "}"
+        let body = try Self.encoder.encode(ErrorBody(detail: detail, hint: hint))
         var headers = self.headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body)))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
+
+    private static let encoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return encoder
+    }()
 
     static func storageUnavailable() -> APIError {
         APIError(.serviceUnavailable, "Storage unavailable, retry later", headers: [.retryAfter: "5"])
@@ -62,4 +66,10 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         case .invalidInput: return APIError(.badRequest, error.message)
         }
     }
+}
+
+/// Every error answer's body: `{"detail": …, "hint": …}`, the hint left out when there is none.
+struct ErrorBody: Codable {
+    var detail: String
+    var hint: String?
 }

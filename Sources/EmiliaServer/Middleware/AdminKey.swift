@@ -8,7 +8,7 @@ public enum AdminKey {
     /// The resolved key and whether it was generated just now (then it is printed once).
     public struct Resolution: Sendable {
         public var key: String
-        public var generated: Bool
+        public var isGenerated: Bool
         /// The file holding it, when it came from the data directory.
         public var file: URL?
     }
@@ -17,13 +17,13 @@ public enum AdminKey {
     public static func resolve(explicit: String?, dataDirectory: URL) throws -> Resolution {
         if let explicit, !explicit.isEmpty {
             guard explicit.count >= 16 else { throw AdminKeyError.tooShort }
-            return Resolution(key: explicit, generated: false, file: nil)
+            return Resolution(key: explicit, isGenerated: false, file: nil)
         }
         let file = dataDirectory.appendingPathComponent(fileName)
         if let stored = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
             !stored.isEmpty
         {
-            return Resolution(key: stored, generated: false, file: file)
+            return Resolution(key: stored, isGenerated: false, file: file)
         }
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         var generator = SystemRandomNumberGenerator()
@@ -35,7 +35,7 @@ public enum AdminKey {
         else {
             throw AdminKeyError.cannotWrite(file.path)
         }
-        return Resolution(key: key, generated: true, file: file)
+        return Resolution(key: key, isGenerated: true, file: file)
     }
 }
 

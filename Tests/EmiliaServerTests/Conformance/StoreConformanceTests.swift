@@ -14,14 +14,14 @@ struct StoreConformanceTests {
             let body = #"{"event":"test","order_id":"T-1"}"#
             let first = try await store.append(incomingEvent(body, token: token, store: store, key: "idem:a"))
             let again = try await store.append(incomingEvent(#"{"event":"test","other":1}"#, token: token, store: store, key: "idem:a"))
-            #expect(!first.duplicate)
-            #expect(again.duplicate)
+            #expect(!first.isDuplicate)
+            #expect(again.isDuplicate)
             #expect(again.eventID == first.eventID)
             #expect(abs(again.receivedAt.timeIntervalSince(first.receivedAt)) < 0.001)
             #expect(again.warningsJSON == first.warningsJSON)
             // The same key in the other env is another event.
             let dev = try await store.append(incomingEvent(body, token: token, store: store, environment: .dev, key: "idem:a"))
-            #expect(!dev.duplicate && dev.eventID != first.eventID)
+            #expect(!dev.isDuplicate && dev.eventID != first.eventID)
             // Many copies at once: one stored, every answer names it.
             let ids = try await withThrowingTaskGroup(of: String.self) { group in
                 for _ in 0..<40 {
@@ -150,7 +150,7 @@ struct StoreConformanceTests {
                 incomingEvent(
                     #"{"event":"session_opened","order_id":"N\u0000UL","table_number":"Mesa 1","timestamp":"2025-11-24T18:30:00Z"}"#,
                     token: token, store: store))
-            #expect(!receipt.duplicate && !opened.duplicate)
+            #expect(!receipt.isDuplicate && !opened.isDuplicate)
             #expect(try await store.rawBody(eventID: receipt.eventID) == Data(body.utf8))
             let quality = try await store.dataQuality(
                 tokenID: token.id, environment: .prod, from: SampleCheck.dayStart,

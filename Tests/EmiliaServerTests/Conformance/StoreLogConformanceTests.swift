@@ -22,7 +22,7 @@ struct StoreLogConformanceTests {
             }
             for ascending in [false, true] {
                 var seen: [String] = []
-                var query = EventQuery(tokenID: token.id, environment: .prod, limit: 10, ascending: ascending, includeBodies: true)
+                var query = EventQuery(tokenID: token.id, environment: .prod, limit: 10, ascending: ascending, includesBodies: true)
                 while true {
                     let page = try await store.events(query)
                     seen += page.events.map(\.id)
