@@ -9,10 +9,8 @@ public import ServiceLifecycle
 public struct OutboxDelivery: Service {
     public let outbox: Outbox
     public let client: WebhookClient
-    /// The backoff between attempts (its `maximumAttempts` is not used: the retry budget decides).
-    public var policy: RetryPolicy
-    /// How long after it was enqueued a message is still retried after a transient failure.
-    public var retryBudget: Duration
+    /// When a failed message is tried again, and when it is parked as dead.
+    public var rules: OutboxTransition.Rules
     /// How many orders are delivered at once.
     public var concurrency: Int
     public var monitor: WebhookMonitor?
@@ -28,12 +26,11 @@ public struct OutboxDelivery: Service {
     public init(
         outbox: Outbox, client: WebhookClient, policy: RetryPolicy = .outbox, retryBudget: Duration = .seconds(72 * 3600),
         concurrency: Int = 8, monitor: WebhookMonitor? = nil, environment: RetryEnvironment = .live,
-        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger = Logger(label: "emilia.outbox")
+        now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.outbox = outbox
         self.client = client
-        self.policy = policy
-        self.retryBudget = retryBudget
+        rules = OutboxTransition.Rules(policy: policy, retryBudget: retryBudget)
         self.concurrency = concurrency
         self.monitor = monitor
         self.environment = environment
@@ -98,85 +95,51 @@ public struct OutboxDelivery: Service {
         return due.count
     }
 
-    /// When a message that just failed is tried again, or nil to park it as dead.
-    func retryDate(after error: WebhookError, createdAt: Date, attempts: Int, at time: Date) -> Date? {
-        guard error.isRetryable, time.timeIntervalSince(createdAt) < retryBudget.timeInterval else { return nil }
-        let delay = policy.delay(afterAttempt: attempts, random: environment.random(), retryAfterSeconds: error.retryAfterSeconds)
-        return time.addingTimeInterval(delay.timeInterval)
-    }
-
     /// The wait after `failures` storage errors in a row: 250 ms doubling to 30 s, never under half of that.
     static func storageBackoff(failures: Int, random: Double) -> Duration {
         let ceiling = min(Duration.milliseconds(250) * Double(1 << min(max(failures - 1, 0), 16)), .seconds(30))
         return ceiling * (0.5 + max(0, min(random, 1)) / 2)
     }
 
-    /// One attempt; returns the storage error that kept its outcome off the disk, if any.
+    /// One attempt and its outcome recorded; returns the storage error that kept the outcome off the disk, if any.
     private func attempt(_ message: OutboxMessage) async -> (any Error)? {
         let attempts = message.attempts + 1
-        let receipt: Receipt
+        let result: Result<Receipt, WebhookError>
         do {
-            receipt = try await client.sendOnce(message.body, idempotencyKey: message.idempotencyKey, attempt: attempts)
+            result = .success(try await client.sendOnce(message.body, idempotencyKey: message.idempotencyKey, attempt: attempts))
         } catch {
             // Cut short by shutdown: not the server's doing, so it stays pending as it was.
             if Task.isCancelled { return nil }
-            let failure =
+            result = .failure(
                 error as? WebhookError
-                ?? WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempts)
-            return recordFailure(failure, of: message, attempts: attempts)
+                    ?? WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempts))
         }
-        monitor?.recordSuccess()
-        do {
-            try outbox.markDelivered(message.id, eventID: receipt.eventID, attempts: attempts)
-            return nil
-        } catch {
-            // Sent but not recorded: it is sent again, with the same idempotency key, once storage works.
-            return error
+        switch result {
+        case .success: monitor?.recordSuccess()
+        case .failure(let error): monitor?.recordFailure(error)
         }
-    }
-
-    private func recordFailure(_ error: WebhookError, of message: OutboxMessage, attempts: Int) -> (any Error)? {
-        monitor?.recordFailure(error)
-        let status: Int? = if case .status(let code) = error.kind { code } else { nil }
         let time = now()
-        let retryAt = retryDate(after: error, createdAt: message.createdAt, attempts: attempts, at: time)
-        var reason = error.description
-        if retryAt == nil {
-            if error.isRetryable { reason += " (still failing after the \(retryBudget.spoken) retry budget)" }
-            logger.warning(
-                "Outbox message parked as dead",
-                metadata: [
-                    "message": "\(message.id)", "attempts": "\(attempts)",
-                    "reason": "\(reason)",
-                ])
-        } else {
-            logger.debug(
-                "Outbox message will be retried",
-                metadata: [
-                    "message": "\(message.id)", "attempts": "\(attempts)",
-                    "reason": "\(reason)",
-                ])
-        }
+        let transition = rules.next(
+            after: result, createdAt: message.createdAt, attempts: attempts, at: time, random: environment.random())
         do {
-            try outbox.markFailed(message.id, attempts: attempts, status: status, reason: reason, retryAt: retryAt, now: time)
+            switch transition {
+            case .delivered(let eventID):
+                // Sent but not recorded (a storage error): it is sent again, with the same idempotency key.
+                try outbox.markDelivered(message.id, eventID: eventID, attempts: attempts)
+            case .retry(let retryAt, let status, let reason):
+                logger.debug(
+                    "Outbox message will be retried",
+                    metadata: ["message": "\(message.id)", "attempts": "\(attempts)", "reason": "\(reason)"])
+                try outbox.markFailed(message.id, attempts: attempts, status: status, reason: reason, retryAt: retryAt, now: time)
+            case .dead(let status, let reason):
+                logger.warning(
+                    "Outbox message parked as dead",
+                    metadata: ["message": "\(message.id)", "attempts": "\(attempts)", "reason": "\(reason)"])
+                try outbox.markFailed(message.id, attempts: attempts, status: status, reason: reason, retryAt: nil, now: time)
+            }
             return nil
         } catch {
             return error
         }
-    }
-}
-
-extension Duration {
-    /// In seconds, fractions included.
-    fileprivate var timeInterval: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-
-    /// "72 h", "90 min", "30 s".
-    fileprivate var spoken: String {
-        let seconds = components.seconds
-        if seconds >= 3600, seconds % 3600 == 0 { return "\(seconds / 3600) h" }
-        if seconds >= 60, seconds % 60 == 0 { return "\(seconds / 60) min" }
-        return "\(String(format: "%g", timeInterval)) s"
     }
 }

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import EmiliaClient
 import EmiliaModel
 import Foundation
+import Logging
 
 /// `emilia outbox status|deliver|requeue`: what a (possibly crashed) process left in an outbox, finishing it, and
 /// giving dead messages another chance.
@@ -57,7 +58,7 @@ struct OutboxCommand: AsyncParsableCommand {
                 let client = WebhookClient(
                     token: destination.token, environment: destination.environment,
                     baseURL: destination.baseURL, http: http)
-                return try await OutboxDelivery(outbox: box, client: client).drain()
+                return try await OutboxDelivery(outbox: box, client: client, logger: Logger(label: "emilia.outbox")).drain()
             }
             Console.line("pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
         }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import EmiliaClient
 import EmiliaModel
 import Foundation
+import Logging
 
 /// A simulated night pushed through an outbox and delivered, shared by `simulate` and `demo`.
 struct Simulation: Sendable {
@@ -34,7 +35,7 @@ struct Simulation: Sendable {
         let destination = Outbox.Destination(baseURL: url, token: token, environment: environment)
         try box.setDestination(destination)
         let client = WebhookClient(token: token, environment: environment, baseURL: url, timeZone: zone, http: http)
-        let delivery = OutboxDelivery(outbox: box, client: client)
+        let delivery = OutboxDelivery(outbox: box, client: client, logger: Logger(label: "emilia.outbox"))
         let already = try box.counts()
         var enqueued = 0
         let payloads = night.flatMap(\.payloads).map { ($0, Self.when($0)) }.sorted { $0.1 < $1.1 }

@@ -126,8 +126,9 @@ struct OutboxRetryBudgetTests {
             for order in orders { try outbox.enqueue(json: event(order, step), orderID: order, now: clock.now) }
         }
         let counts = try await server.run { url in
-            let delivery = OutboxDelivery(outbox: outbox, client: client(url), environment: clock.environment, now: { clock.now })
-            #expect(delivery.retryBudget == .seconds(72 * 3600), "the promise: 72 h by default")
+            let delivery = OutboxDelivery(
+                outbox: outbox, client: client(url), environment: clock.environment, now: { clock.now }, logger: outboxLogger)
+            #expect(delivery.rules.retryBudget == .seconds(72 * 3600), "the promise: 72 h by default")
             return try await delivery.drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 6, dead: 0))
@@ -163,7 +164,7 @@ struct OutboxRetryBudgetTests {
         let counts = try await server.run { url in
             try await OutboxDelivery(
                 outbox: outbox, client: client(url), retryBudget: .seconds(6 * 3600),
-                environment: clock.environment, now: { clock.now }
+                environment: clock.environment, now: { clock.now }, logger: outboxLogger
             ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 0, dead: 2))
@@ -191,7 +192,9 @@ struct OutboxRetryBudgetTests {
         try outbox.enqueue(json: event("F", 0), orderID: "F", now: clock.now)
         try outbox.enqueue(json: event("R", 0), orderID: "R", now: clock.now)
         let counts = try await server.run { url in
-            try await OutboxDelivery(outbox: outbox, client: client(url), environment: clock.environment, now: { clock.now }).drain()
+            try await OutboxDelivery(
+                outbox: outbox, client: client(url), environment: clock.environment, now: { clock.now }, logger: outboxLogger
+            ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 1, dead: 1))
         let dead = try #require(try outbox.deadMessages().first)
@@ -220,7 +223,8 @@ struct OutboxRetryBudgetTests {
         try await server.run { url in
             try outbox.setDestination(.init(baseURL: url, token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", environment: .dev))
             #expect(
-                try await OutboxDelivery(outbox: outbox, client: client(url)).drain() == OutboxCounts(pending: 0, delivered: 0, dead: 2))
+                try await OutboxDelivery(outbox: outbox, client: client(url), logger: outboxLogger).drain()
+                    == OutboxCounts(pending: 0, delivered: 0, dead: 2))
             let status = try await EmiliaProcess.run(["outbox", "status", "--outbox", file])
             #expect(status.0 == 0 && status.1.contains("dead 2") && status.1.contains("emilia outbox requeue"))
 

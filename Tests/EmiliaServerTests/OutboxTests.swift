@@ -27,7 +27,8 @@ struct OutboxTests {
             }
             #expect(try outbox.counts() == OutboxCounts(pending: 15, delivered: 0, dead: 0))
             let client = WebhookClient(token: token, environment: .dev, baseURL: server.baseURL)
-            let counts = try await OutboxDelivery(outbox: outbox, client: client, policy: fast, concurrency: 3).drain()
+            let counts = try await OutboxDelivery(outbox: outbox, client: client, policy: fast, concurrency: 3, logger: outboxLogger)
+                .drain()
             #expect(counts == OutboxCounts(pending: 0, delivered: 15, dead: 0))
             for order in ["A", "B", "C"] {
                 let page = try await server.request(.GET, "/api/v1/events?token_id=\(id)&env=dev&order_id=\(order)", admin: true).json()
@@ -57,7 +58,7 @@ struct OutboxTests {
                 outbox: outbox, client: client, policy: policy, retryBudget: .milliseconds(1500),
                 concurrency: 1, monitor: monitor,
                 environment: RetryEnvironment(sleep: { clock.advance($0) }, random: { 0.5 }),
-                now: { clock.now }
+                now: { clock.now }, logger: outboxLogger
             ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 0, dead: 2))
