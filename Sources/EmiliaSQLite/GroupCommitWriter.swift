@@ -4,7 +4,6 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
-import Synchronization
 
 /// The single writer of the event log: it commits everything pending as one transaction (group commit,
 /// `synchronous=FULL`), then answers every waiting request. This is what makes "200 means on disk" fast.
@@ -22,8 +21,6 @@ final class GroupCommitWriter: Service {
     /// Told when a commit changed a token (a learned table style), so cached look-ups are dropped.
     private let onTokenChanged: @Sendable () -> Void
     private let queue: WriteQueue
-    /// The checkpointer left a long log: finish its pass between two commits.
-    private let checkpointRequested = Atomic(false)
 
     init(
         database: DatabasePool, logger: Logger, maximumPending: Int, now: @escaping @Sendable () -> Date,
@@ -49,12 +46,6 @@ final class GroupCommitWriter: Service {
     /// Clears `lastCommitFailed` after a successful write probe.
     func markHealthy() { queue.lastCommitFailed = false }
 
-    /// Asks the writer to finish the checkpointer's pass between two commits, so its next commit starts the log over.
-    @Sendable func finishCheckpoint() {
-        checkpointRequested.store(true, ordering: .relaxed)
-        queue.poke()
-    }
-
     /// Queues the event and waits for its commit.
     func append(_ event: IncomingEvent) async throws -> AppendReceipt { try await queue.append(event) }
 
@@ -66,7 +57,6 @@ final class GroupCommitWriter: Service {
         await withGracefulShutdownHandler {
             for await _ in queue.wakeUps {
                 await commitPending(identifiers: &identifiers)
-                await checkpointIfRequested()
             }
         } onGracefulShutdown: { [queue] in
             queue.finishWakeUps()
@@ -80,16 +70,6 @@ final class GroupCommitWriter: Service {
             let items = queue.takeAll()
             if items.isEmpty { return }
             await commit(WriteBatch(items), identifiers: &identifiers)
-        }
-    }
-
-    /// Copies the log's last frames into the database when the checkpointer asked (see `WALCheckpointer`).
-    private func checkpointIfRequested() async {
-        guard checkpointRequested.exchange(false, ordering: .relaxed) else { return }
-        do {
-            try await database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
-        } catch {
-            logger.warning("WAL checkpoint failed", metadata: ["error": "\(error)"])
         }
     }
 

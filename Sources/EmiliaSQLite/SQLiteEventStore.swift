@@ -77,7 +77,7 @@ public final class SQLiteEventStore: EventStore {
             separateCheckpoints
             ? WALCheckpointer(
                 path: path, restartFrames: logRestartFrames, logger: logger, monitor: monitor,
-                onLongLog: writer.finishCheckpoint) : nil
+                writer: database) : nil
     }
 
     public func activeToken(matching clearToken: String) async throws -> TokenRecord? {

@@ -9,27 +9,29 @@ import ServiceLifecycle
 ///
 /// PASSIVE checkpoints never wait for the writer or for readers. Under steady writes they never quite catch up (the
 /// writer appends while a pass runs), and a log that never starts over grows by every frame written, each on a fresh
-/// file block. So when a pass leaves a log of `restartFrames` or more, `onLongLog` asks the writer to copy the few
-/// frames appended during the pass (nothing else writes meanwhile): its next commit then starts the log over, on
-/// pages the OS already holds. Right after a pass is when that tail is shortest, so the writer pauses least.
+/// file block. So when a pass leaves a log of `restartFrames` or more, the checkpointer copies the few frames appended
+/// during the pass on the writer's own connection, between two group commits (the pool serialises them, so nothing
+/// else writes meanwhile): the next commit then starts the log over, on pages the OS already holds. Right after a
+/// pass is when that tail is shortest, so the writes pause least.
 struct WALCheckpointer: Service, CustomStringConvertible {
     let path: String
     let interval: Duration
     let restartFrames: Int
     let logger: Logger
     let monitor: StoreMonitor
-    let onLongLog: @Sendable () -> Void
+    /// The pool whose writer connection commits the events.
+    let writer: DatabasePool
 
     init(
         path: String, interval: Duration = .milliseconds(250), restartFrames: Int, logger: Logger, monitor: StoreMonitor,
-        onLongLog: @escaping @Sendable () -> Void
+        writer: DatabasePool
     ) {
         self.path = path
         self.interval = interval
         self.restartFrames = restartFrames
         self.logger = logger
         self.monitor = monitor
-        self.onLongLog = onLongLog
+        self.writer = writer
     }
 
     var description: String { "WALCheckpointer" }
@@ -50,7 +52,9 @@ struct WALCheckpointer: Service, CustomStringConvertible {
             let logFrames = try await queue.writeWithoutTransaction { db in
                 try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)").map { $0[1] as Int } ?? 0
             }
-            if logFrames >= restartFrames { onLongLog() }
+            if logFrames >= restartFrames {
+                try await writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+            }
         }
         // A last full pass on the way out keeps the log short for the next start.
         _ = try? await connection?.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }

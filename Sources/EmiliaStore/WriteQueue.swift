@@ -75,9 +75,6 @@ package final class WriteQueue: Sendable {
         if queued { wakeUp.yield() }
     }
 
-    /// Wakes the writer without queuing anything.
-    package func poke() { wakeUp.yield() }
-
     /// Ends `wakeUps` (graceful shutdown): the writer then drains what is left.
     package func finishWakeUps() { wakeUp.finish() }
 
