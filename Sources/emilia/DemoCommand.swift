@@ -40,11 +40,11 @@ struct DemoCommand: AsyncParsableCommand {
             let base = "http://127.0.0.1:\(bound)"
             Console.line("Emilia demo: server on \(base), data in \(directory.path)")
             Console.line("Simulating a night of \(sessions) table sessions for \"Cantina Demo\" through the outbox…")
-            let summary = try await Simulation(
+            let bar = ProgressBar(label: "Delivering")
+            let summary = try await NightSimulation(
                 url: base, token: issued.token, environment: .prod, sessions: sessions,
-                outboxPath: directory.appendingPathComponent("demo-outbox.sqlite3").path,
-                timeScale: nil, seed: 7, showsProgress: true
-            ).run()
+                outboxPath: directory.appendingPathComponent("demo-outbox.sqlite3").path, timeScale: nil, seed: 7
+            ).run(logger: Logger(label: "emilia.outbox")) { bar.update(done: $0, total: $1) }
             let zone = TimeZone(identifier: "America/Sao_Paulo")!
             Console.line(
                 """

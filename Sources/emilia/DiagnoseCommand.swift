@@ -1,5 +1,4 @@
 import ArgumentParser
-import AsyncHTTPClient
 import EmiliaClient
 import Foundation
 
@@ -7,17 +6,16 @@ import Foundation
 struct DiagnoseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "diagnose", abstract: "Check a token and a server end to end.")
     @Argument(help: "The restaurant's webhook token.") var token: String
-    @Option(help: "The server's base URL.") var url = "http://127.0.0.1:8080"
+    @OptionGroup var server: ServerOptions
     @Flag(help: "Also post one test event to prod.") var prod = false
-    @Flag(help: "Print JSON.") var json = false
     @Option(help: "Posts for the latency figures.") var samples = 10
-    @Option(help: "A PEM CA certificate to trust, for an HTTPS server with a self-signed certificate.") var caFile: String?
+    @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let diagnosis = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { [token, url, prod, samples] http in
+        let diagnosis = try await server.withHTTPClient { [token, url = server.url, prod, samples] http in
             await IntegrationDiagnosis.run(token: token, baseURL: url, includeProd: prod, samples: samples, http: http)
         }
-        if json {
+        if output.json {
             try Console.json(diagnosis)
         } else {
             Self.print(diagnosis)

@@ -14,14 +14,14 @@ struct OutboxCommand: AsyncParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Counts of pending, delivered and dead messages.")
-        @Option(help: "The outbox file.") var outbox = "emilia-outbox.sqlite3"
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var file: OutboxFileOptions
+        @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let box = try Outbox(path: URL(fileURLWithPath: outbox))
+            let box = try file.open(existing: true)
             let counts = try box.counts()
-            if json {
-                Console.line(#"{"pending": \#(counts.pending), "delivered": \#(counts.delivered), "dead": \#(counts.dead)}"#)
+            if output.json {
+                try Console.json(counts)
                 return
             }
             Console.line("pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
@@ -34,7 +34,7 @@ struct OutboxCommand: AsyncParsableCommand {
             for message in try box.deadMessages(limit: 20) {
                 Console.line("dead #\(message.id) after \(message.attempts) attempt(s): \(message.lastError ?? "")")
             }
-            if counts.dead > 0 { Console.line("Put dead messages back with: emilia outbox requeue --outbox \(outbox)") }
+            if counts.dead > 0 { Console.line("Put dead messages back with: emilia outbox requeue --outbox \(file.outbox)") }
         }
 
         /// "2 h 5 min", "4 min", "12 s".
@@ -48,12 +48,12 @@ struct OutboxCommand: AsyncParsableCommand {
 
     struct Deliver: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Deliver everything pending, then exit.")
-        @Option(help: "The outbox file.") var outbox = "emilia-outbox.sqlite3"
+        @OptionGroup var file: OutboxFileOptions
         @Option(help: "A PEM CA certificate to trust, for an HTTPS server with a self-signed certificate.") var caFile: String?
 
         func run() async throws {
-            let box = try Outbox(path: URL(fileURLWithPath: outbox))
-            guard let destination = try box.destination() else { throw ValidationError("this outbox has no destination yet") }
+            let box = try file.open(existing: true)
+            guard let destination = try box.destination() else { throw CommandFailure("this outbox has no destination yet") }
             let counts = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in
                 let client = WebhookClient(
                     token: destination.token, environment: destination.environment,
@@ -68,28 +68,33 @@ struct OutboxCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put dead messages back to pending, due now, with a fresh 72 h retry budget.",
             discussion: "Without --id, every dead message. A requeued message may reach the server after later messages of its order.")
-        @Option(help: "The outbox file.") var outbox = "emilia-outbox.sqlite3"
+        @OptionGroup var file: OutboxFileOptions
         @Flag(help: "Every dead message (the default).") var all = false
         @Option(name: .customLong("id"), help: "A dead message's id (repeatable).") var ids: [Int64] = []
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if all && !ids.isEmpty { throw ValidationError("use either --all or --id, not both") }
         }
 
         func run() throws {
-            guard FileManager.default.fileExists(atPath: outbox) else { throw ValidationError("no outbox at \(outbox)") }
-            let box = try Outbox(path: URL(fileURLWithPath: outbox))
+            let box = try file.open(existing: true)
             let requeued = try box.requeueDead(ids: ids.isEmpty ? nil : ids)
             let counts = try box.counts()
-            if json {
-                Console.line(
-                    #"{"requeued": \#(requeued), "pending": \#(counts.pending), "delivered": \#(counts.delivered), "dead": \#(counts.dead)}"#
-                )
+            if output.json {
+                try Console.json(Requeued(requeued: requeued, pending: counts.pending, delivered: counts.delivered, dead: counts.dead))
                 return
             }
             Console.line(
                 "requeued \(requeued) dead message(s); pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
         }
+    }
+
+    /// `requeue --json`: how many were put back, and the counts after.
+    struct Requeued: Encodable {
+        var requeued: Int
+        var pending: Int
+        var delivered: Int
+        var dead: Int
     }
 }

@@ -28,6 +28,28 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "emilia")
 
+        let (configuration, adminKey) = try configuration(environment: environment)
+        if adminKey.isGenerated, let file = adminKey.file {
+            Console.line("Generated an admin key (shown once; kept in \(file.path), mode 0600):\n  \(adminKey.key)")
+        } else if let file = adminKey.file {
+            Console.line("Admin key: in \(file.path)")
+        } else {
+            Console.line("Admin key: from EMILIA_ADMIN_KEY")
+        }
+        let host = configuration.host
+        let place = try withStoreErrors { try configuration.storage().displayName }
+        let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
+        let app = try await withStoreErrors {
+            try await buildApplication(configuration: configuration, logger: logger) { port in
+                Console.line("Emilia listening on \(scheme)://\(host):\(port) (data: \(place))")
+            }
+        }
+        try await app.runService()
+    }
+
+    /// The server's configuration from the flags, else the `EMILIA_*` variables, else the defaults; and the admin
+    /// key (generated in the data dir on first start of a single node).
+    func configuration(environment: [String: String]) throws -> (ServerConfiguration, AdminKey.Resolution) {
         let dataDirectory = storage.dataDirectory
         // Nodes sharing a database must share the admin key too: none is generated for one.
         if storage.databaseURL != nil && (environment["EMILIA_ADMIN_KEY"] ?? "").isEmpty {
@@ -70,20 +92,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
 
-        if adminKey.isGenerated, let file = adminKey.file {
-            Console.line("Generated an admin key (shown once; kept in \(file.path), mode 0600):\n  \(adminKey.key)")
-        } else if let file = adminKey.file {
-            Console.line("Admin key: in \(file.path)")
-        } else {
-            Console.line("Admin key: from EMILIA_ADMIN_KEY")
-        }
-        let host = configuration.host
-        let place = try configuration.storage().displayName
-        let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
-        let app = try await buildApplication(configuration: configuration, logger: logger) { port in
-            Console.line("Emilia listening on \(scheme)://\(host):\(port) (data: \(place))")
-        }
-        try await app.runService()
+        return (configuration, adminKey)
     }
 }
 

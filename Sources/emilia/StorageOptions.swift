@@ -34,12 +34,12 @@ struct StorageOptions: ParsableArguments {
     }
 }
 
-/// Turns store errors into a clean message and exit code 1.
+/// Turns store errors into a clean message (no usage text) and exit code 1.
 func withStoreErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as StoreError {
-        throw ValidationError(error.message)
+        throw CommandFailure(error.message)
     }
 }
 
@@ -48,6 +48,6 @@ func withStoreErrors<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as StoreError {
-        throw ValidationError(error.message)
+        throw CommandFailure(error.message)
     }
 }

@@ -12,7 +12,9 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct StoreOptions: ParsableArguments {
         @OptionGroup var storage: StorageOptions
-        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var output: OutputOptions
+
+        var json: Bool { output.json }
 
         func withStore<Result: Sendable>(_ body: @Sendable (any EventStore) async throws -> Result) async throws -> Result {
             try await storage.withStore(label: "emilia.token", body)

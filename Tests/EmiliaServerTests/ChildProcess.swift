@@ -140,6 +140,14 @@ extension ChildProcess {
 
     /// Runs `emilia ARGUMENTS` to completion and returns (exit code, standard output).
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
+        let (status, output, _) = try await runCapturingErrors(arguments, environment: environment)
+        return (status, output)
+    }
+
+    /// Runs `emilia ARGUMENTS` to completion and returns (exit code, standard output, standard error).
+    static func runCapturingErrors(
+        _ arguments: [String], environment: [String: String] = [:]
+    ) async throws -> (Int32, String, String) {
         // Output to files, read once it has exited: all of it, whatever other children hold open meanwhile.
         let directory = TemporaryDirectory.make()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -148,6 +156,6 @@ extension ChildProcess {
             errorFile: directory.appendingPathComponent("stderr"))
         defer { child.kill() }
         try await waitUntil(timeout: .seconds(60)) { !child.process.isRunning }
-        return (child.process.terminationStatus, child.standardOutput)
+        return (child.process.terminationStatus, child.standardOutput, child.standardError)
     }
 }

@@ -238,7 +238,8 @@ struct OutboxRetryBudgetTests {
             let delivered = try await EmiliaProcess.run(["outbox", "deliver", "--outbox", file])
             #expect(delivered.0 == 0 && delivered.1.contains("pending 0, delivered 1, dead 1"))
             let rest = try await EmiliaProcess.run(["outbox", "requeue", "--outbox", file, "--json"])
-            #expect(rest.1.contains(#""requeued": 1"#))
+            let requeued = try JSONSerialization.jsonObject(with: Data(rest.1.utf8)) as? [String: Int]
+            #expect(requeued == ["requeued": 1, "pending": 1, "delivered": 1, "dead": 0], "\(rest.1)")
             let all = try await EmiliaProcess.run(["outbox", "deliver", "--outbox", file])
             #expect(all.1.contains("pending 0, delivered 2, dead 0"))
         }

@@ -1,29 +1,58 @@
-import AsyncHTTPClient
-import EmiliaClient
-import EmiliaModel
+public import AsyncHTTPClient
+public import EmiliaModel
 import Foundation
-import Logging
+public import Logging
 
-/// A simulated night pushed through an outbox and delivered, shared by `simulate` and `demo`.
-struct Simulation: Sendable {
-    var url: String
-    var token: String
-    var environment: DeploymentEnvironment
-    var sessions: Int
-    var outboxPath: String
+/// A restaurant's simulated night of service, pushed through a durable outbox and delivered: what `emilia simulate`
+/// and `emilia demo` run, and what an integrator can run to load-test a receiver.
+public struct NightSimulation: Sendable {
+    public var url: String
+    public var token: String
+    public var environment: DeploymentEnvironment
+    public var sessions: Int
+    public var outboxPath: String
     /// nil: enqueue everything at once; otherwise how many times faster than real time events are enqueued.
-    var timeScale: Double?
-    var seed: UInt64
-    var showsProgress: Bool
+    public var timeScale: Double?
+    public var seed: UInt64
 
-    struct Summary: Sendable {
-        var sessions: Int
-        var enqueued: Int
-        var counts: OutboxCounts
+    public init(
+        url: String, token: String, environment: DeploymentEnvironment, sessions: Int, outboxPath: String, timeScale: Double?,
+        seed: UInt64
+    ) {
+        self.url = url
+        self.token = token
+        self.environment = environment
+        self.sessions = sessions
+        self.outboxPath = outboxPath
+        self.timeScale = timeScale
+        self.seed = seed
+    }
+
+    /// What one run did: the night's sessions, the events it enqueued, and what became of them.
+    public struct Summary: Sendable, Encodable {
+        public var sessions: Int
+        public var enqueued: Int
+        public var counts: OutboxCounts
+
+        enum CodingKeys: String, CodingKey {
+            case sessions, enqueued, delivered, dead, pending
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(sessions, forKey: .sessions)
+            try container.encode(enqueued, forKey: .enqueued)
+            try container.encode(counts.delivered, forKey: .delivered)
+            try container.encode(counts.dead, forKey: .dead)
+            try container.encode(counts.pending, forKey: .pending)
+        }
     }
 
     /// Runs the night, delivering through `http` (the shared client by default).
-    func run(http: HTTPClient = .shared) async throws -> Summary {
+    /// Enqueues the night and delivers it; `progress` hears (delivered or dead so far, total) while it drains.
+    public func run(
+        http: HTTPClient = .shared, logger: Logger, progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }
+    ) async throws -> Summary {
         let zone = TimeZone(identifier: "America/Sao_Paulo")!
         var random = SeededRandom(seed: seed)
         let restaurant = SimulatedRestaurant.make(name: "Simulated", timeZone: zone, random: &random)
@@ -35,7 +64,7 @@ struct Simulation: Sendable {
         let destination = Outbox.Destination(baseURL: url, token: token, environment: environment)
         try box.setDestination(destination)
         let client = WebhookClient(token: token, environment: environment, baseURL: url, timeZone: zone, http: http)
-        let delivery = OutboxDelivery(outbox: box, client: client, logger: Logger(label: "emilia.outbox"))
+        let delivery = OutboxDelivery(outbox: box, client: client, logger: logger)
         let already = try box.counts()
         var enqueued = 0
         let payloads = night.flatMap(\.payloads).map { ($0, Self.when($0)) }.sorted { $0.1 < $1.1 }
@@ -59,11 +88,8 @@ struct Simulation: Sendable {
                 enqueued += 1
             }
         }
-        let bar = ProgressBar(label: "Delivering")
         let total = enqueued + already.pending
-        let counts = try await delivery.drain { counts in
-            if showsProgress { bar.update(done: total - counts.pending, total: total) }
-        }
+        let counts = try await delivery.drain { counts in progress(total - counts.pending, total) }
         return Summary(
             sessions: night.count, enqueued: enqueued,
             counts: OutboxCounts(
@@ -71,7 +97,7 @@ struct Simulation: Sendable {
                 dead: counts.dead - already.dead))
     }
 
-    static func when(_ payload: any WebhookPayload) -> Date {
+    private static func when(_ payload: any WebhookPayload) -> Date {
         switch payload {
         case let opened as SessionOpened: return opened.openedAt
         case let items as ItemsAdded: return items.sentAt
