@@ -99,21 +99,21 @@ public struct IntegrationDiagnosis: Sendable, Encodable {
 
     /// What to do about a send that failed this way.
     public static func nextStep(for error: WebhookError) -> String {
-        switch error.kind {
-        case .status(401):
+        switch (error.code, error.status) {
+        case (_, 401?):
             return
                 "The token is unknown or inactive: check it is the whole token, in the URL path (not a header), and active (emilia token list)."
-        case .status(400): return "The server refused the body: \(error.detail). Run emilia lint on the payload."
-        case .status(413): return "The payload is over 10 MiB: send items in batches (items_added) instead of one huge event."
-        case .status(429): return "Too many requests for this token: slow down or batch items; the client retries after Retry-After."
-        case .status(let status) where status >= 500:
+        case (_, 400?): return "The server refused the body: \(error.detail). Run emilia lint on the payload."
+        case (_, 413?): return "The payload is over 10 MiB: send items in batches (items_added) instead of one huge event."
+        case (_, 429?): return "Too many requests for this token: slow down or batch items; the client retries after Retry-After."
+        case (_, let status?) where status >= 500:
             return "The server failed (\(status)): retry later; the outbox does this for you. Check the server's /health and logs."
-        case .status: return "Unexpected answer: \(error.detail)"
-        case .timeout: return "No answer in time: check the network path and the server's load."
-        case .connection: return "Could not connect: check the URL, DNS and firewall."
-        case .notEmilia: return "Something other than Emilia answers at this URL: check the base URL (and any proxy in front)."
-        case .tls: return "The TLS handshake failed: for a self-signed or private certificate, pass its CA file with --ca-file."
-        case .rejectedBeforeSending, .notTestedInDev: return error.detail
+        case (.status, _): return "Unexpected answer: \(error.detail)"
+        case (.timeout, _): return "No answer in time: check the network path and the server's load."
+        case (.connection, _): return "Could not connect: check the URL, DNS and firewall."
+        case (.notEmilia, _): return "Something other than Emilia answers at this URL: check the base URL (and any proxy in front)."
+        case (.tls, _): return "The TLS handshake failed: for a self-signed or private certificate, pass its CA file with --ca-file."
+        default: return error.detail
         }
     }
 

@@ -112,7 +112,7 @@ public struct OutboxDelivery: Service {
             if Task.isCancelled { return nil }
             result = .failure(
                 error as? WebhookError
-                    ?? WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempts))
+                    ?? WebhookError(.connection, detail: String(describing: error), attempts: attempts))
         }
         switch result {
         case .success: monitor?.recordSuccess()

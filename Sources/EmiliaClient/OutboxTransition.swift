@@ -32,7 +32,7 @@ public enum OutboxTransition: Sendable, Equatable {
             case .success(let receipt): return .delivered(eventID: receipt.eventID)
             case .failure(let failure): error = failure
             }
-            let status: Int? = if case .status(let code) = error.kind { code } else { nil }
+            let status = error.status
             guard error.isRetryable else { return .dead(status: status, reason: error.description) }
             guard time.timeIntervalSince(createdAt) < retryBudget.timeInterval else {
                 return .dead(status: status, reason: error.description + " (still failing after the \(retryBudget.spoken) retry budget)")

@@ -23,56 +23,77 @@ private struct ErrorAnswer: Decodable {
 
 /// A send that did not end in a 200.
 public struct WebhookError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
-        /// The server answered with this status.
-        case status(Int)
+    /// What kind of failure: compare with `==` (new codes may come; a switch needs a `default`).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String {
+            case status
+            case timeout
+            case connection
+            case tls
+            case notEmilia = "not_emilia"
+            case rejectedBeforeSending = "rejected_before_sending"
+            case notTestedInDev = "not_tested_in_dev"
+        }
+
+        private let value: Value
+
+        /// The server answered with a status other than 200 (in `status`).
+        public static let status = Code(value: .status)
         /// No answer within the timeout.
-        case timeout
+        public static let timeout = Code(value: .timeout)
         /// The connection failed or dropped.
-        case connection(String)
+        public static let connection = Code(value: .connection)
         /// The TLS handshake failed, most often a certificate this client does not trust: retrying cannot help.
-        case tls(String)
+        public static let tls = Code(value: .tls)
         /// A 200 that is not Emilia's answer (the URL reaches something else): retrying cannot help.
-        case notEmilia
+        public static let notEmilia = Code(value: .notEmilia)
         /// Checked before sending: it would be refused (e.g. over 10 MiB).
-        case rejectedBeforeSending
+        public static let rejectedBeforeSending = Code(value: .rejectedBeforeSending)
         /// `promotedToProduction()` before a dev connection test passed.
-        case notTestedInDev
+        public static let notTestedInDev = Code(value: .notTestedInDev)
+
+        /// A stable name: `status`, `timeout`, `not_emilia`…
+        public var description: String { value.rawValue }
     }
 
-    public var kind: Kind
+    public var code: Code
+    /// The HTTP status, when the server answered (`code == .status`).
+    public var status: Int?
     /// The server's `detail`, or what went wrong.
     public var detail: String
     public var attempts: Int
-
-    /// True when another attempt later may succeed.
-    public var isRetryable: Bool {
-        switch kind {
-        case .status(let status): return RetryPolicy.isRetryable(status: status)
-        case .timeout, .connection: return true
-        case .rejectedBeforeSending, .notTestedInDev, .tls, .notEmilia: return false
-        }
-    }
-
     /// The server's `Retry-After`, when it sent one.
     public var retryAfterSeconds: Int?
 
-    public init(kind: Kind, detail: String, attempts: Int, retryAfterSeconds: Int? = nil) {
-        self.kind = kind
+    public init(_ code: Code, detail: String, attempts: Int) {
+        self.code = code
         self.detail = detail
         self.attempts = attempts
-        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// The server answered `status` with `detail`.
+    public static func status(_ status: Int, detail: String, attempts: Int, retryAfterSeconds: Int? = nil) -> WebhookError {
+        var error = WebhookError(.status, detail: detail, attempts: attempts)
+        error.status = status
+        error.retryAfterSeconds = retryAfterSeconds
+        return error
+    }
+
+    /// True when another attempt later may succeed: 408, 429 and 5xx, timeouts and connection errors.
+    public var isRetryable: Bool {
+        if let status { return RetryPolicy.isRetryable(status: status) }
+        return code == .timeout || code == .connection
     }
 
     public var description: String {
-        switch kind {
-        case .status(let status): return "HTTP \(status): \(detail)"
+        switch code {
+        case .status: return "HTTP \(status ?? 0): \(detail)"
         case .timeout: return "timeout: \(detail)"
-        case .connection(let reason): return "connection error: \(reason)"
-        case .tls(let reason): return "TLS failed: \(reason)"
+        case .connection: return "connection error: \(detail)"
+        case .tls: return "TLS failed: \(detail)"
         case .notEmilia: return "not Emilia: \(detail)"
         case .rejectedBeforeSending: return "not sent: \(detail)"
-        case .notTestedInDev: return detail
+        default: return detail
         }
     }
 }
@@ -122,7 +143,7 @@ public final class WebhookClient: Sendable {
     @discardableResult
     public func send(json body: Data, idempotencyKey: String = UUID().uuidString) async throws -> Receipt {
         let check = PreflightCheck.run(body, timeZone: timeZone)
-        if let refusal = check.refusal { throw WebhookError(kind: .rejectedBeforeSending, detail: refusal, attempts: 0) }
+        if let refusal = check.refusal { throw WebhookError(.rejectedBeforeSending, detail: refusal, attempts: 0) }
         var attempt = 1
         while true {
             do {
@@ -157,28 +178,24 @@ public final class WebhookClient: Sendable {
                         + timeout.components.attoseconds / 1_000_000_000))
             answer = try await response.body.collect(upTo: 1024 * 1024)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw WebhookError(kind: .timeout, detail: "no answer within \(timeout)", attempts: attempt)
+            throw WebhookError(.timeout, detail: "no answer within \(timeout)", attempts: attempt)
         } catch let error as WebhookError {
             throw error
         } catch let error as NIOSSLError {
             throw WebhookError(
-                kind: .tls(String(describing: error)),
-                detail: "\(error): for a self-signed or private certificate, trust its CA file (--ca-file)",
-                attempts: attempt)
+                .tls, detail: "\(error): for a self-signed or private certificate, trust its CA file (--ca-file)", attempts: attempt)
         } catch {
-            throw WebhookError(kind: .connection(String(describing: error)), detail: String(describing: error), attempts: attempt)
+            throw WebhookError(.connection, detail: String(describing: error), attempts: attempt)
         }
         guard response.status == .ok else {
             let detail = try? JSONDecoder().decode(ErrorAnswer.self, from: Data(answer.readableBytesView)).detail
-            var error = WebhookError(
-                kind: .status(Int(response.status.code)), detail: detail ?? response.status.reasonPhrase,
-                attempts: attempt)
-            error.retryAfterSeconds = response.headers.first(name: "Retry-After").flatMap(Int.init)
-            throw error
+            throw WebhookError.status(
+                Int(response.status.code), detail: detail ?? response.status.reasonPhrase, attempts: attempt,
+                retryAfterSeconds: response.headers.first(name: "Retry-After").flatMap(Int.init))
         }
         guard let receipt = try? JSONDecoder().decode(IngestAnswer.self, from: Data(answer.readableBytesView)) else {
             throw WebhookError(
-                kind: .notEmilia, detail: "200 without an ingest answer: \(String(buffer: answer).prefix(200))",
+                .notEmilia, detail: "200 without an ingest answer: \(String(buffer: answer).prefix(200))",
                 attempts: attempt)
         }
         return Receipt(
@@ -202,7 +219,7 @@ public final class WebhookClient: Sendable {
     /// The same client for prod, allowed only after a dev connection test passed.
     public func promotedToProduction() throws -> WebhookClient {
         guard environment == .prod || devTestPassed.withLock({ $0 }) else {
-            throw WebhookError(kind: .notTestedInDev, detail: "run testConnection() in dev before sending to prod", attempts: 0)
+            throw WebhookError(.notTestedInDev, detail: "run testConnection() in dev before sending to prod", attempts: 0)
         }
         return WebhookClient(
             token: token, environment: .prod, baseURL: baseURL, timeZone: timeZone, retryPolicy: retryPolicy,

@@ -36,15 +36,8 @@ public final class WebhookMonitor: Sendable {
     public func recordSuccess() { record(nil) }
 
     public func recordFailure(_ error: WebhookError) {
-        switch error.kind {
-        case .status(let status): record(String(status))
-        case .timeout: record("timeout")
-        case .connection: record("connection")
-        case .tls: record("tls")
-        case .notEmilia: record("not_emilia")
-        case .rejectedBeforeSending: record("rejected_before_sending")
-        case .notTestedInDev: record("not_tested_in_dev")
-        }
+        // An HTTP status by its number (`503`), anything else by its code (`timeout`).
+        record(error.status.map(String.init) ?? error.code.description)
     }
 
     private func record(_ failure: String?) {

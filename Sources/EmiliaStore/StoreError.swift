@@ -1,12 +1,23 @@
 /// Storage failures, with stable codes; the server maps them to statuses in one place.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Code: String, Sendable {
+    /// What kind of failure: compare with `==` (new codes may come; a switch needs a `default`).
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: String {
+            case unavailable
+            case notFound
+            case invalidInput
+        }
+
+        private let value: Value
+
         /// The store cannot take writes now (disk, lock, shutdown, queue full): retry later.
-        case unavailable
+        public static let unavailable = Code(value: .unavailable)
         /// The named thing does not exist.
-        case notFound
+        public static let notFound = Code(value: .notFound)
         /// The input is not acceptable (e.g. an unknown time zone).
-        case invalidInput
+        public static let invalidInput = Code(value: .invalidInput)
+
+        public var description: String { value.rawValue }
     }
 
     public var code: Code
@@ -17,5 +28,5 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    public var description: String { "\(code): \(message)" }
 }

@@ -50,7 +50,7 @@ struct ClientRetryTests {
             _ = try await server.run { url in try await client(url, waits: waits).send(json: body) }
             Issue.record("expected a failure")
         } catch let error as WebhookError {
-            #expect(error.kind == .status(502))
+            #expect(error.code == .status && error.status == 502)
             #expect(error.attempts == 3)
         }
         #expect(server.attempts.count == 3)
@@ -73,7 +73,7 @@ struct ClientRetryTests {
         } catch let error as WebhookError {
             #expect(error.isRetryable)
             #expect(error.attempts == 3)
-            if case .connection = error.kind {} else { Issue.record("expected a connection error, got \(error.kind)") }
+            #expect(error.code == .connection, "expected a connection error, got \(error)")
         }
         #expect(waits.all.count == 2)
     }
@@ -100,7 +100,7 @@ struct ClientRetryTests {
             _ = try await server.run { url in try await client(url, waits: waits).send(json: big) }
             Issue.record("expected a refusal")
         } catch let error as WebhookError {
-            #expect(error.kind == .rejectedBeforeSending)
+            #expect(error.code == .rejectedBeforeSending)
         }
         #expect(server.attempts.isEmpty)
         #expect(PreflightCheck.run(body, timeZone: .gmt).warnings.map(\.code) == [.offsetMismatch])
@@ -140,7 +140,7 @@ struct MonitorAndBatcherTests {
         let monitor = WebhookMonitor { stats in alerts.append("\(stats.sent)") }
         for index in 0..<99 {
             if index % 10 == 0 {
-                monitor.recordFailure(WebhookError(kind: .status(500), detail: "", attempts: 1))
+                monitor.recordFailure(WebhookError.status(500, detail: "", attempts: 1))
             } else {
                 monitor.recordSuccess()
             }
@@ -148,7 +148,7 @@ struct MonitorAndBatcherTests {
         #expect(alerts.all.isEmpty, "no alert before 100 sends")
         monitor.recordSuccess()
         #expect(alerts.all == ["100"])
-        monitor.recordFailure(WebhookError(kind: .timeout, detail: "", attempts: 1))
+        monitor.recordFailure(WebhookError(.timeout, detail: "", attempts: 1))
         #expect(alerts.all == ["100"], "one alert while it stays low")
         let stats = monitor.statistics
         #expect(stats.sent == 101 && stats.failed == 11 && stats.errors == ["500": 10, "timeout": 1])

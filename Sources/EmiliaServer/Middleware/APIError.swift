@@ -61,9 +61,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     /// The one place store errors become statuses.
     static func from(_ error: StoreError) -> APIError {
         switch error.code {
-        case .unavailable: return storageUnavailable()
         case .notFound: return APIError(.notFound, error.message)
         case .invalidInput: return APIError(.badRequest, error.message)
+        default: return storageUnavailable()
         }
     }
 }
