@@ -58,10 +58,14 @@ func buildRouter(
 ) -> Router<EmiliaRequestContext> {
     let root = Router(context: EmiliaRequestContext.self)
     let router = RecordingRouter(router: root, table: routes)
+    // Outermost first: the id is on every log line and answer; metrics and logs see the final answer; errors become
+    // answers before either sees them.
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: AccessLogMiddleware(metrics: metrics))
     router.add(
-        middleware: EdgeMiddleware(
-            metrics: metrics, trustProxy: configuration.trustProxy,
-            servesHTTPS: configuration.tlsCertificatePath != nil))
+        middleware: TransportSecurityMiddleware(
+            trustProxy: configuration.trustProxy, servesHTTPS: configuration.tlsCertificatePath != nil))
+    router.add(middleware: ErrorMiddleware())
     let limits = Ingestor.Limits(
         maximumBodyBytes: configuration.maximumBodyBytes, ratePerSecond: configuration.rateLimitPerSecond,
         rateBurst: configuration.rateLimitBurst, unknownTokensPerSecond: configuration.unknownTokenRatePerSecond,
