@@ -14,18 +14,18 @@ public struct OutboxDelivery: Service {
     /// How many orders are delivered at once.
     public var concurrency: Int
     public var monitor: WebhookMonitor?
-    let environment: RetryEnvironment
+    let clock: RetryClock
     let now: @Sendable () -> Date
     let logger: Logger
 
     /// - Parameters:
     ///   - retryBudget: transient failures (timeouts, connection errors, 408, 429, 5xx) are retried until this long
     ///     after the message was enqueued; the first one after that parks it as dead.
-    ///   - environment: the sleep (backoffs, idle waits, waits after a storage error) and the dice.
+    ///   - clock: the sleep (backoffs, idle waits, waits after a storage error) and the dice.
     ///   - now: the clock that schedules attempts and measures the budget.
     public init(
         outbox: Outbox, client: WebhookClient, policy: RetryPolicy = .outbox, retryBudget: Duration = .seconds(72 * 3600),
-        concurrency: Int = 8, monitor: WebhookMonitor? = nil, environment: RetryEnvironment = .live,
+        concurrency: Int = 8, monitor: WebhookMonitor? = nil, clock: RetryClock = .live,
         now: @escaping @Sendable () -> Date = { Date() }, logger: Logger
     ) {
         self.outbox = outbox
@@ -33,7 +33,7 @@ public struct OutboxDelivery: Service {
         rules = OutboxTransition.Rules(policy: policy, retryBudget: retryBudget)
         self.concurrency = concurrency
         self.monitor = monitor
-        self.environment = environment
+        self.clock = clock
         self.now = now
         self.logger = logger
     }
@@ -50,16 +50,16 @@ public struct OutboxDelivery: Service {
                         wait = try outbox.nextDue().map { max(0.05, min(1, $0.timeIntervalSince(now()))) } ?? 0.2
                     }
                     failures = 0
-                    if wait > 0 { try await environment.sleep(.milliseconds(Int(wait * 1000))) }
+                    if wait > 0 { try await clock.sleep(.milliseconds(Int(wait * 1000))) }
                 } catch  where Task.isCancelled {
                     // Graceful shutdown: what is pending stays on disk for the next run.
                 } catch {
                     failures += 1
-                    let delay = Self.storageBackoff(failures: failures, random: environment.random())
+                    let delay = Self.storageBackoff(failures: failures, random: clock.random())
                     logger.error(
                         "Outbox storage error; delivery continues after a backoff",
                         metadata: ["error": "\(error)", "failures": "\(failures)", "retry_in": "\(delay)"])
-                    try? await environment.sleep(delay)
+                    try? await clock.sleep(delay)
                 }
             }
         }
@@ -74,7 +74,7 @@ public struct OutboxDelivery: Service {
             if counts.pending == 0 { return counts }
             if try await deliverDue() == 0, let next = try outbox.nextDue() {
                 let wait = max(0.01, next.timeIntervalSince(now()))
-                try await environment.sleep(.milliseconds(Int(wait * 1000)))
+                try await clock.sleep(.milliseconds(Int(wait * 1000)))
             }
         }
     }
@@ -120,7 +120,7 @@ public struct OutboxDelivery: Service {
         }
         let time = now()
         let transition = rules.next(
-            after: result, createdAt: message.createdAt, attempts: attempts, at: time, random: environment.random())
+            after: result, createdAt: message.createdAt, attempts: attempts, at: time, random: clock.random())
         do {
             switch transition {
             case .delivered(let eventID):

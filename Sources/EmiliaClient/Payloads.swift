@@ -42,7 +42,7 @@ public protocol WebhookPayload: Sendable {
 extension WebhookPayload {
     /// The encoded body.
     public func encoded(in timeZone: TimeZone) -> Data {
-        Data(JSONValue.object(jsonObject(in: timeZone).map { (key: $0.0, value: $0.1) }).text.utf8)
+        Data(JSONValue.object(jsonObject(in: timeZone).map { (key: $0.0, value: $0.1) }).jsonText.utf8)
     }
 }
 

@@ -43,8 +43,9 @@ public struct RetryPolicy: Sendable {
     }
 }
 
-/// What the client may not decide by itself: the time to wait and the dice. Tests inject their own.
-public struct RetryEnvironment: Sendable {
+/// The clock retries sleep on, and the dice of their jitter: what the client may not decide by itself. Tests inject
+/// their own.
+public struct RetryClock: Sendable {
     public var sleep: @Sendable (Duration) async throws -> Void
     public var random: @Sendable () -> Double
 
@@ -54,5 +55,5 @@ public struct RetryEnvironment: Sendable {
     }
 
     /// The real clock and a system random source.
-    public static let live = RetryEnvironment(sleep: { try await Task.sleep(for: $0) }, random: { Double.random(in: 0..<1) })
+    public static let live = RetryClock(sleep: { try await Task.sleep(for: $0) }, random: { Double.random(in: 0..<1) })
 }

@@ -107,7 +107,7 @@ public final class WebhookClient: Sendable {
     public let timeZone: TimeZone
     public let retryPolicy: RetryPolicy
     public let timeout: Duration
-    let retry: RetryEnvironment
+    let retry: RetryClock
     let http: HTTPClient
     private let devTestPassed: Mutex<Bool>
 
@@ -117,7 +117,7 @@ public final class WebhookClient: Sendable {
     public init(
         token: String, environment: DeploymentEnvironment = .dev, baseURL: String,
         timeZone: TimeZone = TimeZone(identifier: "America/Sao_Paulo")!, retryPolicy: RetryPolicy = RetryPolicy(),
-        timeout: Duration = .seconds(30), retry: RetryEnvironment = .live, http: HTTPClient = .shared
+        timeout: Duration = .seconds(30), retry: RetryClock = .live, http: HTTPClient = .shared
     ) {
         self.token = token
         self.environment = environment
@@ -210,7 +210,7 @@ public final class WebhookClient: Sendable {
         let body = JSONValue.object([
             ("event", .string("connection_test")),
             ("timestamp", .string(Timestamp.format(now, offsetSeconds: timeZone.secondsFromGMT(for: now), utcAsZ: false))),
-        ]).text
+        ]).jsonText
         let receipt = try await send(json: Data(body.utf8))
         if environment == .dev { devTestPassed.withLock { $0 = true } }
         return receipt

@@ -23,7 +23,7 @@ public struct DayAnalytics: Sendable, Hashable {
         public var sessionsOpened: Int
         public var sessionsClosed: Int
         public var itemLines: Int
-        public var itemsQuantity: Money
+        public var itemsQuantity: Quantity
         /// Sum of the items this person took.
         public var sales: Money
         /// Tips of the checks this person closed.

@@ -34,8 +34,8 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    /// A string, or a number's text: how ids such as `order_id: 1234` are read.
-    public var textValue: String? {
+    /// A string, or a number's digits as written: how ids such as `order_id: 1234` are read.
+    public var scalarText: String? {
         switch self {
         case .string(let text): return text
         case .number(let text): return text
@@ -77,8 +77,8 @@ public enum JSONValue: Sendable, Equatable {
         return false
     }
 
-    /// Compact JSON text of this value.
-    public var text: String {
+    /// This value written as compact JSON.
+    public var jsonText: String {
         var output: [UInt8] = []
         output.reserveCapacity(512)
         write(into: &output)

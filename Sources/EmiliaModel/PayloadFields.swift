@@ -4,8 +4,8 @@ public enum PayloadFields {
     /// `table_number` (a string, or a number's text), else its alias `table`, also when `table_number` is null.
     /// `fromAlias` is true when the value came from `table`.
     public static func table(in document: JSONValue) -> (value: String?, fromAlias: Bool) {
-        if let table = document["table_number"]?.textValue { return (table, false) }
-        if let alias = document["table"]?.textValue { return (alias, true) }
+        if let table = document["table_number"]?.scalarText { return (table, false) }
+        if let alias = document["table"]?.scalarText { return (alias, true) }
         return (nil, false)
     }
 }

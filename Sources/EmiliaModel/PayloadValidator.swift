@@ -71,7 +71,7 @@ public enum PayloadValidator {
                     : "Unknown event '\(name)'; it is stored but not used in sessions or analytics.")
         }
 
-        var summary = EventSummary(kind: kind, orderID: document["order_id"]?.textValue)
+        var summary = EventSummary(kind: kind, orderID: document["order_id"]?.scalarText)
         if case .number? = document["order_id"] { summary.orderIDIsNumber = true }
         summary.tableNumber = readTable(document, kind: kind, context: context, warnings: &warnings)
         if kind.isSessionEvent, (summary.orderID ?? "").isEmpty {
@@ -146,7 +146,7 @@ public enum PayloadValidator {
                     warnings.add(.itemMissingEmployee, "\(path).employee_id", "Item \(index) has no employee_id.")
                 }
             }
-            let quantity = item["quantity"].map { amount($0, field: "\(path).quantity", warnings: &warnings) } ?? Money(1)
+            let quantity = item["quantity"].map { amount($0, field: "\(path).quantity", warnings: &warnings) } ?? Quantity(1)
             let price = item["price"].flatMap { amount($0, field: "\(path).price", warnings: &warnings) }
             guard let quantity, let price else {
                 total = nil

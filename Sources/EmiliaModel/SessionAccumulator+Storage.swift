@@ -5,7 +5,7 @@ public import Foundation
 // milliseconds since 1970; money is in ten-thousandths.
 extension SessionAccumulator {
     /// The stored form.
-    public var storageText: String { storageValue.text }
+    public var storageText: String { storageValue.jsonText }
 
     /// Reads the stored form; nil when it is not one.
     public init?(storageText: Data) {
@@ -29,7 +29,7 @@ extension SessionAccumulator {
             else { return nil }
             let line = ItemLine(
                 orderedAt: entry["t"].flatMap(Self.date), employeeID: PosID(entry["e"]), name: name,
-                quantity: Money(units: Int64(quantity)), price: Money(units: Int64(price)))
+                quantity: Quantity(units: Int64(quantity)), price: Money(units: Int64(price)))
             return ItemEntry(line: line, count: min(count, Self.maximumItemLines))
         }
         eventIDs = (value["ids"]?.arrayValue ?? []).compactMap(\.stringValue)

@@ -22,7 +22,7 @@ public struct SessionFacts: Sendable, Hashable {
     public init?(eventID: String, receivedAt: Date, document: JSONValue, timeZone: TimeZone) {
         guard document.isObject else { return nil }
         let kind = EventKind(rawValue: document["event"]?.stringValue ?? "")
-        guard kind.isSessionEvent, let orderID = document["order_id"]?.textValue, !orderID.isEmpty else { return nil }
+        guard kind.isSessionEvent, let orderID = document["order_id"]?.scalarText, !orderID.isEmpty else { return nil }
         // Times are kept to the millisecond, the precision sessions are stored and shown with.
         func time(_ value: JSONValue?) -> Date? {
             value?.stringValue.flatMap(Timestamp.init).map {
@@ -48,12 +48,12 @@ public struct SessionFacts: Sendable, Hashable {
         items = (document["items"]?.arrayValue ?? []).prefix(SessionAccumulator.maximumItemLines).compactMap { item in
             guard item.isObject else { return nil }
             // An amount out of range is left out of the sums: the line is not counted at all.
-            let quantity: Money?
+            let quantity: Quantity?
             let price: Money?
             switch item["quantity"]?.decimalReading {
             case .value(let value)?: quantity = value
             case .outOfRange?: quantity = nil
-            default: quantity = Money(1)
+            default: quantity = Quantity(1)
             }
             switch item["price"]?.decimalReading {
             case .value(let value)?: price = value
@@ -64,7 +64,7 @@ public struct SessionFacts: Sendable, Hashable {
             return ItemLine(
                 orderedAt: time(item["timestamp"]) ?? defaultTime,
                 employeeID: PosID(item["employee_id"]) ?? (kind == .sessionOpened ? openedByID(document) : nil),
-                name: item["name"]?.textValue ?? "(unnamed)",
+                name: item["name"]?.scalarText ?? "(unnamed)",
                 quantity: quantity,
                 price: price)
         }

@@ -42,7 +42,7 @@ extension ItemLine: Codable {
         orderedAt = TimestampCoding.decode(try container.decodeIfPresent(String.self, forKey: .timestamp))
         employeeID = try container.decodeIfPresent(PosID.self, forKey: .employeeID)
         name = try container.decode(String.self, forKey: .name)
-        quantity = try container.decode(Money.self, forKey: .quantity)
+        quantity = try container.decode(Quantity.self, forKey: .quantity)
         price = try container.decode(Money.self, forKey: .price)
     }
 

@@ -16,11 +16,11 @@ public struct ItemLine: Sendable, Hashable {
     public var orderedAt: Date?
     public var employeeID: PosID?
     public var name: String
-    public var quantity: Money
+    public var quantity: Quantity
     /// The unit price.
     public var price: Money
 
-    public init(orderedAt: Date?, employeeID: PosID?, name: String, quantity: Money, price: Money) {
+    public init(orderedAt: Date?, employeeID: PosID?, name: String, quantity: Quantity, price: Money) {
         self.orderedAt = orderedAt
         self.employeeID = employeeID
         self.name = name

@@ -23,12 +23,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         // A closed stdout or stderr (a pipe whose reader went away) must not kill the server: writes just fail.
         signal(SIGPIPE, SIG_IGN)
-        let environment = ProcessInfo.processInfo.environment
-        let level = Logger.Level(rawValue: logLevel ?? environment["EMILIA_LOG_LEVEL"] ?? "info") ?? .info
+        let variables = ProcessInfo.processInfo.environment
+        let level = Logger.Level(rawValue: logLevel ?? variables["EMILIA_LOG_LEVEL"] ?? "info") ?? .info
         LoggingSystem.bootstrap { JSONLogHandler(label: $0, level: level) }
         let logger = Logger(label: "emilia")
 
-        let (configuration, adminKey) = try configuration(environment: environment)
+        let (configuration, adminKey) = try configuration(variables: variables)
         if adminKey.isGenerated, let file = adminKey.file {
             Console.line("Generated an admin key (shown once; kept in \(file.path), mode 0600):\n  \(adminKey.key)")
         } else if let file = adminKey.file {
@@ -49,16 +49,16 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The server's configuration from the flags, else the `EMILIA_*` variables, else the defaults; and the admin
     /// key (generated in the data dir on first start of a single node).
-    func configuration(environment: [String: String]) throws -> (ServerConfiguration, AdminKey.Resolution) {
+    func configuration(variables: [String: String]) throws -> (ServerConfiguration, AdminKey.Resolution) {
         let dataDirectory = storage.dataDirectory
         // Nodes sharing a database must share the admin key too: none is generated for one.
-        if storage.databaseURL != nil && (environment["EMILIA_ADMIN_KEY"] ?? "").isEmpty {
+        if storage.databaseURL != nil && (variables["EMILIA_ADMIN_KEY"] ?? "").isEmpty {
             throw ValidationError("with EMILIA_DATABASE_URL, set EMILIA_ADMIN_KEY too: every node of a cluster needs the same admin key")
         }
-        let adminKey = try AdminKey.resolve(explicit: environment["EMILIA_ADMIN_KEY"], dataDirectory: dataDirectory)
+        let adminKey = try AdminKey.resolve(explicit: variables["EMILIA_ADMIN_KEY"], dataDirectory: dataDirectory)
         var configuration = ServerConfiguration(adminKey: adminKey.key)
-        let settings = Settings(environment: environment)
-        configuration.host = host ?? environment["EMILIA_HOST"] ?? configuration.host
+        let settings = Settings(variables: variables)
+        configuration.host = host ?? variables["EMILIA_HOST"] ?? configuration.host
         configuration.port = try port ?? settings.integer("EMILIA_PORT") ?? configuration.port
         configuration.dataDirectory = dataDirectory
         configuration.databaseURL = storage.databaseURL
@@ -81,11 +81,11 @@ struct ServeCommand: AsyncParsableCommand {
             guard megabytes >= 0, megabytes <= 1 << 30 else { throw ValidationError("EMILIA_MIN_FREE_DISK_MB must be 0 or more MiB") }
             configuration.minimumFreeDiskBytes = Int64(megabytes) * 1024 * 1024
         }
-        configuration.trustProxy = trustProxy || environment["EMILIA_TRUST_PROXY"] == "1"
-        configuration.tlsCertificatePath = tlsCert ?? environment["EMILIA_TLS_CERT"]
-        configuration.tlsKeyPath = tlsKey ?? environment["EMILIA_TLS_KEY"]
-        configuration.separateCheckpoints = environment["EMILIA_SEPARATE_CHECKPOINTS"] != "0"
-        configuration.defaultTimeZone = environment["EMILIA_DEFAULT_TIMEZONE"] ?? configuration.defaultTimeZone
+        configuration.trustProxy = trustProxy || variables["EMILIA_TRUST_PROXY"] == "1"
+        configuration.tlsCertificatePath = tlsCert ?? variables["EMILIA_TLS_CERT"]
+        configuration.tlsKeyPath = tlsKey ?? variables["EMILIA_TLS_KEY"]
+        configuration.separateCheckpoints = variables["EMILIA_SEPARATE_CHECKPOINTS"] != "0"
+        configuration.defaultTimeZone = variables["EMILIA_DEFAULT_TIMEZONE"] ?? configuration.defaultTimeZone
         do {
             try configuration.validate()
         } catch let error as ConfigurationError {
@@ -98,16 +98,16 @@ struct ServeCommand: AsyncParsableCommand {
 
 /// `EMILIA_*` numbers read strictly: a value that is set but not a number stops the server with its name.
 struct Settings {
-    let environment: [String: String]
+    let variables: [String: String]
 
     func number(_ name: String) throws -> Double? {
-        guard let text = environment[name] else { return nil }
+        guard let text = variables[name] else { return nil }
         guard let value = Double(text), value.isFinite else { throw ValidationError("\(name) must be a number, got '\(text)'") }
         return value
     }
 
     func integer(_ name: String) throws -> Int? {
-        guard let text = environment[name] else { return nil }
+        guard let text = variables[name] else { return nil }
         guard let value = Int(text) else { throw ValidationError("\(name) must be a whole number, got '\(text)'") }
         return value
     }

@@ -90,7 +90,7 @@ extension FuzzChecks {
         let viaData = Result<JSONValue, JSONSyntaxError> { () throws(JSONSyntaxError) in try JSONParser.parse(Data(input)) }
         switch (viaBuffer, viaData) {
         case let (.success(a), .success(b)):
-            try fuzzRequire(a == b && a.text == b.text, "parse(buffer:) and parse(Data) disagree: \(a.text) vs \(b.text)")
+            try fuzzRequire(a == b && a.jsonText == b.jsonText, "parse(buffer:) and parse(Data) disagree: \(a.jsonText) vs \(b.jsonText)")
         case let (.failure(a), .failure(b)):
             try fuzzRequire(a == b, "parse(buffer:) and parse(Data) fail differently: \(a) vs \(b)")
         default:
@@ -102,13 +102,13 @@ extension FuzzChecks {
             try fuzzRequire((0...input.count).contains(error.offset), "error offset \(error.offset) outside 0...\(input.count)")
         case .success(let value):
             // The writer's output reads back as the same tree, and writes back byte for byte.
-            let text = value.text
+            let text = value.jsonText
             let reread: JSONValue
             do { reread = try JSONParser.parse(Array(text.utf8)) } catch {
                 throw FuzzFailure(message: "value.text does not parse back (\(error)): \(text)")
             }
             try fuzzRequire(reread == value, "value.text parses to a different tree: \(text)")
-            try fuzzRequire(reread.text == text, "value.text is not stable: \(text) then \(reread.text)")
+            try fuzzRequire(reread.jsonText == text, "value.jsonText is not stable: \(text) then \(reread.jsonText)")
         }
 
         // The differential against Foundation.
@@ -130,7 +130,7 @@ extension FuzzChecks {
             throw FuzzFailure(message: "Emilia rejects (\(error)) what Foundation accepts: \(foundationValue)")
         case (.success(let value), nil):
             if hasNumberOutsideDouble(value) { return }  // difference 5
-            throw FuzzFailure(message: "Emilia accepts what Foundation rejects: \(value.text)")
+            throw FuzzFailure(message: "Emilia accepts what Foundation rejects: \(value.jsonText)")
         case let (.success(value), foundationValue?):
             if containsByteOrderMark(value) { return }  // difference 8
             try compare(value, foundationValue, path: "$")
@@ -169,7 +169,7 @@ extension FuzzChecks {
     private static func compare(_ value: JSONValue, _ other: Any, path: String) throws(FuzzFailure) {
         func differ(_ what: String) -> FuzzFailure {
             FuzzFailure(
-                message: "\(path): Emilia \(value.text.prefix(200)) vs Foundation \(String(describing: other).prefix(200)) (\(what))")
+                message: "\(path): Emilia \(value.jsonText.prefix(200)) vs Foundation \(String(describing: other).prefix(200)) (\(what))")
         }
         switch value {
         case .null:
@@ -247,7 +247,7 @@ extension FuzzChecks {
         // The summary reads the fields as documented.
         if document.isObject {
             try fuzzRequire(report.summary.kind == EventKind(rawValue: document["event"]?.stringValue ?? ""), "summary.kind")
-            try fuzzRequire(report.summary.orderID == document["order_id"]?.textValue, "summary.orderID")
+            try fuzzRequire(report.summary.orderID == document["order_id"]?.scalarText, "summary.orderID")
             try fuzzRequire(!report.warnings.contains { $0.code == .notAnObject }, "not_an_object for an object")
         } else {
             try fuzzRequire(report.warnings.map(\.code) == [.notAnObject], "a non-object gets exactly not_an_object")

@@ -7,7 +7,7 @@ private func client(_ baseURL: String, waits: RecordedWaits, attempts: Int = 3, 
     WebhookClient(
         token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", baseURL: baseURL,
         retryPolicy: RetryPolicy(maximumAttempts: attempts), timeout: timeout,
-        retry: RetryEnvironment(sleep: { waits.record($0) }, random: { 0.5 }))
+        retry: RetryClock(sleep: { waits.record($0) }, random: { 0.5 }))
 }
 
 private let body = Data(#"{"event":"session_opened","order_id":"A1","table_number":"Mesa 1","timestamp":"2025-11-24T18:30:00-03:00"}"#.utf8)

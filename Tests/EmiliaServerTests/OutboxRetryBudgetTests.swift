@@ -30,8 +30,8 @@ final class SimulatedClock: Sendable {
 
     /// Sleeping advances this clock (and honours cancellation, so a time limit ends a runaway loop); the dice are
     /// seeded (SplitMix64), so a run is reproducible.
-    var environment: RetryEnvironment {
-        RetryEnvironment(
+    var retryClock: RetryClock {
+        RetryClock(
             sleep: { duration in
                 try Task.checkCancellation()
                 self.advance(duration)
@@ -127,7 +127,7 @@ struct OutboxRetryBudgetTests {
         }
         let counts = try await server.run { url in
             let delivery = OutboxDelivery(
-                outbox: outbox, client: client(url), environment: clock.environment, now: { clock.now }, logger: outboxLogger)
+                outbox: outbox, client: client(url), clock: clock.retryClock, now: { clock.now }, logger: outboxLogger)
             #expect(delivery.rules.retryBudget == .seconds(72 * 3600), "the promise: 72 h by default")
             return try await delivery.drain()
         }
@@ -164,7 +164,7 @@ struct OutboxRetryBudgetTests {
         let counts = try await server.run { url in
             try await OutboxDelivery(
                 outbox: outbox, client: client(url), retryBudget: .seconds(6 * 3600),
-                environment: clock.environment, now: { clock.now }, logger: outboxLogger
+                clock: clock.retryClock, now: { clock.now }, logger: outboxLogger
             ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 0, dead: 2))
@@ -193,7 +193,7 @@ struct OutboxRetryBudgetTests {
         try outbox.enqueue(json: event("R", 0), orderID: "R", now: clock.now)
         let counts = try await server.run { url in
             try await OutboxDelivery(
-                outbox: outbox, client: client(url), environment: clock.environment, now: { clock.now }, logger: outboxLogger
+                outbox: outbox, client: client(url), clock: clock.retryClock, now: { clock.now }, logger: outboxLogger
             ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 1, dead: 1))
@@ -266,7 +266,7 @@ struct OutboxRetryBudgetTests {
         try await server.run { url in
             let delivery = OutboxDelivery(
                 outbox: outbox, client: client(url),
-                environment: RetryEnvironment(
+                clock: RetryClock(
                     sleep: { try await Task.sleep(for: min($0, .milliseconds(20))) },
                     random: { 0.5 }),
                 logger: logger)

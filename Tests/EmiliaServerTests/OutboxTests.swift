@@ -57,7 +57,7 @@ struct OutboxTests {
             return try await OutboxDelivery(
                 outbox: outbox, client: client, policy: policy, retryBudget: .milliseconds(1500),
                 concurrency: 1, monitor: monitor,
-                environment: RetryEnvironment(sleep: { clock.advance($0) }, random: { 0.5 }),
+                clock: RetryClock(sleep: { clock.advance($0) }, random: { 0.5 }),
                 now: { clock.now }, logger: outboxLogger
             ).drain()
         }

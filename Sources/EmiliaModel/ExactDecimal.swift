@@ -1,41 +1,47 @@
-/// An exact decimal amount with four fractional digits, for money and quantities.
+/// An amount of money: what a line, a tip or a check's total is.
+public typealias Money = ExactDecimal
+
+/// How many of an item a line orders (`2`, `0.5` kg).
+public typealias Quantity = ExactDecimal
+
+/// An exact decimal with four fractional digits: `Money` and `Quantity` are both this.
 ///
 /// Sums and products never drift the way binary floating point does: `0.1 + 0.2 == 0.3`. Nothing here traps:
-/// text is read only within `Money.limit`, and the operators saturate at the ends of `Int64` (the checked
+/// text is read only within `ExactDecimal.limit`, and the operators saturate at the ends of `Int64` (the checked
 /// forms `adding(_:)` and `multiplied(by:)` answer nil instead).
-public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// The amount in ten-thousandths.
+public struct ExactDecimal: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The value in ten-thousandths.
     public var units: Int64
 
     static let scale: Int64 = 10_000
 
     /// The largest magnitude read from text (exclusive): one trillion. Beyond it a payload's amount is out of range.
-    public static let limit = Money(units: 1_000_000_000_000 * 10_000)
+    public static let limit = ExactDecimal(units: 1_000_000_000_000 * 10_000)
 
     /// Zero.
-    public static let zero = Money(units: 0)
+    public static let zero = ExactDecimal(units: 0)
 
-    /// An amount from its ten-thousandths.
+    /// A value from its ten-thousandths.
     public init(units: Int64) { self.units = units }
 
     /// A whole amount (saturating).
     public init(_ whole: Int) {
-        let (units, overflow) = Int64(whole).multipliedReportingOverflow(by: Money.scale)
+        let (units, overflow) = Int64(whole).multipliedReportingOverflow(by: ExactDecimal.scale)
         self.units = overflow ? (whole < 0 ? .min : .max) : units
     }
 
     /// Parses decimal text such as `"19.00"`, `"-3.5"` or `"1e2"`; digits past the fourth decimal are rounded
-    /// half to even. Nil for anything else or for amounts outside `Money.limit`.
+    /// half to even. Nil for anything else or for amounts outside `ExactDecimal.limit`.
     public init?(_ text: String) {
-        guard case .value(let money) = Money.read(text) else { return nil }
+        guard case .value(let money) = ExactDecimal.read(text) else { return nil }
         self = money
     }
 
     /// What decimal text holds.
     public enum Reading: Sendable, Hashable {
-        /// An amount within `Money.limit`.
-        case value(Money)
-        /// A well-formed number whose magnitude is `Money.limit` or more.
+        /// An amount within `ExactDecimal.limit`.
+        case value(ExactDecimal)
+        /// A well-formed number whose magnitude is `ExactDecimal.limit` or more.
         case outOfRange
         /// Not a decimal number.
         case invalid
@@ -97,7 +103,7 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
         }
         if firstDropped > 5 || (firstDropped == 5 && (restDropped || value % 2 == 1)) { value += 1 }
         guard value < limit.units else { return .outOfRange }
-        return .value(Money(units: negative ? -value : value))
+        return .value(ExactDecimal(units: negative ? -value : value))
     }
 
     /// The exponent after `e`, bounded (a huge one only says "out of range" or "zero"); nil when malformed.
@@ -119,13 +125,13 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// The sum, or nil when it does not fit.
-    public func adding(_ other: Money) -> Money? {
+    public func adding(_ other: ExactDecimal) -> ExactDecimal? {
         let (sum, overflow) = units.addingReportingOverflow(other.units)
-        return overflow ? nil : Money(units: sum)
+        return overflow ? nil : ExactDecimal(units: sum)
     }
 
     /// The product rounded half away from zero to four decimals, or nil when it does not fit.
-    public func multiplied(by other: Money) -> Money? {
+    public func multiplied(by other: ExactDecimal) -> ExactDecimal? {
         let (high, low) = units.multipliedFullWidth(by: other.units)
         let negative = high < 0
         // |product| as a 128-bit magnitude, then divided by the scale with rounding.
@@ -135,44 +141,44 @@ public struct Money: Sendable, Hashable, Comparable, CustomStringConvertible {
             magnitudeLow = ~magnitudeLow &+ 1
             magnitudeHigh = ~magnitudeHigh &+ (magnitudeLow == 0 ? 1 : 0)
         }
-        let scale = UInt64(Money.scale)
+        let scale = UInt64(ExactDecimal.scale)
         guard magnitudeHigh < scale else { return nil }
         let (quotient, remainder) = scale.dividingFullWidth((magnitudeHigh, magnitudeLow))
         // The quotient can be 2^64 − 1 here: check its size before rounding it up (Int64.max itself fits).
         guard quotient <= UInt64(Int64.max) else { return nil }
         let rounded = quotient + (remainder >= scale / 2 ? 1 : 0)
         guard rounded <= UInt64(Int64.max) else { return nil }
-        return Money(units: negative ? -Int64(rounded) : Int64(rounded))
+        return ExactDecimal(units: negative ? -Int64(rounded) : Int64(rounded))
     }
 
     /// Saturating sum: never traps (aggregates of many amounts stay at the end of the range).
-    public static func + (lhs: Money, rhs: Money) -> Money {
-        lhs.adding(rhs) ?? Money(units: rhs.units < 0 ? .min : .max)
+    public static func + (lhs: ExactDecimal, rhs: ExactDecimal) -> ExactDecimal {
+        lhs.adding(rhs) ?? ExactDecimal(units: rhs.units < 0 ? .min : .max)
     }
 
     /// Saturating difference.
-    public static func - (lhs: Money, rhs: Money) -> Money {
+    public static func - (lhs: ExactDecimal, rhs: ExactDecimal) -> ExactDecimal {
         let (difference, overflow) = lhs.units.subtractingReportingOverflow(rhs.units)
-        return Money(units: overflow ? (rhs.units > 0 ? .min : .max) : difference)
+        return ExactDecimal(units: overflow ? (rhs.units > 0 ? .min : .max) : difference)
     }
 
-    public static func += (lhs: inout Money, rhs: Money) { lhs = lhs + rhs }
+    public static func += (lhs: inout ExactDecimal, rhs: ExactDecimal) { lhs = lhs + rhs }
 
     /// The product, rounded half away from zero to four decimals (saturating on overflow).
-    public static func * (lhs: Money, rhs: Money) -> Money {
-        lhs.multiplied(by: rhs) ?? Money(units: (lhs.units < 0) != (rhs.units < 0) ? .min : .max)
+    public static func * (lhs: ExactDecimal, rhs: ExactDecimal) -> ExactDecimal {
+        lhs.multiplied(by: rhs) ?? ExactDecimal(units: (lhs.units < 0) != (rhs.units < 0) ? .min : .max)
     }
 
-    public static func < (lhs: Money, rhs: Money) -> Bool { lhs.units < rhs.units }
+    public static func < (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool { lhs.units < rhs.units }
 
     /// The absolute amount.
-    public var magnitude: Money { Money(units: units == Int64.min ? Int64.max : abs(units)) }
+    public var magnitude: ExactDecimal { ExactDecimal(units: units == Int64.min ? Int64.max : abs(units)) }
 
-    /// True when the amount is within `Money.limit` (what a payload may carry).
-    public var isWithinLimit: Bool { magnitude < Money.limit }
+    /// True when the amount is within `ExactDecimal.limit` (what a payload may carry).
+    public var isWithinLimit: Bool { magnitude < ExactDecimal.limit }
 
     /// The amount as a `Double`, for charts only.
-    public var doubleValue: Double { Double(units) / Double(Money.scale) }
+    public var doubleValue: Double { Double(units) / Double(ExactDecimal.scale) }
 
     /// Two decimals, e.g. `"413.00"`, rounded half away from zero.
     public var description: String {
