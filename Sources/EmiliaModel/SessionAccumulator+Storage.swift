@@ -1,15 +1,31 @@
 public import Foundation
 
-// A compact JSON form of the accumulator for the projection's `state` column, written and read without
-// Foundation's Codable (the projection updates it on every ingested session event). Times are whole
-// milliseconds since 1970; money is in ten-thousandths.
+/// The accumulator's stored form: compact JSON in a session row's `state`, written and read without Codable (the
+/// fold rewrites it for every session event). Times are whole milliseconds since 1970; amounts and quantities are
+/// ten-thousandths; ids keep their JSON type.
+///
+/// | key   | holds                                                                      |
+/// |-------|----------------------------------------------------------------------------|
+/// | `v`   | the format's version (`storageVersion`; absent in states written before 1)   |
+/// | `o`   | order id (text); `on`: true when it came as a JSON number                  |
+/// | `c`   | closed                                                                     |
+/// | `ss` `se` | earliest `session_start`, latest `session_end`                         |
+/// | `op` `cl` `ev` | earliest opening, latest closing, earliest event                  |
+/// | `t` `g` `m` | table, guests, totals: each ranked `{p: priority, t: time, e: event id, v: value}` |
+/// | `ob` `cb` | opened by, closed by: ranked `{id, name}`                              |
+/// | `i`   | item lines `{n: name, q: quantity, p: price, k: count, t: time, e: employee}` |
+/// | `ids` | the folded events' ids                                                     |
 extension SessionAccumulator {
+    /// The version of the stored form this code writes; it reads this one and the ones before.
+    public static let storageVersion = 1
+
     /// The stored form.
     public var storageText: String { storageValue.jsonText }
 
-    /// Reads the stored form; nil when it is not one.
+    /// Reads the stored form; nil when it is not one, or is a later version than this code knows.
     public init?(storageText: Data) {
         guard let value = try? JSONParser.parse(storageText), let orderID = value["o"]?.stringValue else { return nil }
+        guard (value["v"]?.intValue ?? 1) <= Self.storageVersion else { return nil }
         self.init(orderID: orderID)
         orderIDIsNumber = value["on"] == .bool(true)
         earliestSessionStart = value["ss"].flatMap(Self.date)
@@ -36,7 +52,9 @@ extension SessionAccumulator {
     }
 
     var storageValue: JSONValue {
-        var members: [(key: String, value: JSONValue)] = [("o", .string(orderID)), ("c", .bool(isClosed))]
+        var members: [(key: String, value: JSONValue)] = [
+            ("v", .number(String(Self.storageVersion))), ("o", .string(orderID)), ("c", .bool(isClosed)),
+        ]
         if orderIDIsNumber { members.append(("on", .bool(true))) }
         func add(_ key: String, _ value: JSONValue?) { if let value { members.append((key, value)) } }
         add("ss", earliestSessionStart.map(Self.number))

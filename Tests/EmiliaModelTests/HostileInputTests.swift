@@ -182,6 +182,21 @@ struct HostileInputTests {
         #expect(try facts(json).tableNumber == table)
     }
 
+    @Test func theStoredStateSaysItsVersionAndALaterOneIsNotMisread() throws {
+        var accumulator = SessionAccumulator(orderID: "A")
+        accumulator.add(
+            try facts(#"{"event":"session_opened","order_id":"A","table_number":"Mesa 5","timestamp":"2025-11-25T16:00:00-03:00"}"#))
+        let stored = try JSONParser.parse(Data(accumulator.storageText.utf8))
+        #expect(stored["v"] == .number(String(SessionAccumulator.storageVersion)))
+        #expect(SessionAccumulator(storageText: Data(accumulator.storageText.utf8))?.session == accumulator.session)
+        // Written before the key existed: read as version 1.
+        let unversioned = #"{"o":"A","c":false,"t":{"p":1,"t":0,"e":"e1","v":"Mesa 5"}}"#
+        #expect(SessionAccumulator(storageText: Data(unversioned.utf8))?.session.tableNumber == "Mesa 5")
+        // From a later version: not guessed at.
+        let later = #"{"v":\#(SessionAccumulator.storageVersion + 1),"o":"A","c":false}"#
+        #expect(SessionAccumulator(storageText: Data(later.utf8)) == nil)
+    }
+
     @Test func aStoredStateWithNonsenseCountsDoesNotTrap() throws {
         let text = #"{"o":"A","c":false,"i":[{"n":"Pão","q":10000,"p":10000,"k":-5},{"n":"Café","q":10000,"p":10000,"k":99999999}]}"#
         let accumulator = try #require(SessionAccumulator(storageText: Data(text.utf8)))
