@@ -62,10 +62,10 @@ public struct NightSimulation: Sendable {
                 random: &random)
         let box = try Outbox(path: URL(fileURLWithPath: outboxPath))
         let destination = Outbox.Destination(baseURL: url, token: token, environment: environment)
-        try box.setDestination(destination)
+        try await box.setDestination(destination)
         let client = WebhookClient(token: token, environment: environment, baseURL: url, timeZone: zone, http: http)
         let delivery = OutboxDelivery(outbox: box, client: client, logger: logger)
-        let already = try box.counts()
+        let already = try await box.counts()
         var enqueued = 0
         let payloads = night.flatMap(\.payloads).map { ($0, Self.when($0)) }.sorted { $0.1 < $1.1 }
         if let timeScale {
@@ -77,14 +77,14 @@ public struct NightSimulation: Sendable {
                 for (payload, at) in payloads {
                     let wait = at.timeIntervalSince(nightStart) / timeScale - Date().timeIntervalSince(start)
                     if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
-                    try box.enqueue(payload, timeZone: zone)
+                    try await box.enqueue(payload, timeZone: zone)
                     enqueued += 1
                 }
                 group.cancelAll()
             }
         } else {
             for (payload, _) in payloads {
-                try box.enqueue(payload, timeZone: zone)
+                try await box.enqueue(payload, timeZone: zone)
                 enqueued += 1
             }
         }

@@ -100,8 +100,8 @@ public final class Outbox: Sendable {
     }
 
     /// Sets where messages go.
-    public func setDestination(_ destination: Destination) throws {
-        try database.write { db in
+    public func setDestination(_ destination: Destination) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO destination (id, base_url, token, env) VALUES (1, ?, ?, ?)",
                 arguments: [destination.baseURL, destination.token, destination.environment.rawValue])
@@ -109,8 +109,8 @@ public final class Outbox: Sendable {
     }
 
     /// Where messages go, if set.
-    public func destination() throws -> Destination? {
-        try database.read { db in
+    public func destination() async throws -> Destination? {
+        try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM destination WHERE id = 1").map {
                 Destination(
                     baseURL: $0["base_url"], token: $0["token"],
@@ -121,14 +121,14 @@ public final class Outbox: Sendable {
 
     /// Queues a typed payload (in order with the other messages of its `order_id`).
     @discardableResult
-    public func enqueue(_ payload: some WebhookPayload, timeZone: TimeZone) throws -> Int64 {
-        try enqueue(json: payload.encoded(in: timeZone), orderID: payload.orderID)
+    public func enqueue(_ payload: some WebhookPayload, timeZone: TimeZone) async throws -> Int64 {
+        try await enqueue(json: payload.encoded(in: timeZone), orderID: payload.orderID)
     }
 
     /// Queues raw JSON; messages with the same `orderID` are delivered one after another, in enqueue order.
     @discardableResult
-    public func enqueue(json body: Data, orderID: String?, now: Date = Date()) throws -> Int64 {
-        try database.write { db in
+    public func enqueue(json body: Data, orderID: String?, now: Date = Date()) async throws -> Int64 {
+        try await database.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO messages (order_key, body, idempotency_key, status, next_attempt_at, created_at)
@@ -145,8 +145,8 @@ public final class Outbox: Sendable {
     }
 
     /// How many messages are pending, delivered, dead.
-    public func counts() throws -> OutboxCounts {
-        try database.read { db in
+    public func counts() async throws -> OutboxCounts {
+        try await database.read { db in
             var counts = OutboxCounts(pending: 0, delivered: 0, dead: 0)
             for row in try Row.fetchAll(db, sql: "SELECT status, count(*) AS n FROM messages GROUP BY status") {
                 switch OutboxMessageStatus(rawValue: row["status"]) {
@@ -161,16 +161,16 @@ public final class Outbox: Sendable {
     }
 
     /// The dead messages, with their last status and reason.
-    public func deadMessages(limit: Int = 100) throws -> [OutboxMessage] {
-        try database.read { db in
+    public func deadMessages(limit: Int = 100) async throws -> [OutboxMessage] {
+        try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM messages WHERE status = 'dead' ORDER BY id LIMIT ?", arguments: [limit]).map(
                 Self.message)
         }
     }
 
     /// Pending messages that have failed at least once (being retried), oldest first.
-    public func retryingMessages(limit: Int = 100) throws -> [OutboxMessage] {
-        try database.read { db in
+    public func retryingMessages(limit: Int = 100) async throws -> [OutboxMessage] {
+        try await database.read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM messages WHERE status = 'pending' AND attempts > 0 ORDER BY id LIMIT ?",
                 arguments: [limit]
@@ -181,8 +181,8 @@ public final class Outbox: Sendable {
     /// Puts dead messages back to pending, due at `now`, with a fresh retry budget (`created_at` becomes `now`);
     /// `ids` nil requeues every dead message; ids of messages that are not dead are ignored. Returns how many.
     @discardableResult
-    public func requeueDead(ids: [Int64]? = nil, now: Date = Date()) throws -> Int {
-        try database.write { db in
+    public func requeueDead(ids: [Int64]? = nil, now: Date = Date()) async throws -> Int {
+        try await database.write { db in
             let time = now.timeIntervalSince1970
             if let ids {
                 var requeued = 0
@@ -203,8 +203,8 @@ public final class Outbox: Sendable {
     }
 
     /// Due messages, at most one per order: the oldest pending one, only when nothing older of its order is pending.
-    func due(now: Date, limit: Int) throws -> [OutboxMessage] {
-        try database.read { db in
+    func due(now: Date, limit: Int) async throws -> [OutboxMessage] {
+        try await database.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -218,8 +218,8 @@ public final class Outbox: Sendable {
     }
 
     /// When the next pending message is due, if any; a message waiting behind an older one of its order does not count.
-    func nextDue() throws -> Date? {
-        try database.read { db in
+    func nextDue() async throws -> Date? {
+        try await database.read { db in
             try Double.fetchOne(
                 db,
                 sql: """
@@ -230,8 +230,8 @@ public final class Outbox: Sendable {
         }.map(Date.init(timeIntervalSince1970:))
     }
 
-    func markDelivered(_ id: Int64, eventID: String, attempts: Int) throws {
-        try database.write { db in
+    func markDelivered(_ id: Int64, eventID: String, attempts: Int) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: "UPDATE messages SET status = 'delivered', event_id = ?, attempts = ?, last_status = 200 WHERE id = ?",
                 arguments: [eventID, attempts, id])
@@ -239,8 +239,8 @@ public final class Outbox: Sendable {
     }
 
     /// Records a failed attempt: pending again at `retryAt`, or dead (at `now`) when `retryAt` is nil.
-    func markFailed(_ id: Int64, attempts: Int, status: Int?, reason: String, retryAt: Date?, now: Date = Date()) throws {
-        try database.write { db in
+    func markFailed(_ id: Int64, attempts: Int, status: Int?, reason: String, retryAt: Date?, now: Date = Date()) async throws {
+        try await database.write { db in
             try db.execute(
                 sql: """
                     UPDATE messages SET status = ?, attempts = ?, last_status = ?, last_error = ?, next_attempt_at = ? WHERE id = ?

@@ -47,7 +47,7 @@ public struct OutboxDelivery: Service {
                 do {
                     var wait: TimeInterval = 0
                     if try await deliverDue() == 0 {
-                        wait = try outbox.nextDue().map { max(0.05, min(1, $0.timeIntervalSince(now()))) } ?? 0.2
+                        wait = try await outbox.nextDue().map { max(0.05, min(1, $0.timeIntervalSince(now()))) } ?? 0.2
                     }
                     failures = 0
                     if wait > 0 { try await clock.sleep(.milliseconds(Int(wait * 1000))) }
@@ -69,10 +69,10 @@ public struct OutboxDelivery: Service {
     @discardableResult
     public func drain(progress: @Sendable (OutboxCounts) -> Void = { _ in }) async throws -> OutboxCounts {
         while true {
-            let counts = try outbox.counts()
+            let counts = try await outbox.counts()
             progress(counts)
             if counts.pending == 0 { return counts }
-            if try await deliverDue() == 0, let next = try outbox.nextDue() {
+            if try await deliverDue() == 0, let next = try await outbox.nextDue() {
                 let wait = max(0.01, next.timeIntervalSince(now()))
                 try await clock.sleep(.milliseconds(Int(wait * 1000)))
             }
@@ -82,7 +82,7 @@ public struct OutboxDelivery: Service {
     /// One round: every due message (one per order), sent concurrently. Returns how many were attempted; throws the
     /// first storage error once every attempt of the round has finished.
     public func deliverDue() async throws -> Int {
-        let due = try outbox.due(now: now(), limit: concurrency)
+        let due = try await outbox.due(now: now(), limit: concurrency)
         let errors = await withTaskGroup(of: (any Error)?.self) { group in
             for message in due {
                 group.addTask { await attempt(message) }
@@ -125,17 +125,17 @@ public struct OutboxDelivery: Service {
             switch transition {
             case .delivered(let eventID):
                 // Sent but not recorded (a storage error): it is sent again, with the same idempotency key.
-                try outbox.markDelivered(message.id, eventID: eventID, attempts: attempts)
+                try await outbox.markDelivered(message.id, eventID: eventID, attempts: attempts)
             case .retry(let retryAt, let status, let reason):
                 logger.debug(
                     "Outbox message will be retried",
                     metadata: ["message": "\(message.id)", "attempts": "\(attempts)", "reason": "\(reason)"])
-                try outbox.markFailed(message.id, attempts: attempts, status: status, reason: reason, retryAt: retryAt, now: time)
+                try await outbox.markFailed(message.id, attempts: attempts, status: status, reason: reason, retryAt: retryAt, now: time)
             case .dead(let status, let reason):
                 logger.warning(
                     "Outbox message parked as dead",
                     metadata: ["message": "\(message.id)", "attempts": "\(attempts)", "reason": "\(reason)"])
-                try outbox.markFailed(message.id, attempts: attempts, status: status, reason: reason, retryAt: nil, now: time)
+                try await outbox.markFailed(message.id, attempts: attempts, status: status, reason: reason, retryAt: nil, now: time)
             }
             return nil
         } catch {

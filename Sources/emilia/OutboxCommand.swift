@@ -12,26 +12,26 @@ struct OutboxCommand: AsyncParsableCommand {
         commandName: "outbox", abstract: "Inspect or drain a durable outbox.",
         subcommands: [Status.self, Deliver.self, Requeue.self])
 
-    struct Status: ParsableCommand {
+    struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Counts of pending, delivered and dead messages.")
         @OptionGroup var file: OutboxFileOptions
         @OptionGroup var output: OutputOptions
 
-        func run() throws {
+        func run() async throws {
             let box = try file.open(existing: true)
-            let counts = try box.counts()
+            let counts = try await box.counts()
             if output.json {
                 try Console.json(counts)
                 return
             }
             Console.line("pending \(counts.pending), delivered \(counts.delivered), dead \(counts.dead)")
             let now = Date()
-            for message in try box.retryingMessages(limit: 20) {
+            for message in try await box.retryingMessages(limit: 20) {
                 Console.line(
                     "retrying #\(message.id): \(message.attempts) attempt(s) over \(Self.span(now.timeIntervalSince(message.createdAt))), "
                         + "next in \(Self.span(message.nextAttemptAt.timeIntervalSince(now))): \(message.lastError ?? "")")
             }
-            for message in try box.deadMessages(limit: 20) {
+            for message in try await box.deadMessages(limit: 20) {
                 Console.line("dead #\(message.id) after \(message.attempts) attempt(s): \(message.lastError ?? "")")
             }
             if counts.dead > 0 { Console.line("Put dead messages back with: emilia outbox requeue --outbox \(file.outbox)") }
@@ -53,7 +53,7 @@ struct OutboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             let box = try file.open(existing: true)
-            guard let destination = try box.destination() else { throw CommandFailure("this outbox has no destination yet") }
+            guard let destination = try await box.destination() else { throw CommandFailure("this outbox has no destination yet") }
             let counts = try await HTTPClient.withWebhookHTTPClient(trustingCAFile: caFile) { http in
                 let client = WebhookClient(
                     token: destination.token, environment: destination.environment,
@@ -64,7 +64,7 @@ struct OutboxCommand: AsyncParsableCommand {
         }
     }
 
-    struct Requeue: ParsableCommand {
+    struct Requeue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put dead messages back to pending, due now, with a fresh 72 h retry budget.",
             discussion: "Without --id, every dead message. A requeued message may reach the server after later messages of its order.")
@@ -77,10 +77,10 @@ struct OutboxCommand: AsyncParsableCommand {
             if all && !ids.isEmpty { throw ValidationError("use either --all or --id, not both") }
         }
 
-        func run() throws {
+        func run() async throws {
             let box = try file.open(existing: true)
-            let requeued = try box.requeueDead(ids: ids.isEmpty ? nil : ids)
-            let counts = try box.counts()
+            let requeued = try await box.requeueDead(ids: ids.isEmpty ? nil : ids)
+            let counts = try await box.counts()
             if output.json {
                 try Console.json(Requeued(requeued: requeued, pending: counts.pending, delivered: counts.delivered, dead: counts.dead))
                 return

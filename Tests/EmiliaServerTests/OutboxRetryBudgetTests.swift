@@ -123,7 +123,7 @@ struct OutboxRetryBudgetTests {
         let outbox = try Outbox(path: TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3"))
         let orders = ["A", "B", "C"]
         for step in 0..<2 {
-            for order in orders { try outbox.enqueue(json: event(order, step), orderID: order, now: clock.now) }
+            for order in orders { try await outbox.enqueue(json: event(order, step), orderID: order, now: clock.now) }
         }
         let counts = try await server.run { url in
             let delivery = OutboxDelivery(
@@ -158,9 +158,9 @@ struct OutboxRetryBudgetTests {
         let clock = SimulatedClock()
         let server = ClockedServer(clock: clock) { _, _ in .status(503) }
         let outbox = try Outbox(path: TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3"))
-        try outbox.enqueue(json: event("A", 0), orderID: "A", now: clock.now)
+        try await outbox.enqueue(json: event("A", 0), orderID: "A", now: clock.now)
         // Enqueued three hours later: its budget ends three hours later too.
-        try outbox.enqueue(json: event("B", 0), orderID: "B", now: clock.now.addingTimeInterval(3 * hour))
+        try await outbox.enqueue(json: event("B", 0), orderID: "B", now: clock.now.addingTimeInterval(3 * hour))
         let counts = try await server.run { url in
             try await OutboxDelivery(
                 outbox: outbox, client: client(url), retryBudget: .seconds(6 * 3600),
@@ -168,7 +168,7 @@ struct OutboxRetryBudgetTests {
             ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 0, dead: 2))
-        let dead = try outbox.deadMessages()
+        let dead = try await outbox.deadMessages()
         for (message, created) in zip(dead, [0, 3 * hour]) {
             let hits = server.hits(of: message.orderKey == "order:A" ? "A-0" : "B-0")
             let last = try #require(hits.last)
@@ -189,15 +189,15 @@ struct OutboxRetryBudgetTests {
             body.contains("R-0") ? .status(status) : at < hour ? .status(503) : .ok
         }
         let outbox = try Outbox(path: TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3"))
-        try outbox.enqueue(json: event("F", 0), orderID: "F", now: clock.now)
-        try outbox.enqueue(json: event("R", 0), orderID: "R", now: clock.now)
+        try await outbox.enqueue(json: event("F", 0), orderID: "F", now: clock.now)
+        try await outbox.enqueue(json: event("R", 0), orderID: "R", now: clock.now)
         let counts = try await server.run { url in
             try await OutboxDelivery(
                 outbox: outbox, client: client(url), clock: clock.retryClock, now: { clock.now }, logger: outboxLogger
             ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 1, dead: 1))
-        let dead = try #require(try outbox.deadMessages().first)
+        let dead = try await #require(try outbox.deadMessages().first)
         #expect(dead.orderKey == "order:R")
         #expect(dead.attempts == 1 && dead.lastStatus == status)
         #expect(dead.lastError?.contains("scripted \(status)") == true)
@@ -210,8 +210,8 @@ struct OutboxRetryBudgetTests {
         let outbox = try Outbox(path: path)
         // Enqueued 100 h ago: past the 72 h budget, so one 503 parks each at once.
         let old = Date().addingTimeInterval(-100 * hour)
-        try outbox.enqueue(json: event("A", 0), orderID: "A", now: old)
-        try outbox.enqueue(json: event("B", 0), orderID: "B", now: old)
+        try await outbox.enqueue(json: event("A", 0), orderID: "A", now: old)
+        try await outbox.enqueue(json: event("B", 0), orderID: "B", now: old)
         let tries = Tally()
         let server = ScriptedServer(answer: { attempt in
             let marker = attempt.body.contains("A-0") ? "A" : "B"
@@ -221,14 +221,14 @@ struct OutboxRetryBudgetTests {
         })
         let file = path.path
         try await server.run { url in
-            try outbox.setDestination(.init(baseURL: url, token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", environment: .dev))
+            try await outbox.setDestination(.init(baseURL: url, token: "3f6c1b9e-8a3d-4c2b-9f1e-2d7a5b8c0e41", environment: .dev))
             #expect(
                 try await OutboxDelivery(outbox: outbox, client: client(url), logger: outboxLogger).drain()
                     == OutboxCounts(pending: 0, delivered: 0, dead: 2))
             let status = try await EmiliaProcess.run(["outbox", "status", "--outbox", file])
             #expect(status.0 == 0 && status.1.contains("dead 2") && status.1.contains("emilia outbox requeue"))
 
-            let a = try #require(try outbox.deadMessages().first { $0.orderKey == "order:A" })
+            let a = try await #require(try outbox.deadMessages().first { $0.orderKey == "order:A" })
             let one = try await EmiliaProcess.run(["outbox", "requeue", "--outbox", file, "--id", String(a.id)])
             #expect(one.0 == 0 && one.1.contains("requeued 1 dead message(s); pending 1, delivered 0, dead 1"))
             let again = try await EmiliaProcess.run(["outbox", "requeue", "--outbox", file, "--id", String(a.id)])
@@ -252,7 +252,7 @@ struct OutboxRetryBudgetTests {
     @Test func runOutlivesStorageErrorsAndDeliversOnceTheyAreGone() async throws {
         let path = TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3")
         let outbox = try Outbox(path: path)
-        try outbox.enqueue(json: event("A", 0), orderID: "A")
+        try await outbox.enqueue(json: event("A", 0), orderID: "A")
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         let other = try DatabaseQueue(path: path.path, configuration: configuration)
@@ -281,12 +281,12 @@ struct OutboxRetryBudgetTests {
                         sql: "CREATE TRIGGER refuse BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'the disk says no'); END")
                 }
                 try await waitUntil { server.attempts.count >= 3 && storageErrors().filter { $0.contains("the disk says no") }.count >= 3 }
-                #expect(try outbox.counts() == OutboxCounts(pending: 1, delivered: 0, dead: 0))
+                await #expect(try outbox.counts() == OutboxCounts(pending: 1, delivered: 0, dead: 0))
                 try await other.write { try $0.execute(sql: "DROP TRIGGER refuse") }
-                try await waitUntil { try outbox.counts().delivered == 1 }
+                try await waitUntil { try await outbox.counts().delivered == 1 }
                 // And it goes on delivering what comes next.
-                try outbox.enqueue(json: event("A", 1), orderID: "A")
-                try await waitUntil { try outbox.counts().delivered == 2 }
+                try await outbox.enqueue(json: event("A", 1), orderID: "A")
+                try await waitUntil { try await outbox.counts().delivered == 2 }
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }

@@ -23,9 +23,9 @@ struct OutboxTests {
             let (id, token) = try await server.createToken()
             let outbox = try Outbox(path: TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3"))
             for step in 0..<5 {
-                for order in ["A", "B", "C"] { try outbox.enqueue(json: event(order, step), orderID: order) }
+                for order in ["A", "B", "C"] { try await outbox.enqueue(json: event(order, step), orderID: order) }
             }
-            #expect(try outbox.counts() == OutboxCounts(pending: 15, delivered: 0, dead: 0))
+            await #expect(try outbox.counts() == OutboxCounts(pending: 15, delivered: 0, dead: 0))
             let client = WebhookClient(token: token, environment: .dev, baseURL: server.baseURL)
             let counts = try await OutboxDelivery(outbox: outbox, client: client, policy: fast, concurrency: 3, logger: outboxLogger)
                 .drain()
@@ -47,8 +47,8 @@ struct OutboxTests {
         let server = ScriptedServer([.status(400), .status(503), .status(503), .status(503)])
         let outbox = try Outbox(path: TemporaryDirectory.make().appendingPathComponent("outbox.sqlite3"))
         let clock = SimulatedClock()
-        try outbox.enqueue(json: event("A", 1), orderID: "A", now: clock.now)
-        try outbox.enqueue(json: event("B", 1), orderID: "B", now: clock.now)
+        try await outbox.enqueue(json: event("A", 1), orderID: "A", now: clock.now)
+        try await outbox.enqueue(json: event("B", 1), orderID: "B", now: clock.now)
         let monitor = WebhookMonitor()
         // Waits of exactly 1 s (a 2 s ceiling, the dice at one half) against a 1.5 s budget: tries at 0, 1 and 2 s.
         let policy = RetryPolicy(baseDelay: .seconds(2), maximumDelay: .seconds(2))
@@ -62,7 +62,7 @@ struct OutboxTests {
             ).drain()
         }
         #expect(counts == OutboxCounts(pending: 0, delivered: 0, dead: 2))
-        let dead = try outbox.deadMessages()
+        let dead = try await outbox.deadMessages()
         #expect(dead.map(\.attempts) == [1, 3])
         #expect(dead.map(\.lastStatus) == [400, 503])
         #expect(dead.first?.lastError?.contains("scripted 400") == true)
@@ -88,7 +88,8 @@ struct OutboxTests {
             var lastCounts: OutboxCounts?
             do {
                 try await waitUntil(timeout: .seconds(60)) {
-                    guard FileManager.default.fileExists(atPath: path), let counts = try? Outbox(path: URL(fileURLWithPath: path)).counts()
+                    guard FileManager.default.fileExists(atPath: path),
+                        let counts = try? await Outbox(path: URL(fileURLWithPath: path)).counts()
                     else { return false }
                     lastCounts = counts
                     enqueued = counts.pending + counts.delivered + counts.dead
@@ -102,14 +103,14 @@ struct OutboxTests {
             }
             child.kill()
             let outbox = try Outbox(path: URL(fileURLWithPath: path))
-            let left = try outbox.counts()
+            let left = try await outbox.counts()
             #expect(left.pending > 0, "the child finished before it was killed")
             enqueued = left.pending + left.delivered + left.dead
 
             let (status, output) = try await EmiliaProcess.run(["outbox", "deliver", "--outbox", path])
             #expect(status == 0)
             #expect(output.contains("pending 0"))
-            #expect(try outbox.counts() == OutboxCounts(pending: 0, delivered: enqueued, dead: 0))
+            await #expect(try outbox.counts() == OutboxCounts(pending: 0, delivered: enqueued, dead: 0))
             var stored = 0
             var cursor: String?
             repeat {
