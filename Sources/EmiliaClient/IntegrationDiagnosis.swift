@@ -20,14 +20,6 @@ public struct IntegrationDiagnosis: Sendable, Encodable {
             case detail
             case nextStep = "next_step"
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(passed, forKey: .passed)
-            try container.encode(detail, forKey: .detail)
-            try container.encode(nextStep, forKey: .nextStep)  // null when there is none
-        }
     }
 
     /// The sample posts' round trips, in milliseconds to a tenth.
@@ -38,10 +30,11 @@ public struct IntegrationDiagnosis: Sendable, Encodable {
         public var samples: Int
     }
 
-    public var checks: [Check]
-    public var latency: Latency?
     /// True when every check passed.
-    public var passed: Bool { checks.allSatisfy(\.passed) }
+    public let passed: Bool
+    public let checks: [Check]
+    /// Left out when no sample post went through.
+    public let latency: Latency?
 
     enum CodingKeys: String, CodingKey {
         case passed = "ok"
@@ -49,11 +42,10 @@ public struct IntegrationDiagnosis: Sendable, Encodable {
         case latency = "latency_ms"
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(passed, forKey: .passed)
-        try container.encode(checks, forKey: .checks)
-        try container.encode(latency, forKey: .latency)  // null without samples
+    init(checks: [Check], latency: Latency?) {
+        passed = checks.allSatisfy(\.passed)
+        self.checks = checks
+        self.latency = latency
     }
 
     /// Runs every check against `baseURL` with `token`; `samples` dev posts measure the latency.

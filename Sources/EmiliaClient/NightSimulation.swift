@@ -32,23 +32,11 @@ public struct NightSimulation: Sendable {
     public struct Summary: Sendable, Encodable {
         public var sessions: Int
         public var enqueued: Int
-        public var counts: OutboxCounts
-
-        enum CodingKeys: String, CodingKey {
-            case sessions, enqueued, delivered, dead, pending
-        }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(sessions, forKey: .sessions)
-            try container.encode(enqueued, forKey: .enqueued)
-            try container.encode(counts.delivered, forKey: .delivered)
-            try container.encode(counts.dead, forKey: .dead)
-            try container.encode(counts.pending, forKey: .pending)
-        }
+        public var delivered: Int
+        public var dead: Int
+        public var pending: Int
     }
 
-    /// Runs the night, delivering through `http` (the shared client by default).
     /// Enqueues the night and delivers it; `progress` hears (delivered or dead so far, total) while it drains.
     public func run(
         http: HTTPClient = .shared, logger: Logger, progress: @escaping @Sendable (_ done: Int, _ total: Int) -> Void = { _, _ in }
@@ -91,10 +79,8 @@ public struct NightSimulation: Sendable {
         let total = enqueued + already.pending
         let counts = try await delivery.drain { counts in progress(total - counts.pending, total) }
         return Summary(
-            sessions: night.count, enqueued: enqueued,
-            counts: OutboxCounts(
-                pending: counts.pending, delivered: counts.delivered - already.delivered,
-                dead: counts.dead - already.dead))
+            sessions: night.count, enqueued: enqueued, delivered: counts.delivered - already.delivered,
+            dead: counts.dead - already.dead, pending: counts.pending)
     }
 
     private static func when(_ payload: any WebhookPayload) -> Date {

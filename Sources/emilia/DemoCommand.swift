@@ -48,7 +48,7 @@ struct DemoCommand: AsyncParsableCommand {
             let zone = TimeZone(identifier: "America/Sao_Paulo")!
             Console.line(
                 """
-                \(summary.counts.delivered) events delivered (\(summary.counts.dead) dead).
+                \(summary.delivered) events delivered (\(summary.dead) dead).
 
                 Dashboard:  \(base)/restaurants/\(issued.record.id)?env=prod&date=\(LocalDay.of(Date(), in: zone))
                 Admin key:  \(adminKey)

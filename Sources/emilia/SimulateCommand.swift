@@ -46,7 +46,7 @@ struct SimulateCommand: AsyncParsableCommand {
             try Console.json(summary)
         } else {
             Console.line(
-                "\(summary.sessions) sessions, \(summary.enqueued) events enqueued: \(summary.counts.delivered) delivered, \(summary.counts.dead) dead."
+                "\(summary.sessions) sessions, \(summary.enqueued) events enqueued: \(summary.delivered) delivered, \(summary.dead) dead."
             )
         }
     }
