@@ -17,7 +17,7 @@ struct PromiseDedupTests {
 
     /// An Idempotency-Key (or X-Request-ID) spelled like a body's SHA-256 hex is not that body's unkeyed post, and an
     /// Idempotency-Key equal to an X-Request-ID is not that request. Catches the `key:`/`rid:`/`sha256:` prefixes
-    /// being dropped from IngestController's dedup key.
+    /// being dropped from the Ingestor's dedup key.
     @Test(.timeLimit(.minutes(2)))
     func keysOfDifferentKindsNeverCollide() async throws {
         try await TestServer.with { server in
