@@ -67,7 +67,10 @@ public struct IntegrationDiagnosis: Sendable, Encodable {
             let dev = WebhookClient(
                 token: token, environment: .dev, baseURL: baseURL, retryPolicy: RetryPolicy(maximumAttempts: 1),
                 timeout: .seconds(10), http: http)
-            let small = Data(#"{"event":"diagnostic_test","timestamp":"\#(now())","note":"emilia diagnose"}"#.utf8)
+            let small = Data(
+                JSONValue.object([
+                    ("event", .string("diagnostic_test")), ("timestamp", .string(now())), ("note", .string("emilia diagnose")),
+                ]).jsonText.utf8)
             checks.append(await post("dev post (\(small.count) bytes)", small, client: dev))
             let large = largePayload()
             checks.append(await post("dev post with 100 items (\(large.count) bytes)", large, client: dev))

@@ -130,7 +130,7 @@ public struct SessionComplete: WebhookPayload {
     }
 
     /// Items × prices.
-    public var subtotal: Money { items.reduce(.zero) { $0 + Money($1.quantity) * $1.price } }
+    public var subtotal: Money { items.reduce(.zero) { $0 + Quantity($1.quantity) * $1.price } }
     /// subtotal + tip + tax − discount.
     public var total: Money { subtotal + tip + tax - discount }
 

@@ -120,7 +120,7 @@ public struct ServiceNightGenerator: Sendable {
             roundTime = roundTime.addingTimeInterval(Double(Int.random(in: 10...40, using: &random)) * 60)
         }
         let items = rounds.flatMap(\.items)
-        let subtotal = items.reduce(Money.zero) { $0 + Money($1.quantity) * $1.price }
+        let subtotal = items.reduce(Money.zero) { $0 + Quantity($1.quantity) * $1.price }
         let tip = Money(units: subtotal.units / 10 / 100 * 100)
         let tax = Money(units: subtotal.units * 8 / 100 / 100 * 100)
         let complete = SessionComplete(

@@ -61,8 +61,14 @@ public struct IngestRefusal: Error, Sendable, CustomStringConvertible {
     public static let invalidTokenDetail = "Invalid or inactive webhook token"
 
     /// Whether the rejection log keeps it: a refused post of a known token, for its owner to see. Unknown tokens
-    /// and storage failures only count in metrics.
+    /// only count in metrics; a storage failure is not the sender's doing, and is logged instead.
     public var isRecorded: Bool { reason != .invalidToken && reason != .unknownTokenRateLimited && reason != .storageUnavailable }
+
+    /// Whether it counts in `emilia_rejections_total`: every refusal but a storage failure.
+    public var isCounted: Bool { reason != .storageUnavailable }
+
+    /// The store could not take the event or read the token: retry.
+    public static let storageUnavailable = IngestRefusal(.storageUnavailable, "Storage unavailable, retry later", retryAfter: 5)
 
     /// Over the size limit, with the limit in the sentence (`decompressed` when it was the gzip output).
     public static func tooLarge(limit: Int, decompressed: Bool = false, environment: DeploymentEnvironment?) -> IngestRefusal {

@@ -6,7 +6,7 @@ public import Logging
 /// The webhook's policy, without HTTP: which posts are taken, and the event each one becomes (docs/contract.md §1).
 ///
 /// A post goes through three steps, so that a transport can refuse early, before it reads a body it will not keep:
-/// 1. `token(_:clientAddress:)`: the token in the path is well-formed, known and active;
+/// 1. `token(_:clientAddress:logger:)`: the token in the path is well-formed, known and active;
 /// 2. `admit(_:token:)`: what the post says about itself (env, declared size, encoding) and the token's rate;
 /// 3. `ingest(_:admission:metadata:logger:)`: the body is parsed, checked, given its dedup key and stored.
 ///
@@ -159,10 +159,14 @@ public struct Ingestor: Sendable {
         from body: Data, admission: Admission, metadata: PostMetadata, receivedAt: Date?
     ) throws(IngestRefusal) -> IncomingEvent {
         let token = admission.token
+        // Parsed where the bytes lie (the tree lives only this long).
+        let parsed = body.withUnsafeBytes { raw in
+            Result { () throws(JSONSyntaxError) in try JSONParser.parse(buffer: raw.bindMemory(to: UInt8.self)) }
+        }
         let document: JSONValue
-        do {
-            document = try JSONParser.parse(body)
-        } catch {
+        switch parsed {
+        case .success(let value): document = value
+        case .failure(let error):
             throw IngestRefusal(.invalidJSON, "Invalid JSON: \(error)", body: body, environment: admission.environment)
         }
         let validation = ValidationContext(
@@ -211,6 +215,6 @@ public struct Ingestor: Sendable {
         var metadata: Logger.Metadata = ["error": "\(error)"]
         if let token { metadata["token_prefix"] = .string(token.prefix) }
         logger.error("Event not stored: storage unavailable", metadata: metadata)
-        return IngestRefusal(.storageUnavailable, "Storage unavailable, retry later", retryAfter: 5)
+        return .storageUnavailable
     }
 }

@@ -8,4 +8,11 @@ public enum PayloadFields {
         if let alias = document["table"]?.scalarText { return (alias, true) }
         return (nil, false)
     }
+
+    /// `order_id` (a string, or a number's digits as written), and whether it came as a JSON number.
+    public static func orderID(in document: JSONValue) -> (value: String?, isNumber: Bool) {
+        let field = document["order_id"]
+        if case .number? = field { return (field?.scalarText, true) }
+        return (field?.scalarText, false)
+    }
 }

@@ -71,8 +71,9 @@ public enum PayloadValidator {
                     : "Unknown event '\(name)'; it is stored but not used in sessions or analytics.")
         }
 
-        var summary = EventSummary(kind: kind, orderID: document["order_id"]?.scalarText)
-        if case .number? = document["order_id"] { summary.orderIDIsNumber = true }
+        let orderID = PayloadFields.orderID(in: document)
+        var summary = EventSummary(kind: kind, orderID: orderID.value)
+        summary.orderIDIsNumber = orderID.isNumber
         summary.tableNumber = readTable(document, kind: kind, context: context, warnings: &warnings)
         if kind.isSessionEvent, (summary.orderID ?? "").isEmpty {
             warnings.add(.missingOrderID, "order_id", "order_id is missing: this event cannot be joined to its session.")

@@ -6,7 +6,7 @@ public import Foundation
 ///
 /// | key   | holds                                                                      |
 /// |-------|----------------------------------------------------------------------------|
-/// | `v`   | the format's version (`storageVersion`; absent in states written before 1)   |
+/// | `v`   | the format's version (`storageVersion`); a state without it is version 1    |
 /// | `o`   | order id (text); `on`: true when it came as a JSON number                  |
 /// | `c`   | closed                                                                     |
 /// | `ss` `se` | earliest `session_start`, latest `session_end`                         |

@@ -22,7 +22,8 @@ public struct SessionFacts: Sendable, Hashable {
     public init?(eventID: String, receivedAt: Date, document: JSONValue, timeZone: TimeZone) {
         guard document.isObject else { return nil }
         let kind = EventKind(rawValue: document["event"]?.stringValue ?? "")
-        guard kind.isSessionEvent, let orderID = document["order_id"]?.scalarText, !orderID.isEmpty else { return nil }
+        let order = PayloadFields.orderID(in: document)
+        guard kind.isSessionEvent, let orderID = order.value, !orderID.isEmpty else { return nil }
         // Times are kept to the millisecond, the precision sessions are stored and shown with.
         func time(_ value: JSONValue?) -> Date? {
             value?.stringValue.flatMap(Timestamp.init).map {
@@ -32,7 +33,7 @@ public struct SessionFacts: Sendable, Hashable {
         self.eventID = eventID
         self.kind = kind
         self.orderID = orderID
-        if case .number? = document["order_id"] { orderIDIsNumber = true } else { orderIDIsNumber = false }
+        orderIDIsNumber = order.isNumber
         occurredAt = time(document["timestamp"]) ?? receivedAt
         sessionStart = time(document["session_start"])
         sessionEnd = time(document["session_end"])

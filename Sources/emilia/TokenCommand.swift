@@ -14,8 +14,6 @@ struct TokenCommand: AsyncParsableCommand {
         @OptionGroup var storage: StorageOptions
         @OptionGroup var output: OutputOptions
 
-        var json: Bool { output.json }
-
         func withStore<Result: Sendable>(_ body: @Sendable (any EventStore) async throws -> Result) async throws -> Result {
             try await storage.withStore(label: "emilia.token", body)
         }
@@ -30,7 +28,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let (name, timezone) = (name, timezone)
             let issued = try await options.withStore { try await $0.createToken(name: name, timeZone: timezone) }
-            TokenOutput.print(issued.record, token: issued.token, json: options.json)
+            TokenOutput.print(issued.record, token: issued.token, json: options.output.json)
         }
     }
 
@@ -40,7 +38,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             let tokens = try await options.withStore { try await $0.listTokens() }
-            TokenOutput.printList(tokens, json: options.json)
+            TokenOutput.printList(tokens, json: options.output.json)
         }
     }
 
@@ -52,7 +50,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let id = id
             let record = try await options.withStore { try await $0.setTokenStatus(id: id, .inactive) }
-            TokenOutput.print(record, token: nil, json: options.json)
+            TokenOutput.print(record, token: nil, json: options.output.json)
         }
     }
 
@@ -64,7 +62,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let id = id
             let record = try await options.withStore { try await $0.setTokenStatus(id: id, .active) }
-            TokenOutput.print(record, token: nil, json: options.json)
+            TokenOutput.print(record, token: nil, json: options.output.json)
         }
     }
 
@@ -77,7 +75,7 @@ struct TokenCommand: AsyncParsableCommand {
         func run() async throws {
             let (id, grace) = (id, Duration.seconds(graceHours * 3600))
             let issued = try await options.withStore { try await $0.rotateToken(id: id, grace: grace) }
-            TokenOutput.print(issued.record, token: issued.token, json: options.json)
+            TokenOutput.print(issued.record, token: issued.token, json: options.output.json)
         }
     }
 }
@@ -86,30 +84,23 @@ struct TokenCommand: AsyncParsableCommand {
 enum TokenOutput {
     static func print(_ record: TokenRecord, token: String?, json: Bool) {
         if json {
-            Swift.print(encode(TokenResponse(record, token: token)))
+            try? Console.json(TokenResponse(record, token: token))  // strings only: encoding cannot fail
             return
         }
-        Swift.print(
+        Console.line(
             "\(record.name)  id=\(record.id)  prefix=\(record.prefix)  timezone=\(record.timeZone)  status=\(record.status.rawValue)")
         if let token {
-            Swift.print("token: \(token)\n(shown once: store it now; Emilia keeps only its hash)")
-            Swift.print("webhook: POST /webhooks/v1/pos/\(token)?env=dev")
+            Console.line("token: \(token)\n(shown once: store it now; Emilia keeps only its hash)")
+            Console.line("webhook: POST /webhooks/v1/pos/\(token)?env=dev")
         }
     }
 
     static func printList(_ records: [TokenRecord], json: Bool) {
         if json {
-            Swift.print(encode(TokenListResponse(tokens: records.map { TokenResponse($0) })))
+            try? Console.json(TokenListResponse(tokens: records.map { TokenResponse($0) }))
             return
         }
-        if records.isEmpty { Swift.print("No tokens yet: emilia token create --name NAME") }
+        if records.isEmpty { Console.line("No tokens yet: emilia token create --name NAME") }
         for record in records { print(record, token: nil, json: false) }
-    }
-
-    private static func encode(_ value: some Encodable) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        // Strings only: encoding cannot fail.
-        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 }

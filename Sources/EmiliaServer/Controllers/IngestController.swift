@@ -54,7 +54,8 @@ struct IngestController: Sendable {
             let admission = try ingestor.admit(metadata, token: known)
             let reservation = budget.reserve(for: admission.token.id)
             defer { reservation.release() }
-            let body = try await readBody(request, admission: admission, reservation: reservation, context: context)
+            let body = try await readBody(
+                request, declaredBytes: metadata.declaredBytes ?? 0, admission: admission, reservation: reservation, context: context)
             let receipt = try await ingestor.ingest(body, admission: admission, metadata: metadata, logger: context.logger)
             let answer = IngestAnswer.json(
                 eventID: receipt.eventID, receivedAt: receipt.receivedAt, env: admission.environment.rawValue,
@@ -65,7 +66,7 @@ struct IngestController: Sendable {
         } catch let refusal as IngestRefusal {
             if let token, refusal.isRecorded {
                 rejections.record(refusal, token: token, requestID: context.requestID, logger: context.logger)
-            } else if refusal.reason != .storageUnavailable {
+            } else if refusal.isCounted {
                 metrics.recordRejection(reason: refusal.reason.code)
             }
             throw refusal
@@ -75,10 +76,10 @@ struct IngestController: Sendable {
     /// The whole body within the size limit and the memory budget (answering `100 Continue` first when it was
     /// asked for), decompressed when it came as gzip.
     private func readBody(
-        _ request: Request, admission: Ingestor.Admission, reservation: ByteBudget.Reservation, context: EmiliaRequestContext
+        _ request: Request, declaredBytes declared: Int, admission: Ingestor.Admission, reservation: ByteBudget.Reservation,
+        context: EmiliaRequestContext
     ) async throws -> Data {
         let (limit, environment) = (ingestor.limits.maximumBodyBytes, admission.environment)
-        let declared = request.headers[.contentLength].flatMap(Int.init) ?? 0
         guard reservation.grow(by: declared) else { throw IngestRefusal.overBudget(environment: environment) }
         await context.acceptBody(of: request)
         var body: ByteBuffer

@@ -27,10 +27,6 @@ struct OperationsController: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.render())))
         }
     }
-
-    static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
 }
 
 /// `GET /health`'s answer: the storage's state and the server's version.

@@ -33,9 +33,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         return encoder
     }()
 
-    static func storageUnavailable() -> APIError {
-        APIError(.serviceUnavailable, "Storage unavailable, retry later", headers: [.retryAfter: "5"])
-    }
+    static func storageUnavailable() -> APIError { APIError(IngestRefusal.storageUnavailable) }
 
     /// The one place webhook refusals become statuses.
     init(_ refusal: IngestRefusal) {
