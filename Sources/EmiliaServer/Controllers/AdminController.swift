@@ -28,75 +28,64 @@ struct AdminController: Sendable {
         } catch let timedOut as BodyDeadlineHandler.BodyTimedOut {
             throw timedOut
         } catch {
-            throw APIError(.badRequest, "Expected a JSON body {\"name\": \"...\", \"timezone\": \"America/Sao_Paulo\"}")
+            throw RequestError.invalidParameter("Expected a JSON body {\"name\": \"...\", \"timezone\": \"America/Sao_Paulo\"}")
         }
-        let issued = try await run {
-            try await store.createToken(name: input.name, timeZone: input.timezone ?? configuration.defaultTimeZone)
-        }
+        let issued = try await store.createToken(name: input.name, timeZone: input.timezone ?? configuration.defaultTimeZone)
         context.logger.info("Token created", metadata: ["token_prefix": .string(issued.record.prefix)])
         return EditedResponse(status: .created, response: TokenResponse(issued.record, token: issued.token))
     }
 
     @Sendable func listTokens(_ request: Request, context: EmiliaRequestContext) async throws -> TokenListResponse {
-        TokenListResponse(tokens: try await run { try await store.listTokens() }.map { TokenResponse($0) })
+        TokenListResponse(tokens: try await store.listTokens().map { TokenResponse($0) })
     }
 
     @Sendable func showToken(_ request: Request, context: EmiliaRequestContext) async throws -> TokenResponse {
         let id = try context.parameters.require("id")
-        guard let record = try await run({ try await store.token(id: id) }) else { throw APIError(.notFound, "No token with id \(id)") }
+        guard let record = try await store.token(id: id) else { throw RequestError.notFound("No token with id \(id)") }
         return TokenResponse(record)
     }
 
     func setStatus(_ status: TokenStatus, context: EmiliaRequestContext) async throws -> TokenResponse {
         let id = try context.parameters.require("id")
-        let record = try await run { try await store.setTokenStatus(id: id, status) }
+        let record = try await store.setTokenStatus(id: id, status)
         context.logger.info("Token status changed", metadata: ["token_prefix": .string(record.prefix), "status": .string(status.rawValue)])
         return TokenResponse(record)
     }
 
     @Sendable func rotateToken(_ request: Request, context: EmiliaRequestContext) async throws -> TokenResponse {
         let id = try context.parameters.require("id")
-        let issued = try await run { try await store.rotateToken(id: id, grace: configuration.rotationGrace) }
+        let issued = try await store.rotateToken(id: id, grace: configuration.rotationGrace)
         context.logger.info("Token rotated", metadata: ["token_prefix": .string(issued.record.prefix)])
         return TokenResponse(issued.record, token: issued.token)
     }
 
     @Sendable func showEvent(_ request: Request, context: EmiliaRequestContext) async throws -> EventResponse {
         let id = try context.parameters.require("id")
-        guard let event = try await run({ try await store.event(id: id) }) else { throw APIError(.notFound, "No event with id \(id)") }
+        guard let event = try await store.event(id: id) else { throw RequestError.notFound("No event with id \(id)") }
         return EventResponse(event)
     }
 
     @Sendable func rawEvent(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
-        guard let body = try await run({ try await store.rawBody(eventID: id) }) else {
-            throw APIError(.notFound, "No event with id \(id)")
+        guard let body = try await store.rawBody(eventID: id) else {
+            throw RequestError.notFound("No event with id \(id)")
         }
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     @Sendable func listRejections(_ request: Request, context: EmiliaRequestContext) async throws -> RejectionListResponse {
         guard let tokenID = request.uri.queryParameters.get("token_id") else {
-            throw APIError(.badRequest, "token_id is required")
+            throw RequestError.invalidParameter("token_id is required")
         }
         let limit = min(1000, max(1, request.uri.queryParameters.get("limit").flatMap(Int.init) ?? 100))
         var environment: DeploymentEnvironment?
         if let value = request.uri.queryParameters.get("env") {
             guard let parsed = DeploymentEnvironment(queryValue: value) else {
-                throw APIError(.badRequest, "Unknown env '\(value)': use 'dev' or 'prod'")
+                throw RequestError.invalidParameter("Unknown env '\(value)': use 'dev' or 'prod'")
             }
             environment = parsed
         }
-        let rejections = try await run { try await store.rejections(tokenID: tokenID, environment: environment, limit: limit) }
+        let rejections = try await store.rejections(tokenID: tokenID, environment: environment, limit: limit)
         return RejectionListResponse(rejections: rejections.map(RejectionResponse.init))
-    }
-
-    /// Runs a store call, turning its errors into API errors.
-    private func run<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as StoreError {
-            throw APIError.from(error)
-        }
     }
 }

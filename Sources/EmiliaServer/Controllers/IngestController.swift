@@ -26,7 +26,7 @@ struct IngestController: Sendable {
         router.post(RouterPath(Self.path), use: missingToken)
         for method in [HTTPRequest.Method.get, .put, .delete, .patch, .head] {
             router.on("\(Self.path)/:token", method: method) { _, _ -> Response in
-                throw APIError(.methodNotAllowed, "Method not allowed: use POST", headers: [.allow: "POST"])
+                throw RequestError.methodNotAllowed(allowing: "POST")
             }
         }
     }

@@ -29,7 +29,7 @@ struct ReadAPIController: Sendable {
         let scope = try await ReadScope.from(request, store: store)
         let orderID = try context.parameters.require("order_id")
         guard let session = try await store.session(tokenID: scope.token.id, environment: scope.environment, orderID: orderID) else {
-            throw APIError(.notFound, "No session for order \(orderID) in \(scope.environment.rawValue)")
+            throw RequestError.notFound("No session for order \(orderID) in \(scope.environment.rawValue)")
         }
         return session
     }
@@ -58,7 +58,7 @@ struct ReadAPIController: Sendable {
         query.ascending = true
         query.includesBodies = true
         let format = request.uri.queryParameters.get("format") ?? "ndjson"
-        guard format == "ndjson" || format == "csv" else { throw APIError(.badRequest, "format must be ndjson or csv") }
+        guard format == "ndjson" || format == "csv" else { throw RequestError.invalidParameter("format must be ndjson or csv") }
         let store = self.store
         let firstPage = query
         let body = ResponseBody { writer in
@@ -95,7 +95,9 @@ struct ReadAPIController: Sendable {
         var query = EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 500, ascending: true)
         let resumeFrom = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("cursor")
         if let resumeFrom {
-            guard let id = EventCursor.decode(resumeFrom) else { throw APIError(.badRequest, "cursor is not one this API gave out") }
+            guard let id = EventCursor.decode(resumeFrom) else {
+                throw RequestError.invalidParameter("cursor is not one this API gave out")
+            }
             query.cursor = id
         } else {
             // Only what comes next: start after the newest event there is now.

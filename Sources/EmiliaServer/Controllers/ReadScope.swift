@@ -13,13 +13,13 @@ struct ReadScope: Sendable {
     static func from(_ request: Request, store: any EventStore, tokenID pathTokenID: String? = nil) async throws -> ReadScope {
         let query = request.uri.queryParameters
         guard let tokenID = pathTokenID ?? query.get("token_id"), !tokenID.isEmpty else {
-            throw APIError(.badRequest, "token_id is required")
+            throw RequestError.invalidParameter("token_id is required")
         }
-        guard let token = try await store.token(id: tokenID) else { throw APIError(.notFound, "No token with id \(tokenID)") }
+        guard let token = try await store.token(id: tokenID) else { throw RequestError.notFound("No token with id \(tokenID)") }
         var environment = DeploymentEnvironment.prod
         if let value = query.get("env") {
             guard let parsed = DeploymentEnvironment(queryValue: value) else {
-                throw APIError(.badRequest, "Unknown env '\(value)': use 'dev' or 'prod'")
+                throw RequestError.invalidParameter("Unknown env '\(value)': use 'dev' or 'prod'")
             }
             environment = parsed
         }
@@ -30,7 +30,7 @@ struct ReadScope: Sendable {
     func day(_ request: Request, now: Date = Date()) throws -> (date: String, start: Date, end: Date) {
         let date = request.uri.queryParameters.get("date") ?? LocalDay.of(now, in: timeZone)
         guard let bounds = LocalDay.bounds(of: date, in: timeZone) else {
-            throw APIError(.badRequest, "date must be YYYY-MM-DD, got '\(date)'")
+            throw RequestError.invalidParameter("date must be YYYY-MM-DD, got '\(date)'")
         }
         return (date, bounds.start, bounds.end)
     }
@@ -40,22 +40,26 @@ struct ReadScope: Sendable {
         let query = request.uri.queryParameters
         func time(_ name: String) throws -> Date? {
             guard let text = query.get(name) else { return nil }
-            guard let stamp = Timestamp(text) else { throw APIError(.badRequest, "\(name) must be an RFC 3339 time, got '\(text)'") }
+            guard let stamp = Timestamp(text) else {
+                throw RequestError.invalidParameter("\(name) must be an RFC 3339 time, got '\(text)'")
+            }
             return stamp.instant(in: timeZone)
         }
         var hasWarnings: Bool?
         if let flag = query.get("has_warnings") {
-            guard let parsed = Bool(flag.lowercased()) else { throw APIError(.badRequest, "has_warnings must be true or false") }
+            guard let parsed = Bool(flag.lowercased()) else { throw RequestError.invalidParameter("has_warnings must be true or false") }
             hasWarnings = parsed
         }
         var cursor: String?
         if let text = query.get("cursor") {
-            guard let decoded = EventCursor.decode(text) else { throw APIError(.badRequest, "cursor is not one this API gave out") }
+            guard let decoded = EventCursor.decode(text) else { throw RequestError.invalidParameter("cursor is not one this API gave out") }
             cursor = decoded
         }
         var limit = defaultLimit
         if let text = query.get("limit") {
-            guard let parsed = Int(text), (1...1000).contains(parsed) else { throw APIError(.badRequest, "limit must be 1 to 1000") }
+            guard let parsed = Int(text), (1...1000).contains(parsed) else {
+                throw RequestError.invalidParameter("limit must be 1 to 1000")
+            }
             limit = parsed
         }
         return EventQuery(

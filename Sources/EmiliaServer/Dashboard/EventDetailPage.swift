@@ -11,7 +11,7 @@ struct EventDetailPage: Sendable {
     func render(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let id = try context.parameters.require("id")
         guard let event = try await store.event(id: id), let body = try await store.rawBody(eventID: id) else {
-            throw APIError(.notFound, "No event with id \(id)")
+            throw RequestError.notFound("No event with id \(id)")
         }
         let token = try await store.token(id: event.tokenID)
         let pretty = PrettyJSON.page(body)

@@ -36,7 +36,7 @@ struct SignInPages: Sendable {
             let fields = try await FormFields.read(request)
             guard let session = auth.session(of: request) else { return HTML.redirect("/login") }
             guard auth.isValidCSRF(fields["csrf_token"], session: session) else {
-                throw APIError(.forbidden, "The form is stale or came from another site; reload the page and try again.")
+                throw RequestError.staleForm
             }
             return HTML.redirect("/login", headers: [.setCookie: auth.clearCookie(secure: context.isSecure)])
         }

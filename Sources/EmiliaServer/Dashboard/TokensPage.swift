@@ -66,18 +66,14 @@ struct TokensPage: Sendable {
     func change(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         _ = try await checkedForm(request, context: context)
         let id = try context.parameters.require("id")
-        do {
-            switch try context.parameters.require("action") {
-            case "deactivate": _ = try await store.setTokenStatus(id: id, .inactive)
-            case "reactivate": _ = try await store.setTokenStatus(id: id, .active)
-            case "rotate":
-                let issued = try await store.rotateToken(id: id, grace: configuration.rotationGrace)
-                context.logger.info("Token rotated", metadata: ["token_prefix": .string(issued.record.prefix)])
-                return try await render(context: context, issued: issued, message: nil, baseURL: Self.baseURL(request))
-            default: throw APIError(.notFound, "Unknown action")
-            }
-        } catch let error as StoreError {
-            throw APIError.from(error)
+        switch try context.parameters.require("action") {
+        case "deactivate": _ = try await store.setTokenStatus(id: id, .inactive)
+        case "reactivate": _ = try await store.setTokenStatus(id: id, .active)
+        case "rotate":
+            let issued = try await store.rotateToken(id: id, grace: configuration.rotationGrace)
+            context.logger.info("Token rotated", metadata: ["token_prefix": .string(issued.record.prefix)])
+            return try await render(context: context, issued: issued, message: nil, baseURL: Self.baseURL(request))
+        default: throw RequestError.notFound("Unknown action")
         }
         return HTML.redirect("/tokens")
     }
@@ -86,7 +82,7 @@ struct TokensPage: Sendable {
     private func checkedForm(_ request: Request, context: EmiliaRequestContext) async throws -> FormFields {
         let fields = try await FormFields.read(request)
         guard let session = context.dashboardSession, auth.isValidCSRF(fields["csrf_token"], session: session) else {
-            throw APIError(.forbidden, "The form is stale or came from another site; reload the page and try again.")
+            throw RequestError.staleForm
         }
         return fields
     }

@@ -35,6 +35,18 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     static func storageUnavailable() -> APIError { APIError(IngestRefusal.storageUnavailable) }
 
+    /// The one place request errors become statuses.
+    init(_ error: RequestError) {
+        let status: HTTPResponse.Status =
+            switch error.code {
+            case .notFound: .notFound
+            case .staleForm: .forbidden
+            case .methodNotAllowed: .methodNotAllowed
+            default: .badRequest  // invalid_parameter
+            }
+        self.init(status, error.detail, headers: error.headers)
+    }
+
     /// The one place webhook refusals become statuses.
     init(_ refusal: IngestRefusal) {
         var headers: HTTPFields = [:]

@@ -24,6 +24,8 @@ struct ErrorMiddleware: RouterMiddleware {
         switch error {
         case let refusal as IngestRefusal:
             apiError = APIError(refusal)
+        case let error as RequestError:
+            apiError = APIError(error)
         case let error as StoreError:
             if error.code == .unavailable {
                 context.logger.error("Storage unavailable", metadata: ["error": "\(error)"])
