@@ -112,7 +112,7 @@ extension PostgresEventStore {
         if let until = query.until { bind({ "received_at < \($0)" }, until.timeIntervalSince1970) }
         if let cursor = query.cursor {
             let position = try await position(ofCursor: cursor)
-            bind({ query.ascending ? "position > \($0)" : "position < \($0)" }, position)
+            bind({ query.isOldestFirst ? "position > \($0)" : "position < \($0)" }, position)
         }
         let limit = max(1, min(query.limit, 1000))
         // Metadata first; bodies only for the events the page keeps, so a page of large payloads never reads more
@@ -120,7 +120,7 @@ extension PostgresEventStore {
         let sql = """
             SELECT \(Self.eventColumns), NULL::bytea
             FROM events WHERE \(conditions.joined(separator: " AND "))
-            ORDER BY position \(query.ascending ? "ASC" : "DESC") LIMIT \(limit + 1)
+            ORDER BY position \(query.isOldestFirst ? "ASC" : "DESC") LIMIT \(limit + 1)
             """
         let statement = PostgresQuery(unsafeSQL: sql, binds: bindings)
         return try await call { client in

@@ -114,13 +114,13 @@ extension SQLiteEventStore {
                 arguments += [until.timeIntervalSince1970]
             }
             if let cursor = query.cursor {
-                conditions.append(query.ascending ? "id > ?" : "id < ?")
+                conditions.append(query.isOldestFirst ? "id > ?" : "id < ?")
                 arguments += [cursor.lowercased()]
             }
             let limit = max(1, min(query.limit, 1000))
             let columns = Self.eventColumns + (query.includesBodies ? ", body" : "")
             let sql =
-                "SELECT \(columns) FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY id \(query.ascending ? "ASC" : "DESC") LIMIT \(limit + 1)"
+                "SELECT \(columns) FROM events WHERE \(conditions.joined(separator: " AND ")) ORDER BY id \(query.isOldestFirst ? "ASC" : "DESC") LIMIT \(limit + 1)"
             // A page holds at most `limit` events and, with bodies, about `EventQuery.maximumPageBytes` of them.
             var events: [StoredEvent] = []
             var bytes = 0

@@ -15,7 +15,7 @@ public struct EventQuery: Sendable, Hashable {
     /// Continue after this log position (exclusive): a `StoredEvent.position` or a page's `nextCursor`.
     public var cursor: String?
     /// Oldest first (for exports and streams) instead of newest first.
-    public var ascending: Bool
+    public var isOldestFirst: Bool
     /// Read the raw bodies too.
     public var includesBodies: Bool
 
@@ -26,7 +26,7 @@ public struct EventQuery: Sendable, Hashable {
     public init(
         tokenID: String, environment: DeploymentEnvironment, eventType: String? = nil, tableNumber: String? = nil,
         orderID: String? = nil, hasWarnings: Bool? = nil, since: Date? = nil, until: Date? = nil, limit: Int = 100,
-        cursor: String? = nil, ascending: Bool = false, includesBodies: Bool = false
+        cursor: String? = nil, isOldestFirst: Bool = false, includesBodies: Bool = false
     ) {
         self.tokenID = tokenID
         self.environment = environment
@@ -38,7 +38,7 @@ public struct EventQuery: Sendable, Hashable {
         self.until = until
         self.limit = limit
         self.cursor = cursor
-        self.ascending = ascending
+        self.isOldestFirst = isOldestFirst
         self.includesBodies = includesBodies
     }
 }

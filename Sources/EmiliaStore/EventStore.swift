@@ -48,7 +48,7 @@ public protocol EventStore: Sendable {
     func session(tokenID: String, environment: DeploymentEnvironment, orderID: String) async throws -> TableSession?
     /// Event and rejection counts over [from, to).
     func dataQuality(tokenID: String, environment: DeploymentEnvironment, from: Date, to: Date) async throws -> DataQuality
-    /// A page of the event log, newest first (or oldest first with `ascending`). Pages follow commit order: a cursor
+    /// A page of the event log, newest first (or oldest first with `isOldestFirst`). Pages follow commit order: a cursor
     /// never skips an event committed after the page was read, whichever node or transaction committed it.
     func events(_ query: EventQuery) async throws -> EventPage
     /// A number that moves on whenever events are appended, through this node or (PostgreSQL) any other: read it

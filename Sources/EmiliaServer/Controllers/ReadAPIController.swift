@@ -55,7 +55,7 @@ struct ReadAPIController: Sendable {
     @Sendable func export(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let scope = try await ReadScope.from(request, store: store)
         var query = try scope.eventQuery(request, defaultLimit: 500)
-        query.ascending = true
+        query.isOldestFirst = true
         query.includesBodies = true
         let format = request.uri.queryParameters.get("format") ?? "ndjson"
         guard format == "ndjson" || format == "csv" else { throw RequestError.invalidParameter("format must be ndjson or csv") }
@@ -92,7 +92,7 @@ struct ReadAPIController: Sendable {
     /// Server-Sent Events: every committed event of the token and env, within a second, resumable by id.
     @Sendable func stream(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let scope = try await ReadScope.from(request, store: store)
-        var query = EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 500, ascending: true)
+        var query = EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 500, isOldestFirst: true)
         let resumeFrom = request.headers[HTTPField.Name("Last-Event-ID")!] ?? request.uri.queryParameters.get("cursor")
         if let resumeFrom {
             guard let id = EventCursor.decode(resumeFrom) else {

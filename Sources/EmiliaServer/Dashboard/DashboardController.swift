@@ -60,7 +60,7 @@ struct DashboardController: Sendable {
     /// Event log rows newer than `after`, for the page's live refresh.
     @Sendable func liveRows(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
         let scope = try await ReadScope.from(request, store: store, tokenID: try context.parameters.require("token_id"))
-        var query = EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 100, ascending: true)
+        var query = EventQuery(tokenID: scope.token.id, environment: scope.environment, limit: 100, isOldestFirst: true)
         EventFilters(request).apply(to: &query)
         // `after` is the newest event id the page shows; the log continues from that event's position.
         if let after = request.uri.queryParameters.get("after"), UUID(uuidString: after) != nil,
@@ -68,11 +68,11 @@ struct DashboardController: Sendable {
         {
             query.cursor = event.position
         } else {
-            query.ascending = false
+            query.isOldestFirst = false
             query.limit = 50
         }
         let events = try await store.events(query).events
-        let newestFirst = query.ascending ? events.reversed() : events
+        let newestFirst = query.isOldestFirst ? events.reversed() : events
         return Response(
             status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
             body: .init(byteBuffer: ByteBuffer(string: newestFirst.map(RestaurantDayPage.row).joined())))

@@ -22,7 +22,7 @@ struct StoreLogConformanceTests {
             }
             for ascending in [false, true] {
                 var seen: [String] = []
-                var query = EventQuery(tokenID: token.id, environment: .prod, limit: 10, ascending: ascending, includesBodies: true)
+                var query = EventQuery(tokenID: token.id, environment: .prod, limit: 10, isOldestFirst: ascending, includesBodies: true)
                 while true {
                     let page = try await store.events(query)
                     seen += page.events.map(\.id)
@@ -39,7 +39,7 @@ struct StoreLogConformanceTests {
             let afterFifth = try await store.events(
                 EventQuery(
                     tokenID: token.id, environment: .prod, limit: 3, cursor: appended[4],
-                    ascending: true))
+                    isOldestFirst: true))
             #expect(afterFifth.events.map(\.id) == Array(appended[5..<8]))
             // Filters.
             _ = try await store.append(incomingEvent(SampleCheck.events(order: "F-1")[0], token: token, store: store))
@@ -79,7 +79,7 @@ struct StoreLogConformanceTests {
                 // Read before the page: when every append had its answer, an empty page means the reader caught up.
                 let allCommitted = appended.ids.withLock { $0.count } == 320
                 let page = try await store.events(
-                    EventQuery(tokenID: token.id, environment: .prod, limit: 50, cursor: cursor, ascending: true))
+                    EventQuery(tokenID: token.id, environment: .prod, limit: 50, cursor: cursor, isOldestFirst: true))
                 seen += page.events.map(\.id)
                 cursor = page.events.last?.position ?? cursor
                 if page.events.isEmpty {
