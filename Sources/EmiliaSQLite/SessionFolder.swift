@@ -20,18 +20,10 @@ final class SessionFolder: Service, CustomStringConvertible {
     /// How long a read waits for the fold before it answers from what is folded.
     static let readWaitLimit: Duration = .seconds(2)
 
-    private struct Waiter {
-        var target: Int64
-        var continuation: CheckedContinuation<Void, Never>?
-        var released = false
-    }
-
     private struct State {
         /// The newest rowid known committed, and the newest folded (the cursor).
         var committed: Int64 = 0
         var folded: Int64 = 0
-        var waiters: [UInt64: Waiter] = [:]
-        var nextWaiter: UInt64 = 0
         var isStopped = false
     }
 
@@ -42,6 +34,8 @@ final class SessionFolder: Service, CustomStringConvertible {
     private let logger: Logger
     private let monitor: StoreMonitor
     private let state = Mutex(State())
+    /// Reads waiting for the fold to reach the rowid committed when they asked.
+    private let readers = ProgressWaiters()
     private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
@@ -69,72 +63,21 @@ final class SessionFolder: Service, CustomStringConvertible {
     /// Returns once every event committed so far is folded, or after `readWaitLimit` (then reads answer from what is
     /// folded: a failing fold must not hang them).
     func waitUntilFolded(timeout: Duration = SessionFolder.readWaitLimit) async {
-        let id = state.withLock { state -> UInt64? in
-            guard !state.isStopped, state.folded < state.committed else { return nil }
-            state.nextWaiter += 1
-            state.waiters[state.nextWaiter] = Waiter(target: state.committed)
-            return state.nextWaiter
+        let target = state.withLock { state -> Int64? in
+            state.isStopped || state.folded >= state.committed ? nil : state.committed
         }
-        guard let id else { return }
+        guard let target else { return }
         wakeUp.yield()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.suspend(id) }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                self.release(id)
-            }
-            await group.next()
-            group.cancelAll()
+        await readers.wait(for: target, timeout: timeout) {
+            state.withLock { $0.isStopped || $0.folded >= target }
         }
-    }
-
-    private func suspend(_ id: UInt64) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let waits = state.withLock { state in
-                guard let waiter = state.waiters[id], !waiter.released, !state.isStopped, state.folded < waiter.target else {
-                    state.waiters[id] = nil
-                    return false
-                }
-                state.waiters[id]?.continuation = continuation
-                return true
-            }
-            if !waits { continuation.resume() }
-        }
-    }
-
-    private func release(_ id: UInt64) {
-        let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard let waiter = state.waiters[id] else { return nil }
-            guard let continuation = waiter.continuation else {
-                state.waiters[id]?.released = true
-                return nil
-            }
-            state.waiters[id] = nil
-            return continuation
-        }
-        continuation?.resume()
-    }
-
-    /// Resumes the reads whose events are folded (all of them when stopping).
-    private func resumeWaiters(all: Bool = false) {
-        let ready = state.withLock { state -> [CheckedContinuation<Void, Never>] in
-            var ready: [CheckedContinuation<Void, Never>] = []
-            for (id, waiter) in state.waiters where all || waiter.target <= state.folded {
-                guard let continuation = waiter.continuation else { continue }
-                ready.append(continuation)
-                state.waiters[id] = nil
-            }
-            return ready
-        }
-        for continuation in ready { continuation.resume() }
     }
 
     func run() async throws {
         await withGracefulShutdownHandler {
             await recover()
             for await _ in wakeUps {
-                let readersWait = state.withLock { !$0.waiters.isEmpty }
-                if !readersWait { try? await Task.sleep(for: Self.foldInterval) }
+                if readers.isEmpty { try? await Task.sleep(for: Self.foldInterval) }
                 await foldCommitted(stopping: false)
             }
         } onGracefulShutdown: { [wakeUp] in
@@ -143,7 +86,7 @@ final class SessionFolder: Service, CustomStringConvertible {
         // The writer has stopped by now (services stop in reverse order): fold its last commits.
         await foldCommitted(stopping: true)
         state.withLock { $0.isStopped = true }
-        resumeWaiters(all: true)
+        readers.resumeAll()
     }
 
     /// Reads the cursor and the log's end, retrying until the store answers (the server serves meanwhile).
@@ -182,12 +125,13 @@ final class SessionFolder: Service, CustomStringConvertible {
             if !stopping && Task.isShuttingDownGracefully { return }
             do {
                 let (end, hadEvents) = try await foldChunk(after: folded)
-                state.withLock { state in
+                let nowFolded = state.withLock { state in
                     // Nothing new past the cursor: caught up with what the writer said it committed.
                     state.folded = end > folded || hadEvents ? end : max(state.folded, committed)
+                    return state.folded
                 }
                 if backoff.succeeded() { logger.notice("Folding sessions works again") }
-                resumeWaiters()
+                readers.resume(upTo: nowFolded)
             } catch {
                 // Cancelled (the service group is going away): what is left is folded at the next start.
                 if error is CancellationError || Task.isCancelled { return }
