@@ -53,16 +53,7 @@ final class GroupCommitWriter: Service {
     func record(_ rejection: Rejection) { queue.record(rejection) }
 
     func run() async throws {
-        var identifiers = TimeOrderedIdentifierGenerator()
-        await withGracefulShutdownHandler {
-            for await _ in queue.wakeUps {
-                await commitPending(identifiers: &identifiers)
-            }
-        } onGracefulShutdown: { [queue] in
-            queue.finishWakeUps()
-        }
-        queue.close()
-        await commitPending(identifiers: &identifiers)
+        await queue.serve { identifiers in await commitPending(identifiers: &identifiers) }
     }
 
     private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {

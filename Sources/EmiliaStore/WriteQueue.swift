@@ -1,4 +1,6 @@
+package import EmiliaModel
 import Foundation
+import ServiceLifecycle
 import Synchronization
 
 /// The queue in front of a backend's group-commit writer: appends wait in it for their commit, rejection records
@@ -27,8 +29,8 @@ package final class WriteQueue: Sendable {
 
     private let maximumPending: Int
     private let state = Mutex(State())
-    /// Yields when something was queued (or the writer was asked to do something); ends on `finishWakeUps`.
-    package let wakeUps: AsyncStream<Void>
+    /// Yields when something was queued; ends on graceful shutdown (`serve`).
+    private let wakeUps: AsyncStream<Void>
     private let wakeUp: AsyncStream<Void>.Continuation
 
     package init(maximumPending: Int) {
@@ -76,10 +78,10 @@ package final class WriteQueue: Sendable {
     }
 
     /// Ends `wakeUps` (graceful shutdown): the writer then drains what is left.
-    package func finishWakeUps() { wakeUp.finish() }
+    private func finishWakeUps() { wakeUp.finish() }
 
     /// Refuses new writes from now on.
-    package func close() { state.withLock { $0.isClosed = true } }
+    private func close() { state.withLock { $0.isClosed = true } }
 
     /// The oldest writes, in order, up to `maximumEvents` events (rejections ride along); the rest stay queued.
     package func take(maximumEvents: Int) -> [Item] {
@@ -144,5 +146,22 @@ package struct WriteBatch: Sendable {
             }
             index += 1
         }
+    }
+}
+
+extension WriteQueue {
+    /// A writer's loop: `commitPending` on every wake-up until graceful shutdown; then the queue refuses new writes
+    /// and what is queued is committed. The identifiers keep rising across commits.
+    package func serve(_ commitPending: (inout TimeOrderedIdentifierGenerator) async -> Void) async {
+        var identifiers = TimeOrderedIdentifierGenerator()
+        await withGracefulShutdownHandler {
+            for await _ in wakeUps {
+                await commitPending(&identifiers)
+            }
+        } onGracefulShutdown: { [self] in
+            finishWakeUps()
+        }
+        close()
+        await commitPending(&identifiers)
     }
 }
