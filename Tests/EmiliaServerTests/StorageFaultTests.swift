@@ -125,6 +125,31 @@ struct StorageFaultTests {
         #expect(server.process.isRunning)
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func logLinesThatCannotBeWrittenAreCountedInTheMetrics() async throws {
+        let directory = TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        // Its logs go to a device where every write fails (ENOSPC), as on a full disk.
+        let server = try EmiliaProcess(
+            ["serve", "--port", "0", "--data-dir", directory.path],
+            environment: ["EMILIA_ADMIN_KEY": Self.adminKey, "EMILIA_LOG_LEVEL": "debug"],
+            outputFile: directory.appendingPathComponent("stdout"), errorFile: URL(fileURLWithPath: "/dev/full"))
+        defer { server.kill() }
+        let baseURL = try await server.waitForListening()
+        for _ in 0..<5 {
+            #expect(
+                try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + "/nowhere"), timeout: .seconds(10)).status
+                    == .notFound)
+        }
+        var request = HTTPClientRequest(url: baseURL + "/metrics")
+        request.headers.add(name: "Authorization", value: "Bearer \(Self.adminKey)")
+        let metrics = String(buffer: try await HTTPClient.shared.execute(request, timeout: .seconds(10)).body.collect(upTo: 1 << 20))
+        let dropped = metrics.split(separator: "\n").first { $0.hasPrefix("emilia_log_lines_dropped_total ") }
+        let count = dropped.flatMap { Double($0.split(separator: " ").last ?? "") }
+        #expect((count ?? 0) >= 5, "\(dropped ?? "no such line")")
+        #expect(server.process.isRunning)
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func manyLargeBodiesAtOnceMeetTheMemoryBudgetNotTheOOMKiller() async throws {
         let directory = TemporaryDirectory.make()

@@ -21,6 +21,7 @@ struct OperationsController: Sendable {
         }
         router.get("metrics") { _, _ -> Response in
             metrics.recordBacklog(store.writeBacklog())
+            metrics.recordDroppedLogLines(JSONLogHandler.droppedLines)
             metrics.recordNodes(store.nodeCount)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
