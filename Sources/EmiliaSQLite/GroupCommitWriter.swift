@@ -6,7 +6,7 @@ import Logging
 import ServiceLifecycle
 
 /// The single writer of the event log: it commits everything pending as one transaction (group commit,
-/// `synchronous=FULL`), then answers every waiting request. This is what makes "200 means on disk" fast.
+/// `synchronous=FULL`, set again before each commit), then answers every waiting request. This is what makes "200 means on disk" fast.
 ///
 /// Run it as a `Service`; on graceful shutdown it commits what is queued, then refuses new writes. The queue in front
 /// of it (`WriteQueue`) is the one every backend shares.
@@ -71,7 +71,7 @@ final class GroupCommitWriter: Service {
         let started = ContinuousClock.now
         let outcome: Result<[StoredWrite], StoreError>
         do {
-            let stored = try await database.write { db in
+            let stored = try await database.writeSynced { db in
                 let stored = try events.map { try Self.insert($0.0, id: $0.1, receivedAt: receivedAt, db: db) }
                 for rejection in rejections { try Self.insert(rejection, db: db) }
                 return stored

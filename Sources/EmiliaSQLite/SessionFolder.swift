@@ -114,13 +114,16 @@ final class SessionFolder: Service, CustomStringConvertible {
         }
     }
 
-    /// Folds chunks until everything committed is folded; a failing store is retried with backoff (a few times when
-    /// stopping, so shutdown ends: what is left is folded at the next start).
+    /// Folds chunks until everything committed when the pass began is folded; a failing store is retried with backoff
+    /// (a few times when stopping, so shutdown ends: what is left is folded at the next start). Commits made during the
+    /// pass wait for the next one: chasing them would fold a few events per transaction, each taking the writer from
+    /// the group commit.
     private func foldCommitted(stopping: Bool) async {
         var backoff = FailureBackoff()
+        let target = state.withLock { $0.committed }
         while true {
             let (folded, committed) = state.withLock { ($0.folded, $0.committed) }
-            guard folded < committed else { return }
+            guard folded < target else { return }
             // A shutdown does not wait out a failing store here: the last pass (or the next start) folds the rest.
             if !stopping && Task.isShuttingDownGracefully { return }
             do {
@@ -160,22 +163,23 @@ final class SessionFolder: Service, CustomStringConvertible {
         let stored = try await database.read { [orders] db in
             try orders.keys.map { key in (key, try SessionProjection.StoredSession.fetch(db, key)) }
         }
-        var folded: [(key: SessionKey, read: SessionProjection.StoredSession?, unreadable: Bool, accumulator: SessionAccumulator)] = []
+        var folded: [(key: SessionKey, read: SessionProjection.StoredSession?, unreadable: Bool, columns: SessionState.Columns)] = []
         for (key, read) in stored {
             guard let events = orders[key] else { continue }
             let base = read?.accumulator
             var accumulator = base ?? SessionAccumulator(orderID: key.orderID)
             for event in events { accumulator.add(event.facts) }
-            folded.append((key, read, read != nil && base == nil, accumulator))
+            let columns = SessionState.Columns(accumulator, timeZone: zones.zone(named: key.timeZone))
+            folded.append((key, read, read != nil && base == nil, columns))
         }
-        let failures = try await database.write { [zones, orders, folded] db in
+        let failures = try await database.writeUnsynced { [zones, orders, folded] db in
             var failures = 0
-            for (key, read, unreadable, accumulator) in folded {
+            for (key, read, unreadable, columns) in folded {
                 let events = orders[key] ?? []
                 do {
                     try db.inSavepoint {
                         try SessionProjection.write(
-                            accumulator, over: read, readIsUnreadable: unreadable, events: events.map(\.facts),
+                            columns, over: read, readIsUnreadable: unreadable, events: events.map(\.facts),
                             key: key, timeZone: zones.zone(named: key.timeZone), db: db)
                         return .commit
                     }

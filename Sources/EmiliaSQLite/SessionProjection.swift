@@ -22,24 +22,26 @@ enum SessionProjection {
         }
     }
 
-    /// Writes an order's accumulator, folded outside the transaction from `read` plus `events`. When the row changed
-    /// since it was read, or its stored form cannot be read, the order is folded again here from what is stored (or
-    /// from its whole log), so nothing folded by someone else is lost.
+    /// Writes an order's fold, made outside the transaction from `read` plus `events` (`columns` are its accumulator's,
+    /// encoded there too, so the writer is held only for the SQL). When the row changed since it was read, or its
+    /// stored form cannot be read, the order is folded again here from what is stored (or from its whole log), so
+    /// nothing folded by someone else is lost.
     static func write(
-        _ accumulator: SessionAccumulator, over read: StoredSession?, readIsUnreadable: Bool,
+        _ columns: SessionState.Columns, over read: StoredSession?, readIsUnreadable: Bool,
         events: [SessionFacts], key: SessionKey, timeZone: TimeZone, db: Database
     ) throws {
         let current = try StoredSession.fetch(db, key)
-        var accumulator = accumulator
+        var row = SessionRow(columns)
         if current?.state != read?.state || readIsUnreadable {
+            var accumulator: SessionAccumulator
             if let stored = current?.accumulator {
                 accumulator = stored
                 for event in events { accumulator.add(event) }
             } else {
                 accumulator = try foldFromLog(db, key: key, timeZone: timeZone)
             }
+            row = SessionRow(SessionState.Columns(accumulator, timeZone: timeZone))
         }
-        let row = SessionRow(accumulator, timeZone: timeZone)
         guard let current else {
             try insert(row, key: key, db: db)
             return
@@ -73,8 +75,7 @@ enum SessionProjection {
         var localDate: String?
         var updateArguments: StatementArguments
 
-        init(_ accumulator: SessionAccumulator, timeZone: TimeZone) {
-            let columns = SessionState.Columns(accumulator, timeZone: timeZone)
+        init(_ columns: SessionState.Columns) {
             localDate = columns.localDate
             updateArguments = [columns.tableNumber, columns.status, columns.openedAt, columns.closedAt, columns.state]
         }
@@ -118,7 +119,7 @@ enum SessionProjection {
             sql: "DELETE FROM fold_failures WHERE token_id = ? AND env = ? AND order_id = ?",
             arguments: [key.tokenID, key.environment, key.orderID])
         if accumulator.hasEvents {
-            try insert(SessionRow(accumulator, timeZone: timeZone), key: key, db: db)
+            try insert(SessionRow(SessionState.Columns(accumulator, timeZone: timeZone)), key: key, db: db)
         }
     }
 

@@ -1,3 +1,4 @@
+import EmiliaModel
 import EmiliaServer
 import EmiliaStore
 import Foundation
@@ -26,6 +27,28 @@ struct PromiseDurabilityTests {
         }
         #expect(synchronous == 2, "PRAGMA synchronous on the writer is \(String(describing: synchronous)), not FULL (2)")
         #expect(journal?.lowercased() == "wal")
+    }
+
+    /// The session fold commits without an fsync (it is rebuilt from the log), on the same connection as the events:
+    /// after a fold, the connection must be back at FULL, and an event committed then must sync. Catches
+    /// `writeUnsynced` leaving the connection at NORMAL, or the group commit not setting FULL again.
+    @Test(.timeLimit(.minutes(2)))
+    func eventCommitsSyncFullyAfterAFold() async throws {
+        try await withFreshStore(.sqlite) { store in
+            let sqlite = try #require(store as? SQLiteEventStore)
+            let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
+            for body in SampleCheck.events(order: "F-1") { _ = try await store.append(incomingEvent(body, token: token, store: store)) }
+            // The read waits for the fold, so the unsynced transaction has run on the writer by now.
+            let session = try await store.session(tokenID: token.id, environment: .prod, orderID: "F-1")
+            #expect(session?.eventIDs.count == 3)
+            let synchronous = try await sqlite.database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            #expect(synchronous == 2, "after a fold, PRAGMA synchronous on the writer is \(String(describing: synchronous)), not FULL (2)")
+            // And a transaction that lowers it (as the fold does) cannot leak into the next event's commit.
+            try await sqlite.database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+            _ = try await store.append(incomingEvent(SampleCheck.events(order: "F-2")[0], token: token, store: store))
+            let afterCommit = try await sqlite.database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            #expect(afterCommit == 2, "the group commit ran with PRAGMA synchronous \(String(describing: afterCommit))")
+        }
     }
 
     /// The client's outbox: `enqueue` returns once the message is on disk. Catches the outbox's

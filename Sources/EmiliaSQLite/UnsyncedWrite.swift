@@ -1,0 +1,43 @@
+import GRDB
+
+extension DatabasePool {
+    /// A write transaction whose commit skips the fsync (`synchronous=NORMAL`), for data rebuilt from the log when
+    /// lost (the session fold and its cursor move together, so a crash only means folding again).
+    ///
+    /// Safe beside the fsync'd event commits because the write-ahead log is synced as a whole: the next event commit's
+    /// fsync makes this one durable too, and one lost to a power cut is never followed by a durable one. The
+    /// connection is set back to `synchronous=FULL` afterwards; `GroupCommitWriter` sets FULL again before each
+    /// commit, so an event's commit syncs even if that failed.
+    func writeUnsynced<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            var result: T?
+            do {
+                try db.inTransaction {
+                    result = try updates(db)
+                    return .commit
+                }
+            } catch {
+                try? db.execute(sql: "PRAGMA synchronous = FULL")
+                throw error
+            }
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            guard let result else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the transaction returned nothing") }
+            return result
+        }
+    }
+
+    /// A write transaction committed with `synchronous=FULL` whatever an earlier write left on the connection.
+    func writeSynced<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            var result: T?
+            try db.inTransaction {
+                result = try updates(db)
+                return .commit
+            }
+            guard let result else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the transaction returned nothing") }
+            return result
+        }
+    }
+}
