@@ -6,16 +6,18 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// One node's group-commit writer: everything queued goes into one transaction of multi-row inserts
-/// (`ON CONFLICT DO NOTHING` on the dedup index), and every append of the batch is answered after the commit.
+/// One node's group-commit writer: everything queued goes into one multi-row insert (`ON CONFLICT DO NOTHING` on the
+/// dedup index), a transaction of its own, and every append of the batch is answered after its commit.
 ///
-/// The transaction first takes the positions lock (transaction-scoped), so log positions rise in commit order across
-/// every node: a reader that saw position N has seen every event below it (docs/decisions.md).
+/// The statement first takes the positions lock (transaction-scoped), so log positions rise in commit order across
+/// every node: a reader that saw position N has seen every event below it (docs/decisions.md). One statement is one
+/// round trip to the database: the lock is held for as short a time as the commit allows.
 final class PostgresCommitWriter: Service, CustomStringConvertible {
-    /// Rows per INSERT statement (PostgreSQL takes at most 65,535 parameters in one).
+    /// Rows per INSERT statement when copying a log in (PostgreSQL takes at most 65,535 parameters in one).
     static let rowsPerStatement = 1_000
-    /// Events per transaction: a backlog commits in steps, each well within the call deadline.
-    static let eventsPerCommit = 5_000
+    /// Events per commit, all in one statement (17 parameters a row): a backlog commits in steps, each well within
+    /// the call deadline.
+    static let eventsPerCommit = 3_000
 
     private let client: PostgresClient
     private let logger: Logger
@@ -83,7 +85,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             do {
                 let (receipts, learned) = try await PostgresFailure.withDeadline(callTimeout) { [client, logger] in
                     defer { self.commitRunning.store(false, ordering: .releasing) }
-                    return try await client.withTransaction(logger: logger) { connection in
+                    return try await client.withConnection { connection in
                         try await Self.commit(batch, ids: ids, receivedAt: receivedAt, connection: connection, logger: logger)
                     }
                 }
@@ -102,8 +104,10 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
         }
     }
 
-    /// The batch's statements, inside its transaction. Answers the receipts in the order of `batch.events`, and
-    /// whether a token learned its table style.
+    /// The batch's statements: the events' insert commits on its own; then the stored copies of duplicates are read,
+    /// table styles learned and rejections recorded. When one of those fails the whole batch answers 503: its events
+    /// may be stored, and a retry then finds them by their dedup keys. Answers the receipts in the order of
+    /// `batch.events`, and whether a token learned its table style.
     private static func commit(
         _ batch: WriteBatch, ids: [String], receivedAt: Date, connection: PostgresConnection,
         logger: Logger
@@ -111,22 +115,18 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
         var receipts: [AppendReceipt] = []
         var learned = false
         if !batch.events.isEmpty {
-            try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.Lock.positions))", logger: logger)
             // Warning messages quote payload text; jsonb (data quality reads them as jsonb) refuses `\u0000`.
             let warnings = batch.events.map { event in
                 JSONText.warnings(
                     event.warnings.map { ValidationWarning(code: $0.code, field: $0.field.postgresSafe, message: $0.message.postgresSafe) })
             }
+            let rows = try await connection.query(
+                try PostgresEventRows.insertInCommitOrder(
+                    batch.events.indices.map { index in
+                        LogRecords.Event(batch.events[index], id: ids[index], receivedAt: receivedAt, warnings: warnings[index])
+                    }, lock: PostgresSchema.Lock.positions, channel: PostgresLogListener.channel), logger: logger)
             var inserted: Set<String> = []
-            for start in stride(from: 0, to: batch.events.count, by: rowsPerStatement) {
-                let range = start..<min(start + rowsPerStatement, batch.events.count)
-                let rows = try await connection.query(
-                    try PostgresEventRows.insert(
-                        range.map { index in
-                            LogRecords.Event(batch.events[index], id: ids[index], receivedAt: receivedAt, warnings: warnings[index])
-                        }, onConflict: "ON CONFLICT (token_id, env, dedup_key) DO NOTHING RETURNING id"), logger: logger)
-                for try await id in rows.decode(String.self) { inserted.insert(id) }
-            }
+            for try await id in rows.decode(String.self) { inserted.insert(id) }
             let originals = try await originalsOfDuplicates(
                 batch.events, ids: ids, inserted: inserted, connection: connection, logger: logger)
             for (index, event) in batch.events.enumerated() {
@@ -140,8 +140,6 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                 }
             }
             learned = try await learnTableStyles(batch.events, connection: connection, logger: logger)
-            // Delivered to every listening node when the transaction commits.
-            if !inserted.isEmpty { try await connection.query("SELECT pg_notify(\(PostgresLogListener.channel), '')", logger: logger) }
         }
         if !batch.rejections.isEmpty {
             try await connection.query(try insertRejections(batch.rejections), logger: logger)

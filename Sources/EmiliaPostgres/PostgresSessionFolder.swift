@@ -71,16 +71,20 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         return 0
     }
 
-    /// One pass: when there is something to fold and the lock is free, fold until caught up.
+    /// One pass: when there is something to fold and the lock is free, fold what was committed when the pass began.
+    /// Commits made meanwhile wait for the next pass: chasing them would fold a few events per transaction.
     private func foldPass() async throws {
-        guard try await cursorPosition() < newestPosition() else { return }
+        let target = try await newestPosition()
+        guard try await cursorPosition() < target else { return }
         try await client.withConnection { connection in
             let locked =
                 try await connection.query("SELECT pg_try_advisory_lock(\(PostgresSchema.Lock.folder))", logger: logger)
                 .decode(Bool.self).first { _ in true } ?? false
             guard locked else { return }
             do {
-                while !Task.isShuttingDownGracefully, try await foldChunk(connection) {}
+                while !Task.isShuttingDownGracefully {
+                    guard let end = try await foldChunk(connection), end < target else { break }
+                }
             } catch {
                 _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
                 throw error
@@ -89,10 +93,10 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         }
     }
 
-    /// Folds one chunk past the cursor; false when there was nothing left.
-    private func foldChunk(_ connection: PostgresConnection) async throws -> Bool {
+    /// Folds one chunk past the cursor; returns where the cursor moved, nil when there was nothing left.
+    private func foldChunk(_ connection: PostgresConnection) async throws -> Int64? {
         let chunk = try await PostgresFoldChunk.read(connection, events: chunkEvents, bytes: chunkBytes, logger: logger)
-        guard chunk.end > chunk.start else { return false }
+        guard chunk.end > chunk.start else { return nil }
         var orders: [SessionKey: [SessionFacts]] = [:]
         for row in chunk.rows {
             guard
@@ -105,6 +109,9 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         let zones = zones
         let logger = logger
         let failures = try await connection.withTransaction(logger: logger) { connection -> Int in
+            // Sessions are rebuilt from the log, and the cursor moves with them: this commit need not wait for its
+            // WAL flush (a crash loses at most the last folds, never half of one; the next synced commit flushes it).
+            try await connection.query("SET LOCAL synchronous_commit = off", logger: logger)
             // Fenced: when another node moved the cursor since this chunk was read, nothing here is written.
             let moved = try await connection.query(
                 """
@@ -142,7 +149,7 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
             monitor.foldFailures(failures)
             logger.error("Events could not be folded into their session; kept with the reason", metadata: ["events": "\(failures)"])
         }
-        return true
+        return chunk.end
     }
 }
 
