@@ -50,17 +50,18 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_http() { for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
-# One wrk run: prints "req/s p50 p99 non2xx".
+# One wrk run: prints "req/s p50 p99 non2xx requests".
 run_wrk() {
   local url=$1 conns=$2 tokens=$3 prefix=$4
   local out
-  out=$(TOKENS_FILE=$tokens PATH_PREFIX=$prefix wrk -t2 -c"$conns" -d"$duration" --latency -s scripts/bench/post_rotating.lua "$url")
+  out=$(RUN_ID=$(date +%s%N) TOKENS_FILE=$tokens PATH_PREFIX=$prefix wrk -t2 -c"$conns" -d"$duration" --latency -s scripts/bench/post_rotating.lua "$url")
   local rps p50 p99 bad
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   bad=$(awk '/Non-2xx/ {print $5}' <<<"$out"); bad=${bad:-0}
-  echo "$rps $p50 $p99 $bad"
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
+  echo "$rps $p50 $p99 $bad $total"
 }
 
 # Emilia's admin API: N tokens, one per line (each restaurant has its own token and rate limit).
@@ -127,10 +128,11 @@ if [ "$mode" = postgres ]; then
   # combined load is at most the largest of the parts).
   run_wrk_parallel() {
     local conns=$1 tokens=$2; shift 2
-    local n=$# i=0 url wrk_pids=()
+    local n=$# i=0 url wrk_pids=() run_id
+    run_id=$(date +%s%N)
     for url in "$@"; do
       awk -v n="$n" -v i="$i" '(NR - 1) % n == i' "$tokens" >"$work/tokens-part-$i"
-      TOKENS_FILE="$work/tokens-part-$i" PATH_PREFIX=/webhooks/v1/pos/ \
+      RUN_ID=$run_id TOKENS_FILE="$work/tokens-part-$i" PATH_PREFIX=/webhooks/v1/pos/ \
         wrk -t1 -c"$((conns / n + (i < conns % n ? 1 : 0)))" -d"$duration" --latency \
         -s scripts/bench/post_rotating.lua "$url" >"$work/wrk-part-$i.out" &
       wrk_pids+=($!); i=$((i + 1))
@@ -249,6 +251,7 @@ peer_pid=$!; pids+=("$peer_pid")
 wait_http "http://127.0.0.1:$peer_port/health"
 
 declare -A result
+sent=0  # durable requests answered 2xx: each a new event (its key unique in the run)
 printf '\n%-22s %6s %10s %9s %9s %8s %7s\n' target conns "req/s" "p50" "p99" "non-2xx" "RSS MB"
 for c in $connections; do
   for target in emilia noop fastapi; do
@@ -257,8 +260,9 @@ for c in $connections; do
       noop)    r=$(run_wrk "http://127.0.0.1:$port" "$c" "$work/emilia-tokens" /noop/webhooks/v1/pos/); pid=$emilia_pid ;;
       fastapi) r=$(run_wrk "http://127.0.0.1:$peer_port" "$c" "$work/peer-tokens" /webhooks/v1/pos/); pid=$(pgrep -f "uvicorn app:app --host 127.0.0.1 --port $peer_port" | head -1) ;;
     esac
-    read -r rps p50 p99 bad <<<"$r"
+    read -r rps p50 p99 bad total <<<"$r"
     result[$target-$c]=$rps
+    [ "$target" = emilia ] && sent=$((sent + total - bad))
     label=$target; [ "$target" = emilia ] && label="emilia (durable)"; [ "$target" = noop ] && label="emilia no-op route"; [ "$target" = fastapi ] && label="fastapi + sqlite peer"
     printf '%-22s %6s %10s %9s %9s %8s %7s\n' "$label" "$c" "$rps" "$p50" "$p99" "$bad" "$(rss_mb "$pid")"
   done
@@ -266,7 +270,7 @@ done
 
 stored=$(sqlite3 "$work/emilia-data/emilia.sqlite3" 'SELECT count(*) FROM events' 2>/dev/null || echo "?")
 echo
-echo "Events stored by Emilia in this run: $stored"
+echo "Events stored by Emilia in this run: $stored, of $sent durable requests answered (each a new event: no duplicates)"
 for c in $connections; do
   python3 - "$c" "${result[emilia-$c]}" "${result[noop-$c]}" "${result[fastapi-$c]}" <<'PY'
 import sys

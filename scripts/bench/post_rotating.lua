@@ -18,7 +18,9 @@ local body = [[","table_number":"Mesa 8","guests":4,
 {"timestamp":"2025-11-24T19:48:00-03:00","employee_id":96,"name":"Pudim","quantity":2,"price":24.00}],
 "totals":{"subtotal":413.00,"tip":53.69,"tax":41.30,"total":507.99}}]]
 local headers = {["Content-Type"] = "application/json"}
--- Each wrk thread gets its own number, so keys and order ids never repeat across threads.
+-- Each wrk thread gets its own number, so keys and order ids never repeat across threads; RUN_ID (set per wrk run by
+-- the bench scripts) keeps them from repeating across runs on one database, where they would be duplicates.
+local run = os.getenv("RUN_ID") or tostring(os.time())
 local threads = 0
 setup = function(thread)
   threads = threads + 1
@@ -29,7 +31,7 @@ request = function()
   n = n + 1
   local check = math.floor(n / 4)
   local t = tokens[(check % #tokens) + 1]
-  local order = tostring(thread_id) .. "-" .. tostring(check)
-  headers["Idempotency-Key"] = tostring(thread_id) .. "-" .. tostring(n)
+  local order = run .. "-" .. tostring(thread_id) .. "-" .. tostring(check)
+  headers["Idempotency-Key"] = run .. "-" .. tostring(thread_id) .. "-" .. tostring(n)
   return wrk.format("POST", prefix .. t .. "?env=prod", headers, head .. order .. body)
 end
