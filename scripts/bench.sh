@@ -185,7 +185,7 @@ if [ "$mode" = postgres ]; then
   for c in $connections; do
     checkpoint
     r=$(run_wrk "http://127.0.0.1:$peer_port" "$c" "$work/peer-tokens" /webhooks/v1/pos/)
-    read -r rps p50 p99 bad <<<"$r"
+    read -r rps p50 p99 bad _ <<<"$r"
     result[peer-$c]=$rps; row "fastapi + postgres peer" "$c" "$rps" "$p50" "$p99" "$bad"
   done
   peer_stored=$(psql_q peer_bench 'SELECT count(*) FROM webhook_events')
@@ -203,7 +203,7 @@ if [ "$mode" = postgres ]; then
   for c in $connections; do
     checkpoint
     r=$(run_wrk "http://127.0.0.1:${ports[0]}" "$c" "$work/emilia-tokens" /webhooks/v1/pos/)
-    read -r rps p50 p99 bad <<<"$r"
+    read -r rps p50 p99 bad _ <<<"$r"
     result[emilia1-$c]=$rps; row "emilia postgres, 1 node" "$c" "$rps" "$p50" "$p99" "$bad"
   done
   for n in 2 3; do  # one at a time: each has started (and checked the schema) before the next
@@ -214,7 +214,7 @@ if [ "$mode" = postgres ]; then
   for c in $connections; do
     checkpoint
     r=$(run_wrk_parallel "$c" "$work/emilia-tokens" "${urls[@]}")
-    read -r rps p50 p99 bad <<<"$r"
+    read -r rps p50 p99 bad _ <<<"$r"
     result[emilia3-$c]=$rps; row "emilia postgres, 3 nodes*" "$c" "$rps" "$p50" "$p99" "$bad"
   done
   echo "* three wrk at once, one per node, the connections split between them: req/s and non-2xx summed,"
