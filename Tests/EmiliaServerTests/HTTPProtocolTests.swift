@@ -48,6 +48,25 @@ struct HTTPProtocolTests {
         }
     }
 
+    /// A client that writes its whole body before it reads (no `Expect`, `Connection: close`, as Python's urllib)
+    /// still gets its refusal, not a full socket until its own timeout. Catches the server no longer reading a closing
+    /// connection whose request it answered before the body arrived (ExpectContinueHandler's drain).
+    @Test(arguments: [("TOKEN", "413"), ("00000000-0000-4000-8000-000000000000", "401")])
+    func aClientThatSendsItsWholeBodyFirstStillGetsItsRefusal(token: String, status: String) async throws {
+        try await TestServer.with { server in
+            let (_, created) = try await server.createToken()
+            let length = 11 * 1024 * 1024
+            let connection = try RawConnection(port: Self.port(of: server))
+            try connection.send(
+                "POST /webhooks/v1/pos/\(token == "TOKEN" ? created : token)?env=dev HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(length)\r\nConnection: close\r\n\r\n")
+            let sent = try await connection.send(Data(repeating: 0x20, count: length), within: .seconds(30))
+            #expect(sent, "the server stopped reading the body it had answered")
+            let answer = try await connection.read(until: "\"detail\"")
+            #expect(answer.hasPrefix("HTTP/1.1 \(status) "), "\(answer)")
+        }
+    }
+
     @Test func otherRoutesGetA100AtOnce() async throws {
         try await TestServer.with { server in
             let body = #"{"name":"Cantina"}"#

@@ -33,6 +33,26 @@ final class RawConnection {
         guard sent == data.count else { throw TestFailure("sent \(sent) of \(data.count) bytes") }
     }
 
+    /// Sends `data` without blocking past `timeout`: false when the server stopped taking it (a full socket).
+    func send(_ data: Data, within timeout: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        var offset = 0
+        while offset < data.count {
+            var poller = pollfd(fd: socket, events: Int16(POLLOUT), revents: 0)
+            if poll(&poller, 1, 0) == 0 {
+                guard ContinuousClock.now < deadline else { return false }
+                try await Task.sleep(for: .milliseconds(5))
+                continue
+            }
+            let sent = data[offset...].withUnsafeBytes {
+                Foundation.send(socket, $0.baseAddress, min($0.count, 64 * 1024), Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+            }
+            guard sent > 0 || errno == EAGAIN else { throw TestFailure("send failed (errno \(errno)) after \(offset) bytes") }
+            offset += max(sent, 0)
+        }
+        return true
+    }
+
     /// Reads until `text` has arrived (answering everything received so far) or `timeout` passes (throws).
     func read(until text: String, timeout: Duration = .seconds(10)) async throws -> String {
         let deadline = ContinuousClock.now + timeout

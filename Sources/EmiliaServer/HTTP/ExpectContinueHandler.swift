@@ -10,6 +10,12 @@ import NIOHTTPTypes
 /// answered (a pipelined request waits for the answers before it). A final answer that goes out before any `100`
 /// refuses the body unread: it carries `Connection: close`, and once it is written the server stops sending and
 /// closes, since whatever the client sends next could be that body or a new request.
+///
+/// A client that sends no `Expect` and `Connection: close` writes its whole body before it reads any answer (Python's
+/// urllib, many POS stacks). When its request is answered before its body has arrived (413, 401), the server stops
+/// reading that connection once it has answered, so such a client would wait out its own timeout on a full socket.
+/// The rest of that body is read and dropped instead (at most `maximumDrainBytes`, within `drainLimit`), and the client
+/// then reads its answer.
 final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -20,6 +26,9 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
     static let routeDecidedPrefix = "/webhooks/"
     /// How long a refused client has to read the answer before the connection closes for good.
     static let lingerAfterRefusal: TimeAmount = .seconds(2)
+    /// How much of an answered request's body is read and dropped on a closing connection, and for how long.
+    static let maximumDrainBytes = 64 * 1024 * 1024
+    static let drainLimit: TimeAmount = .seconds(30)
 
     /// A request whose answer has not ended yet.
     private struct Exchange {
@@ -27,26 +36,63 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
         /// The `100` goes out without waiting for the route.
         var continuesAtOnce: Bool
         var continued = false
+        /// The request asked to close the connection after its answer (as the server reads it: exactly `close`).
+        var closesConnection = false
     }
 
     /// Oldest first: answers go out in the order the requests came.
     private var exchanges: [Exchange] = []
     private var closeAfterAnswer = false
+    /// A request's head has arrived and its end has not.
+    private var receivingBody = false
+    /// Bytes dropped since the answer to a closing connection's request went out before its body had arrived.
+    private var drained: Int?
 
     static func expectsContinue(_ fields: HTTPFields) -> Bool {
         fields[.expect]?.lowercased() == "100-continue"
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let head) = unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if let drained {
+            drop(part, after: drained, context: context)
+            return
+        }
+        switch part {
+        case .head(let head):
+            receivingBody = true
             let expects = Self.expectsContinue(head.headerFields)
             exchanges.append(
                 Exchange(
                     expectsContinue: expects,
-                    continuesAtOnce: expects && !(head.path ?? "").hasPrefix(Self.routeDecidedPrefix)))
+                    continuesAtOnce: expects && !(head.path ?? "").hasPrefix(Self.routeDecidedPrefix),
+                    closesConnection: head.headerFields[.connection] == "close"))
             if exchanges.count == 1 { continueAtOnceIfDue(context: context) }
+        case .body:
+            break
+        case .end:
+            receivingBody = false
         }
         context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // Nothing downstream asks for more while a body is dropped: ask here.
+        if drained != nil { context.read() } else { context.fireChannelReadComplete() }
+    }
+
+    private func drop(_ part: HTTPRequestPart, after drained: Int, context: ChannelHandlerContext) {
+        guard case .body(let bytes) = part else { return }
+        self.drained = drained + bytes.readableBytes
+        if drained + bytes.readableBytes > Self.maximumDrainBytes { context.close(promise: nil) }
+    }
+
+    /// Reads and drops the rest of the body of a request answered early on a connection that closes after it.
+    private func startDraining(context: ChannelHandlerContext) {
+        drained = 0
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: Self.drainLimit) { bound.value.close(promise: nil) }
+        context.read()
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -72,9 +118,10 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
         case .body:
             context.write(data, promise: promise)
         case .end:
-            exchanges.removeFirst()
+            let answered = exchanges.removeFirst()
             guard closeAfterAnswer else {
                 context.write(data, promise: promise)
+                if answered.closesConnection && receivingBody && exchanges.isEmpty { startDraining(context: context) }
                 continueAtOnceIfDue(context: context)
                 return
             }
