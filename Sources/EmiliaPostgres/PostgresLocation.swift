@@ -56,11 +56,12 @@ public struct PostgresLocation: Sendable, Equatable {
         configuration.options.minimumConnections = 2
         configuration.options.connectTimeout = .seconds(3)
         // A node that vanishes (power, network) must not hold the positions or folder lock for the OS's two-hour
-        // keepalive: the server probes its socket after 10 s of silence and drops it after three missed probes, and
-        // ends any transaction left idle for 30 s.
+        // keepalive: the server probes its socket after 10 s of silence and drops it after three missed probes, ends
+        // any transaction left idle for 30 s, and gives up on a reply the node has not acknowledged for 30 s (the
+        // commit statement sends its ids while it holds the positions lock; keepalives do not probe then).
         configuration.options.additionalStartupParameters = [
             ("tcp_keepalives_idle", "10"), ("tcp_keepalives_interval", "5"), ("tcp_keepalives_count", "3"),
-            ("idle_in_transaction_session_timeout", "30000"),
+            ("idle_in_transaction_session_timeout", "30000"), ("tcp_user_timeout", "30000"),
         ]
         return configuration
     }

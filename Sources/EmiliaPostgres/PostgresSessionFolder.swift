@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// Folds committed session events into `sessions`, on whichever node holds the folder lock for the pass.
 ///
 /// Every node runs one; each pass, a node that sees the log past `projection_cursor` tries the folder lock (a
-/// session-level advisory lock): the one that gets it folds chunks until it has caught up, then lets go. A node that
+/// session-level advisory lock): the one that gets it folds what was committed when the pass began, then lets go. A node that
 /// dies mid-pass loses its connection and with it the lock; the cursor only moves in the transaction that writes the
 /// sessions, so another node picks up where it stopped. Positions follow commit order, so a cursor never passes an
 /// event committed later. An order whose rows cannot be written (bad data) is kept in `fold_failures` with the

@@ -10,7 +10,7 @@ extension SQLiteEventStore {
     }
 
     func write<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
-        try await storage { try await database.write(updates) }
+        try await storage { try await database.writeSynced(updates) }
     }
 
     /// Runs a storage call, mapping driver errors to `StoreError`.

@@ -6,9 +6,9 @@ extension DatabasePool {
     ///
     /// Safe beside the fsync'd event commits because the write-ahead log is synced as a whole: the next event commit's
     /// fsync makes this one durable too, and one lost to a power cut is never followed by a durable one. The
-    /// connection is set back to `synchronous=FULL` afterwards; `GroupCommitWriter` sets FULL again before each
-    /// commit, so an event's commit syncs even if that failed.
-    func writeUnsynced<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    /// connection is set back to `synchronous=FULL` afterwards; every other write (`writeSynced`: the group commit,
+    /// tokens, retention) sets FULL again first, so it syncs even if that failed.
+    func writeUnsynced<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
         try await writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
             var result: T?
@@ -28,7 +28,7 @@ extension DatabasePool {
     }
 
     /// A write transaction committed with `synchronous=FULL` whatever an earlier write left on the connection.
-    func writeSynced<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func writeSynced<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
         try await writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
             var result: T?

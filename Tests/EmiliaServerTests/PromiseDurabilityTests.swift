@@ -43,11 +43,19 @@ struct PromiseDurabilityTests {
             #expect(session?.eventIDs.count == 3)
             let synchronous = try await sqlite.database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
             #expect(synchronous == 2, "after a fold, PRAGMA synchronous on the writer is \(String(describing: synchronous)), not FULL (2)")
-            // And a transaction that lowers it (as the fold does) cannot leak into the next event's commit.
-            try await sqlite.database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = OFF") }
+            // And a write that lowers it (as the fold does) cannot leak into the next event's commit: the last
+            // `PRAGMA synchronous` the writer connection ran before the event's insert set FULL.
+            let statements = Mutex<[String]>([])
+            try await sqlite.database.writeWithoutTransaction { db in
+                db.trace(options: .statement) { event in statements.withLock { $0.append("\(event)") } }
+                try db.execute(sql: "PRAGMA synchronous = OFF")
+            }
             _ = try await store.append(incomingEvent(SampleCheck.events(order: "F-2")[0], token: token, store: store))
-            let afterCommit = try await sqlite.database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
-            #expect(afterCommit == 2, "the group commit ran with PRAGMA synchronous \(String(describing: afterCommit))")
+            try await sqlite.database.writeWithoutTransaction { db in db.trace(options: .statement, nil) }
+            let log = statements.withLock { $0 }
+            let insert = try #require(log.lastIndex { $0.contains("INSERT INTO events") }, "\(log)")
+            let pragma = log[..<insert].last { $0.contains("PRAGMA synchronous") }
+            #expect(pragma?.contains("FULL") == true, "the event's commit ran after \(pragma ?? "no PRAGMA synchronous")")
         }
     }
 

@@ -47,6 +47,8 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
     private var receivingBody = false
     /// Bytes dropped since the answer to a closing connection's request went out before its body had arrived.
     private var drained: Int?
+    /// Closes the connection when the drop has taken `drainLimit`.
+    private var drainDeadline: Scheduled<Void>?
 
     static func expectsContinue(_ fields: HTTPFields) -> Bool {
         fields[.expect]?.lowercased() == "100-continue"
@@ -91,8 +93,19 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
     private func startDraining(context: ChannelHandlerContext) {
         drained = 0
         let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.eventLoop.scheduleTask(in: Self.drainLimit) { bound.value.close(promise: nil) }
+        drainDeadline = context.eventLoop.scheduleTask(in: Self.drainLimit) { bound.value.close(promise: nil) }
         context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        drainDeadline?.cancel()
+        drainDeadline = nil
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        drainDeadline?.cancel()
+        drainDeadline = nil
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
