@@ -8,7 +8,7 @@ import ServiceLifecycle
 /// Folds committed session events into `sessions`, on whichever node holds the folder lock for the pass.
 ///
 /// Every node runs one; each pass, a node that sees the log past `projection_cursor` tries the folder lock (a
-/// session-level advisory lock): the one that gets it folds what was committed when the pass began, then lets go. A node that
+/// session-level advisory lock): the one that gets it folds chunks until it has caught up, then lets go. A node that
 /// dies mid-pass loses its connection and with it the lock; the cursor only moves in the transaction that writes the
 /// sessions, so another node picks up where it stopped. Positions follow commit order, so a cursor never passes an
 /// event committed later. An order whose rows cannot be written (bad data) is kept in `fold_failures` with the
@@ -71,20 +71,17 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         return 0
     }
 
-    /// One pass: when there is something to fold and the lock is free, fold what was committed when the pass began.
-    /// Commits made meanwhile wait for the next pass: chasing them would fold a few events per transaction.
+    /// One pass: when there is something to fold and the lock is free, fold until caught up (reads wait for the fold,
+    /// and nothing wakes this folder before its next pass).
     private func foldPass() async throws {
-        let target = try await newestPosition()
-        guard try await cursorPosition() < target else { return }
+        guard try await cursorPosition() < newestPosition() else { return }
         try await client.withConnection { connection in
             let locked =
                 try await connection.query("SELECT pg_try_advisory_lock(\(PostgresSchema.Lock.folder))", logger: logger)
                 .decode(Bool.self).first { _ in true } ?? false
             guard locked else { return }
             do {
-                while !Task.isShuttingDownGracefully {
-                    guard let end = try await foldChunk(connection), end < target else { break }
-                }
+                while !Task.isShuttingDownGracefully, try await foldChunk(connection) != nil {}
             } catch {
                 _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
                 throw error

@@ -11,19 +11,8 @@ extension DatabasePool {
     func writeUnsynced<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
         try await writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            var result: T?
-            do {
-                try db.inTransaction {
-                    result = try updates(db)
-                    return .commit
-                }
-            } catch {
-                try? db.execute(sql: "PRAGMA synchronous = FULL")
-                throw error
-            }
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-            guard let result else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the transaction returned nothing") }
-            return result
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            return try Self.transaction(db, updates)
         }
     }
 
@@ -31,13 +20,17 @@ extension DatabasePool {
     func writeSynced<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
         try await writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            var result: T?
-            try db.inTransaction {
-                result = try updates(db)
-                return .commit
-            }
-            guard let result else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the transaction returned nothing") }
-            return result
+            return try Self.transaction(db, updates)
         }
+    }
+
+    private static func transaction<T>(_ db: Database, _ updates: (Database) throws -> T) throws -> T {
+        var result: T?
+        try db.inTransaction {
+            result = try updates(db)
+            return .commit
+        }
+        guard let result else { throw DatabaseError(resultCode: .SQLITE_MISUSE, message: "the transaction returned nothing") }
+        return result
     }
 }
