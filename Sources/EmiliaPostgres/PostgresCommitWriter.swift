@@ -130,9 +130,12 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             // The rows arrive before PostgreSQL has committed (an autocommit statement commits when its exchange
             // ends, and a commit that fails sends its error after them): the next statement on this connection is
             // answered only after the commit, so its answer is what confirms it. Reading the duplicates' originals is
-            // that statement, or `SELECT 1` when there are none.
+            // that statement; with none, `SELECT 1` is.
             let originals = try await originalsOfDuplicates(
                 batch.events, ids: ids, inserted: inserted, connection: connection, logger: logger)
+            if inserted.count == batch.events.count {
+                for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+            }
             for (index, event) in batch.events.enumerated() {
                 if inserted.contains(ids[index]) {
                     receipts.append(
@@ -169,16 +172,13 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
     }
 
     /// The stored copies of the events that were not inserted (their dedup key was taken, by this batch, an earlier
-    /// one, or another node). Always sends a statement: its answer confirms the insert's commit.
+    /// one, or another node).
     private static func originalsOfDuplicates(
         _ events: [IncomingEvent], ids: [String], inserted: Set<String>,
         connection: PostgresConnection, logger: Logger
     ) async throws -> [DedupKey: AppendReceipt] {
         let missing = events.indices.filter { !inserted.contains(ids[$0]) }.map { DedupKey(events[$0]) }
-        guard !missing.isEmpty else {
-            for try await _ in try await connection.query("SELECT 1", logger: logger) {}
-            return [:]
-        }
+        guard !missing.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
             SELECT e.token_id, e.env, e.dedup_key, e.id, e.received_at, e.warnings FROM events e

@@ -71,8 +71,7 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         return 0
     }
 
-    /// One pass: when there is something to fold and the lock is free, fold until caught up (reads wait for the fold,
-    /// and nothing wakes this folder before its next pass).
+    /// One pass: when there is something to fold and the lock is free, fold until caught up.
     private func foldPass() async throws {
         guard try await cursorPosition() < newestPosition() else { return }
         try await client.withConnection { connection in
@@ -81,7 +80,7 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
                 .decode(Bool.self).first { _ in true } ?? false
             guard locked else { return }
             do {
-                while !Task.isShuttingDownGracefully, try await foldChunk(connection) != nil {}
+                while !Task.isShuttingDownGracefully, try await foldChunk(connection) {}
             } catch {
                 _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
                 throw error
@@ -90,10 +89,10 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         }
     }
 
-    /// Folds one chunk past the cursor; returns where the cursor moved, nil when there was nothing left.
-    private func foldChunk(_ connection: PostgresConnection) async throws -> Int64? {
+    /// Folds one chunk past the cursor; false when there was nothing left.
+    private func foldChunk(_ connection: PostgresConnection) async throws -> Bool {
         let chunk = try await PostgresFoldChunk.read(connection, events: chunkEvents, bytes: chunkBytes, logger: logger)
-        guard chunk.end > chunk.start else { return nil }
+        guard chunk.end > chunk.start else { return false }
         var orders: [SessionKey: [SessionFacts]] = [:]
         for row in chunk.rows {
             guard
@@ -146,7 +145,7 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
             monitor.foldFailures(failures)
             logger.error("Events could not be folded into their session; kept with the reason", metadata: ["events": "\(failures)"])
         }
-        return chunk.end
+        return true
     }
 }
 

@@ -40,7 +40,7 @@ enum SessionProjection {
             } else {
                 accumulator = try foldFromLog(db, key: key, timeZone: timeZone)
             }
-            row = SessionRow(SessionState.Columns(accumulator, timeZone: timeZone))
+            row = SessionRow(accumulator, timeZone: timeZone)
         }
         guard let current else {
             try insert(row, key: key, db: db)
@@ -78,6 +78,10 @@ enum SessionProjection {
         init(_ columns: SessionState.Columns) {
             localDate = columns.localDate
             updateArguments = [columns.tableNumber, columns.status, columns.openedAt, columns.closedAt, columns.state]
+        }
+
+        init(_ accumulator: SessionAccumulator, timeZone: TimeZone) {
+            self.init(SessionState.Columns(accumulator, timeZone: timeZone))
         }
     }
 
@@ -119,7 +123,7 @@ enum SessionProjection {
             sql: "DELETE FROM fold_failures WHERE token_id = ? AND env = ? AND order_id = ?",
             arguments: [key.tokenID, key.environment, key.orderID])
         if accumulator.hasEvents {
-            try insert(SessionRow(SessionState.Columns(accumulator, timeZone: timeZone)), key: key, db: db)
+            try insert(SessionRow(accumulator, timeZone: timeZone), key: key, db: db)
         }
     }
 

@@ -85,8 +85,9 @@ final class ExpectContinueHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func drop(_ part: HTTPRequestPart, after drained: Int, context: ChannelHandlerContext) {
         guard case .body(let bytes) = part else { return }
-        self.drained = drained + bytes.readableBytes
-        if drained + bytes.readableBytes > Self.maximumDrainBytes { context.close(promise: nil) }
+        let total = drained + bytes.readableBytes
+        self.drained = total
+        if total > Self.maximumDrainBytes { context.close(promise: nil) }
     }
 
     /// Reads and drops the rest of the body of a request answered early on a connection that closes after it.
