@@ -169,8 +169,9 @@ public struct Ingestor: Sendable {
         case .failure(let error):
             throw IngestRefusal(.invalidJSON, "Invalid JSON: \(error)", body: body, environment: admission.environment)
         }
+        let timeZone = timeZones.zone(named: token.timeZone)
         let validation = ValidationContext(
-            timeZone: timeZones.zone(named: token.timeZone),
+            timeZone: timeZone,
             tableStyle: token.tableStyle.map(TableNamingStyle.init(pattern:)),
             contentTypeIsJSON: metadata.contentType.map(Self.isJSONContentType) ?? false,
             receivedAt: receivedAt)
@@ -185,6 +186,9 @@ public struct Ingestor: Sendable {
             summary: report.summary, warnings: report.warnings, requestID: metadata.requestID,
             contentType: metadata.contentType, tableStyleToLearn: styleToLearn)
         event.timeZone = token.timeZone
+        if report.summary.kind.isSessionEvent {
+            event.sessionFacts = SessionFacts(eventID: "", receivedAt: receivedAt ?? Date(), document: document, timeZone: timeZone)
+        }
         if admission.encoding == .gzip { event.contentEncoding = BodyEncoding.gzip.rawValue }
         return event
     }

@@ -9,6 +9,8 @@ public struct SessionFacts: Sendable, Hashable {
     public var orderIDIsNumber: Bool
     /// When the event happened (`timestamp`), else when it was received.
     public var occurredAt: Date
+    /// True when `occurredAt` is the receipt time (the payload gave no readable `timestamp`).
+    public var occurredAtIsReceipt: Bool
     public var sessionStart: Date?
     public var sessionEnd: Date?
     public var tableNumber: String?
@@ -34,7 +36,9 @@ public struct SessionFacts: Sendable, Hashable {
         self.kind = kind
         self.orderID = orderID
         orderIDIsNumber = order.isNumber
-        occurredAt = time(document["timestamp"]) ?? receivedAt
+        let timestamp = time(document["timestamp"])
+        occurredAt = timestamp ?? receivedAt
+        occurredAtIsReceipt = timestamp == nil
         sessionStart = time(document["session_start"])
         sessionEnd = time(document["session_end"])
         tableNumber = PayloadFields.table(in: document).value
@@ -77,6 +81,15 @@ public struct SessionFacts: Sendable, Hashable {
         } else if let total = document["total"]?.decimalValue {
             self.totals = CheckTotals(total: total)
         }
+    }
+
+    /// The same facts for the event as stored: its id, and its receipt time where the payload gave no timestamp.
+    /// Facts read before the store assigned both (at ingest) become those a read of the stored body gives.
+    public func stored(as eventID: String, receivedAt: Date) -> SessionFacts {
+        var facts = self
+        facts.eventID = eventID
+        if occurredAtIsReceipt { facts.occurredAt = receivedAt }
+        return facts
     }
 
     static func staff(_ value: JSONValue?) -> StaffMember? {

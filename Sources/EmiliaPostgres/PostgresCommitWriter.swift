@@ -28,6 +28,8 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
     /// Told after a commit that stored events (the local stream waits on it; other nodes hear the NOTIFY).
     private let onAppended: @Sendable () -> Void
     private let queue: WriteQueue
+    /// Where the session facts of new events go for this node's folder.
+    private let handoff: FoldHandoff
     /// True while a commit runs, also one abandoned at its deadline: the next waits for it rather than queue behind
     /// it on the positions lock, up to `abandonedCommitLimit`.
     private let commitRunning = Atomic(false)
@@ -41,9 +43,10 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
 
     init(
         client: PostgresClient, logger: Logger, maximumPending: Int, callTimeout: Duration, now: @escaping @Sendable () -> Date,
-        observer: @escaping CommitObserver, onTokenChanged: @escaping @Sendable () -> Void,
+        observer: @escaping CommitObserver, handoff: FoldHandoff, onTokenChanged: @escaping @Sendable () -> Void,
         onAppended: @escaping @Sendable () -> Void
     ) {
+        self.handoff = handoff
         self.onAppended = onAppended
         self.client = client
         self.logger = logger
@@ -92,6 +95,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                 queue.lastCommitFailed = false
                 observer(items.count, ContinuousClock.now - started)
                 if learned { onTokenChanged() }
+                handoff.committed(zip(receipts, batch.events).lazy.filter { !$0.0.isDuplicate }.map { ($0.0.eventID, $0.1) })
                 if receipts.contains(where: { !$0.isDuplicate }) { onAppended() }
                 batch.answer(.success(receipts))
             } catch {

@@ -63,11 +63,12 @@ public final class PostgresEventStore: EventStore {
         self.now = now
         let tokenCache = TokenCache(lifetime: options.tokenCacheLifetime)
         self.tokenCache = tokenCache
+        let handoff = FoldHandoff()
         writer = PostgresCommitWriter(
             client: client, logger: logger, maximumPending: options.maximumPendingWrites,
-            callTimeout: options.callTimeout, now: now, observer: options.monitor.commit,
+            callTimeout: options.callTimeout, now: now, observer: options.monitor.commit, handoff: handoff,
             onTokenChanged: tokenCache.removeAll, onAppended: appends.notify)
-        folder = PostgresSessionFolder(client: client, logger: logger, monitor: options.monitor)
+        folder = PostgresSessionFolder(client: client, handoff: handoff, logger: logger, monitor: options.monitor)
         nodes = PostgresNodeRegistry(client: client, logger: logger, monitor: options.monitor)
         listener = PostgresLogListener(client: client, signal: appends, logger: logger, monitor: options.monitor)
     }

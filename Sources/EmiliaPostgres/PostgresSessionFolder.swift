@@ -24,12 +24,18 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
     let chunkBytes: Int
     private let client: PostgresClient
     private let zones = TimeZoneCache()
+    /// Session facts this node's writer read at ingest, so its own events need no second parse.
+    private let handoff: FoldHandoff
     private let logger: Logger
     private let monitor: StoreMonitor
 
     var description: String { "PostgresSessionFolder" }
 
-    init(client: PostgresClient, logger: Logger, monitor: StoreMonitor, chunkEvents: Int = 1024, chunkBytes: Int = 4 * 1024 * 1024) {
+    init(
+        client: PostgresClient, handoff: FoldHandoff, logger: Logger, monitor: StoreMonitor, chunkEvents: Int = 1024,
+        chunkBytes: Int = 4 * 1024 * 1024
+    ) {
+        self.handoff = handoff
         self.client = client
         self.logger = logger
         self.monitor = monitor
@@ -96,9 +102,8 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
         var orders: [SessionKey: [SessionFacts]] = [:]
         for row in chunk.rows {
             guard
-                let facts = SessionState.facts(
-                    eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
-                    timeZone: zones.zone(named: row.key.timeZone))
+                let facts = handoff.facts(
+                    eventID: row.eventID, receivedAt: row.receivedAt, body: row.body, timeZone: row.key.timeZone, zones: zones)
             else { continue }
             orders[row.key, default: []].append(facts)
         }

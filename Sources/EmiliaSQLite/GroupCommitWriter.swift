@@ -21,12 +21,15 @@ final class GroupCommitWriter: Service {
     /// Told when a commit changed a token (a learned table style), so cached look-ups are dropped.
     private let onTokenChanged: @Sendable () -> Void
     private let queue: WriteQueue
+    /// Where the session facts of new events go for the folder.
+    private let handoff: FoldHandoff
 
     init(
         database: DatabasePool, logger: Logger, maximumPending: Int, now: @escaping @Sendable () -> Date,
-        observer: @escaping CommitObserver, onCommitted: @escaping @Sendable (Int64) -> Void,
+        observer: @escaping CommitObserver, handoff: FoldHandoff, onCommitted: @escaping @Sendable (Int64) -> Void,
         onTokenChanged: @escaping @Sendable () -> Void
     ) {
+        self.handoff = handoff
         self.onTokenChanged = onTokenChanged
         self.database = database
         self.logger = logger
@@ -87,6 +90,7 @@ final class GroupCommitWriter: Service {
         // Before the answers: a read right after its 200 must wait for this commit's fold, and see a learned style.
         if case .success(let stored) = outcome {
             if stored.contains(where: \.learnedTableStyle) { onTokenChanged() }
+            handoff.committed(zip(stored, events).lazy.filter { $0.0.rowID != nil }.map { ($0.1.1, $0.1.0) })
             if let newest = stored.compactMap(\.rowID).max() { onCommitted(newest) }
         }
         batch.answer(outcome.map { $0.map(\.receipt) })

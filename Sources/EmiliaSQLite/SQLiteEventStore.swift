@@ -61,13 +61,14 @@ public final class SQLiteEventStore: EventStore {
         self.now = now
         self.directory = directory
         self.minimumFreeBytes = minimumFreeBytes
-        let folder = SessionFolder(database: database, zones: TimeZoneCache(), logger: logger, monitor: monitor)
+        let handoff = FoldHandoff()
+        let folder = SessionFolder(database: database, handoff: handoff, logger: logger, monitor: monitor)
         self.folder = folder
         let tokenCache = TokenCache(lifetime: tokenCacheLifetime)
         self.tokenCache = tokenCache
         writer = GroupCommitWriter(
             database: database, logger: logger, maximumPending: maximumPendingWrites,
-            now: now, observer: monitor.commit,
+            now: now, observer: monitor.commit, handoff: handoff,
             onCommitted: { [appends] in
                 folder.committed(upTo: $0)
                 appends.notify()

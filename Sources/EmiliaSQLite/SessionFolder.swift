@@ -30,7 +30,9 @@ final class SessionFolder: Service, CustomStringConvertible {
     let chunkEvents: Int
     let chunkBytes: Int
     private let database: DatabasePool
-    private let zones: TimeZoneCache
+    private let zones = TimeZoneCache()
+    /// Session facts the writer read at ingest, so most events need no second parse.
+    private let handoff: FoldHandoff
     private let logger: Logger
     private let monitor: StoreMonitor
     private let state = Mutex(State())
@@ -42,11 +44,11 @@ final class SessionFolder: Service, CustomStringConvertible {
     var description: String { "SessionFolder" }
 
     init(
-        database: DatabasePool, zones: TimeZoneCache, logger: Logger, monitor: StoreMonitor,
+        database: DatabasePool, handoff: FoldHandoff, logger: Logger, monitor: StoreMonitor,
         chunkEvents: Int = 256, chunkBytes: Int = 4 * 1024 * 1024
     ) {
         self.database = database
-        self.zones = zones
+        self.handoff = handoff
         self.logger = logger
         self.monitor = monitor
         self.chunkEvents = chunkEvents
@@ -154,9 +156,8 @@ final class SessionFolder: Service, CustomStringConvertible {
         var orders: [SessionKey: [(rowID: Int64, facts: SessionFacts)]] = [:]
         for row in chunk.rows {
             guard
-                let facts = SessionState.facts(
-                    eventID: row.eventID, receivedAt: row.receivedAt, body: row.body,
-                    timeZone: zones.zone(named: row.key.timeZone))
+                let facts = handoff.facts(
+                    eventID: row.eventID, receivedAt: row.receivedAt, body: row.body, timeZone: row.key.timeZone, zones: zones)
             else { continue }
             orders[row.key, default: []].append((row.rowID, facts))
         }

@@ -1,0 +1,78 @@
+import EmiliaIngest
+import EmiliaModel
+import EmiliaStore
+import Foundation
+import Testing
+
+/// Ingest reads each event's session facts from the document it parsed, and the writer hands them to the session
+/// folder, which then skips a second parse. The sessions folded that way must be the ones a rebuild from the stored
+/// bodies gives.
+@Suite struct FoldHandoffTests {
+    /// An event without a timestamp happens when the store received it: the facts read at ingest carry a stand-in
+    /// time (here years before), which the folder must replace by the stored receipt time. Naive times are read in
+    /// the token's zone on both paths.
+    @Test(arguments: Backend.allCases)
+    func foldedSessionsEqualARebuildFromTheStoredBodies(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            let token = try await store.createToken(name: "Boteco", timeZone: "America/Sao_Paulo").record
+            let ingestor = Ingestor(store: store, limits: .init(maximumBodyBytes: .max))
+            let admission = try ingestor.admit(.init(env: "prod"), token: token)
+            let standIn = Date(timeIntervalSince1970: 1_000_000_000)  // 2001: long before any receipt in this test
+            let bodies = [
+                #"{"event":"session_opened","order_id":"H-1","table_number":"Mesa 2","guests":3}"#,
+                #"{"event":"items_added","order_id":"H-1","timestamp":"2025-11-24T18:40:00","items":[{"name":"Pastel","price":12.5,"quantity":2}]}"#,
+                #"{"event":"session_complete","order_id":"H-1","session_end":"2025-11-24T19:30:00","totals":{"total":25.0}}"#,
+            ]
+            let startedAt = Date()
+            for body in bodies {
+                let event = try ingestor.event(
+                    from: Data(body.utf8), admission: admission, metadata: .init(idempotencyKey: UUID().uuidString),
+                    receivedAt: standIn)
+                #expect(event.sessionFacts != nil)
+                _ = try await store.append(event)
+            }
+            // A read waits up to 2 s for the fold; a loaded test run can take longer.
+            try await waitUntil {
+                try await store.session(tokenID: token.id, environment: .prod, orderID: "H-1")?.eventIDs.count == bodies.count
+            }
+            let folded = try #require(try await store.session(tokenID: token.id, environment: .prod, orderID: "H-1"))
+            // Opened when the store received the first event (the payload gave no time), not at the stand-in.
+            let openedAt = try #require(folded.openedAt)
+            #expect(openedAt >= startedAt.addingTimeInterval(-1))
+            // 19:30 in São Paulo (UTC-3) is 22:30 UTC.
+            #expect(folded.closedAt == Date(timeIntervalSince1970: 1_764_023_400))
+            #expect(folded.status == .closed && folded.guests == 3 && folded.items.count == 1)
+
+            #expect(try await store.rebuildSessions { _, _ in } == 1)
+            let rebuilt = try #require(try await store.session(tokenID: token.id, environment: .prod, orderID: "H-1"))
+            #expect(rebuilt == folded)
+        }
+    }
+
+    /// The hand-over holds at most `capacity` events: facts a folder never takes (another node folds them) are
+    /// dropped, oldest first, and so are the ids kept to order them.
+    @Test func theHandOverIsBounded() throws {
+        let handoff = FoldHandoff()
+        let body = #"{"event":"session_opened","order_id":"B-1","timestamp":"2025-11-24T18:30:00Z"}"#
+        var event = IncomingEvent(
+            tokenID: "t", environment: .prod, deduplicationKey: "k", body: Data(body.utf8),
+            summary: EventSummary(kind: .sessionOpened, orderID: "B-1"), warnings: [], requestID: nil, contentType: nil)
+        event.sessionFacts = SessionState.facts(eventID: "", receivedAt: Date(), body: event.body, timeZone: .gmt)
+        let total = FoldHandoff.capacity + 500
+        for start in stride(from: 0, to: total, by: 100) {
+            handoff.committed((start..<start + 100).map { ("e\($0)", event) })
+        }
+        #expect(handoff.waiting == (events: FoldHandoff.capacity, ordered: FoldHandoff.capacity))
+        // The folder takes what it finds, and the ids it took stop counting once they are older than twice the bound.
+        for index in total - 1_000..<total {
+            _ = handoff.facts(eventID: "e\(index)", receivedAt: Date(), body: event.body, timeZone: "UTC", zones: TimeZoneCache())
+        }
+        #expect(handoff.waiting.events == FoldHandoff.capacity - 1_000)
+        for round in 0..<500 {
+            let ids = (0..<100).map { "f\(round)-\($0)" }
+            handoff.committed(ids.map { ($0, event) })
+            for id in ids { _ = handoff.facts(eventID: id, receivedAt: Date(), body: event.body, timeZone: "UTC", zones: TimeZoneCache()) }
+        }
+        #expect(handoff.waiting.ordered <= 2 * FoldHandoff.capacity)
+    }
+}
