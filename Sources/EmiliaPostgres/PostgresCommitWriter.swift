@@ -84,6 +84,8 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             commitStarted.withLock { $0 = ContinuousClock.now }
             let receivedAt = now()
             let ids = batch.events.map { _ in identifiers.next(now: receivedAt).uuidString.lowercased() }
+            // Before the commit, so this node's folder finds them however soon it reads the new rows.
+            handoff.handOver(zip(ids, batch.events))
             let started = ContinuousClock.now
             do {
                 let (receipts, learned) = try await PostgresFailure.withDeadline(callTimeout) { [client, logger] in
@@ -95,7 +97,6 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                 queue.lastCommitFailed = false
                 observer(items.count, ContinuousClock.now - started)
                 if learned { onTokenChanged() }
-                handoff.committed(zip(receipts, batch.events).lazy.filter { !$0.0.isDuplicate }.map { ($0.0.eventID, $0.1) })
                 if receipts.contains(where: { !$0.isDuplicate }) { onAppended() }
                 batch.answer(.success(receipts))
             } catch {

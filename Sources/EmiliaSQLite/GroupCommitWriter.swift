@@ -71,6 +71,8 @@ final class GroupCommitWriter: Service {
         let receivedAt = now()
         let events = batch.events.map { ($0, identifiers.next(now: receivedAt).uuidString.lowercased()) }
         let rejections = batch.rejections
+        // Before the commit, so the folder finds them however soon it reads the new rows.
+        handoff.handOver(events.lazy.map { ($0.1, $0.0) })
         let started = ContinuousClock.now
         let outcome: Result<[StoredWrite], StoreError>
         do {
@@ -90,7 +92,6 @@ final class GroupCommitWriter: Service {
         // Before the answers: a read right after its 200 must wait for this commit's fold, and see a learned style.
         if case .success(let stored) = outcome {
             if stored.contains(where: \.learnedTableStyle) { onTokenChanged() }
-            handoff.committed(zip(stored, events).lazy.filter { $0.0.rowID != nil }.map { ($0.1.1, $0.1.0) })
             if let newest = stored.compactMap(\.rowID).max() { onCommitted(newest) }
         }
         batch.answer(outcome.map { $0.map(\.receipt) })

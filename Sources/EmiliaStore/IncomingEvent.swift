@@ -22,7 +22,7 @@ public struct IncomingEvent: Sendable {
     /// What the event says about its session, read in `timeZone` from the document parsed at ingest (its id and
     /// receipt time are the store's: see `SessionFacts.stored(as:receivedAt:)`). A backend hands it to its session
     /// folder, which then need not parse the body again; nil for events outside sessions.
-    public var sessionFacts: SessionFacts?
+    public package(set) var sessionFacts: SessionFacts?
 
     public init(
         tokenID: String, environment: DeploymentEnvironment, deduplicationKey: String, body: Data,

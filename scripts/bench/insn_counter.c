@@ -8,6 +8,7 @@
 // OUTPUT_PREFIX.N.done appears. The difference of two snapshots is what ran between them.
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,10 @@ static void snapshot(int number) {
     char path[4096];
     snprintf(path, sizeof path, "%s.%d.blocks", outputPrefix, number);
     FILE *out = fopen(path, "w");
-    if (!out) return;
+    if (!out) {
+        fprintf(stderr, "insn_counter: cannot write %s\n", path);
+        exit(1);
+    }
     pthread_mutex_lock(&lock);
     for (size_t i = 0; i < blockCount; i++) {
         uint64_t executions = __atomic_load_n(&blocks[i]->executions, __ATOMIC_RELAXED);
@@ -90,7 +94,8 @@ static void snapshot(int number) {
     snprintf(path, sizeof path, "%s.%d.maps", outputPrefix, number);
     copyFile("/proc/self/maps", path);
     snprintf(path, sizeof path, "%s.%d.done", outputPrefix, number);
-    fclose(fopen(path, "w"));
+    FILE *done = fopen(path, "w");
+    if (done) fclose(done);
 }
 
 /// Waits for lines on the control FIFO, one snapshot each (reopened when the writer closes it).
@@ -117,8 +122,14 @@ __attribute__((visibility("default"))) int qemu_plugin_install(qemu_plugin_id_t 
         fprintf(stderr, "insn_counter: needs control=CONTROL_FIFO,output=OUTPUT_PREFIX\n");
         return 1;
     }
+    // The control thread takes no signal: QEMU's handler expects a thread that runs guest code.
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &previous);
     pthread_t thread;
-    if (pthread_create(&thread, NULL, control, NULL) != 0) return 1;
+    int failed = pthread_create(&thread, NULL, control, NULL);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (failed) return 1;
     pthread_detach(thread);
     qemu_plugin_register_vcpu_tb_trans_cb(id, translated);
     return 0;

@@ -49,30 +49,41 @@ import Testing
         }
     }
 
-    /// The hand-over holds at most `capacity` events: facts a folder never takes (another node folds them) are
-    /// dropped, oldest first, and so are the ids kept to order them.
+    /// The hand-over holds at most `capacity` events and `byteCapacity` body bytes: facts a folder never takes
+    /// (another node folds them, the event was a duplicate) are dropped, oldest first, and so are the ids kept to
+    /// order them.
     @Test func theHandOverIsBounded() throws {
         let handoff = FoldHandoff()
-        let body = #"{"event":"session_opened","order_id":"B-1","timestamp":"2025-11-24T18:30:00Z"}"#
+        let small = Self.sessionEvent(padding: 0)
+        let total = FoldHandoff.capacity + 500
+        handoff.handOver((0..<total).map { ("e\($0)", small) })
+        #expect(handoff.waiting.events == FoldHandoff.capacity && handoff.waiting.ordered == FoldHandoff.capacity)
+        let zones = TimeZoneCache()
+        for index in total - 1_000..<total {
+            #expect(handoff.facts(eventID: "e\(index)", receivedAt: Date(), body: small.body, timeZone: "UTC", zones: zones) != nil)
+        }
+        #expect(handoff.waiting.events == FoldHandoff.capacity - 1_000)
+        // Ids of taken facts stop counting once they are older than twice the capacity.
+        for round in 0..<100 {
+            let ids = (0..<100).map { "f\(round)-\($0)" }
+            handoff.handOver(ids.map { ($0, small) })
+            for id in ids { _ = handoff.facts(eventID: id, receivedAt: Date(), body: small.body, timeZone: "UTC", zones: zones) }
+        }
+        #expect(handoff.waiting.ordered <= 2 * FoldHandoff.capacity)
+        // Large bodies count by their size.
+        let large = Self.sessionEvent(padding: FoldHandoff.byteCapacity / 64 - 200)
+        handoff.handOver((0..<200).map { ("l\($0)", large) })
+        #expect(handoff.waiting.bytes <= FoldHandoff.byteCapacity && handoff.waiting.bytes > FoldHandoff.byteCapacity / 2)
+    }
+
+    private static func sessionEvent(padding: Int) -> IncomingEvent {
+        let body =
+            #"{"event":"session_opened","order_id":"B-1","timestamp":"2025-11-24T18:30:00Z","note":""#
+            + String(repeating: "x", count: padding) + #""}"#
         var event = IncomingEvent(
             tokenID: "t", environment: .prod, deduplicationKey: "k", body: Data(body.utf8),
             summary: EventSummary(kind: .sessionOpened, orderID: "B-1"), warnings: [], requestID: nil, contentType: nil)
         event.sessionFacts = SessionState.facts(eventID: "", receivedAt: Date(), body: event.body, timeZone: .gmt)
-        let total = FoldHandoff.capacity + 500
-        for start in stride(from: 0, to: total, by: 100) {
-            handoff.committed((start..<start + 100).map { ("e\($0)", event) })
-        }
-        #expect(handoff.waiting == (events: FoldHandoff.capacity, ordered: FoldHandoff.capacity))
-        // The folder takes what it finds, and the ids it took stop counting once they are older than twice the bound.
-        for index in total - 1_000..<total {
-            _ = handoff.facts(eventID: "e\(index)", receivedAt: Date(), body: event.body, timeZone: "UTC", zones: TimeZoneCache())
-        }
-        #expect(handoff.waiting.events == FoldHandoff.capacity - 1_000)
-        for round in 0..<500 {
-            let ids = (0..<100).map { "f\(round)-\($0)" }
-            handoff.committed(ids.map { ($0, event) })
-            for id in ids { _ = handoff.facts(eventID: id, receivedAt: Date(), body: event.body, timeZone: "UTC", zones: TimeZoneCache()) }
-        }
-        #expect(handoff.waiting.ordered <= 2 * FoldHandoff.capacity)
+        return event
     }
 }
