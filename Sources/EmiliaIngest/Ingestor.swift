@@ -186,7 +186,7 @@ public struct Ingestor: Sendable {
             summary: report.summary, warnings: report.warnings, requestID: metadata.requestID,
             contentType: metadata.contentType, tableStyleToLearn: styleToLearn)
         event.timeZone = token.timeZone
-        if report.summary.kind.isSessionEvent {
+        if report.summary.kind.isSessionEvent, body.count <= FoldHandoff.largestBody {
             event.sessionFacts = SessionFacts(eventID: "", receivedAt: receivedAt ?? Date(), document: document, timeZone: timeZone)
         }
         if admission.encoding == .gzip { event.contentEncoding = BodyEncoding.gzip.rawValue }

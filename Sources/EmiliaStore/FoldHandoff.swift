@@ -34,6 +34,8 @@ package final class FoldHandoff: Sendable {
     package static let capacity = 4_096
     /// How many body bytes the waiting facts may stand for (facts can be nearly as large as their body).
     package static let byteCapacity = 8 * 1024 * 1024
+    /// The largest body whose facts are handed over (ingest does not read facts for larger ones).
+    package static let largestBody = byteCapacity / 64
     private let state = Mutex(State())
 
     package init() {}
@@ -48,7 +50,7 @@ package final class FoldHandoff: Sendable {
     package func handOver(_ events: some Sequence<(String, IncomingEvent)>) {
         state.withLock { state in
             for (eventID, event) in events {
-                guard let facts = event.sessionFacts, event.body.count <= Self.byteCapacity / 64 else { continue }
+                guard let facts = event.sessionFacts, event.body.count <= Self.largestBody else { continue }
                 _ = state.remove(eventID)
                 state.entries[eventID] = Entry(timeZone: event.timeZone, facts: facts, bytes: event.body.count)
                 state.bytes += event.body.count

@@ -71,7 +71,7 @@ import Testing
         }
         #expect(handoff.waiting.ordered <= 2 * FoldHandoff.capacity)
         // Large bodies count by their size.
-        let large = Self.sessionEvent(padding: FoldHandoff.byteCapacity / 64 - 200)
+        let large = Self.sessionEvent(padding: FoldHandoff.largestBody - 200)
         handoff.handOver((0..<200).map { ("l\($0)", large) })
         #expect(handoff.waiting.bytes <= FoldHandoff.byteCapacity && handoff.waiting.bytes > FoldHandoff.byteCapacity / 2)
     }
