@@ -17,8 +17,9 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
     /// How often a node looks for unfolded events. Under steady writes a longer pause folds more of a check's events
     /// in one chunk (one read and one write of its session instead of several); a read waits for the fold anyway.
     static let pollInterval: Duration = .milliseconds(200)
-    /// How long a read waits for the fold before it answers from what is folded.
-    static let readWaitLimit: Duration = .seconds(2)
+    /// How long a read waits for the fold before it answers from what is folded (a read wakes the folder, so it
+    /// waits only for the fold itself; the limit is for a fold that fails or a machine that is swamped).
+    static let readWaitLimit: Duration = .seconds(5)
 
     let chunkEvents: Int
     let chunkBytes: Int
@@ -28,6 +29,8 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
     private let handoff: FoldHandoff
     private let logger: Logger
     private let monitor: StoreMonitor
+    /// Reads waiting for the fold start the next pass at once.
+    private let wakeSignal = WakeSignal()
 
     var description: String { "PostgresSessionFolder" }
 
@@ -50,17 +53,20 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
     func run() async throws {
         await repeatUntilShutdown(
             every: Self.pollInterval, backoff: FailureBackoff(initial: .milliseconds(100), maximum: .seconds(5)),
-            service: "folder", monitor: monitor, logger: logger
+            service: "folder", monitor: monitor, logger: logger, wakeSignal: wakeSignal
         ) {
             try await PostgresFailure.withDeadline(Self.passLimit) { try await self.foldPass() }
         }
     }
 
     /// Returns once every event committed before the call is folded, or after `readWaitLimit` (a failing fold or an
-    /// unreachable database must not hang reads).
+    /// unreachable database must not hang reads). When the fold is behind, this node's folder starts a pass at once
+    /// (it takes the folder lock unless another node's pass is already folding).
     func waitUntilFolded() async {
         _ = try? await PostgresFailure.withDeadline(Self.readWaitLimit) {
             let newest = try await self.newestPosition()
+            guard try await self.cursorPosition() < newest else { return }
+            self.wakeSignal.wake()
             while try await self.cursorPosition() < newest {
                 try await Task.sleep(for: .milliseconds(5))
             }

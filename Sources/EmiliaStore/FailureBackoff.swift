@@ -47,22 +47,31 @@ extension FailureBackoff {
 
 /// Runs `pass` every `interval` until graceful shutdown or cancellation. A failed pass is recorded (metrics, sparse
 /// logs) and tried again after the backoff's wait: a service written with it never ends the server on an error.
+/// `wakeSignal` cuts the pause after a successful pass short (never a backoff).
 package func repeatUntilShutdown(
     every interval: Duration, backoff: FailureBackoff, service: String, monitor: StoreMonitor,
-    logger: Logger, _ pass: () async throws -> Void
+    logger: Logger, wakeSignal: WakeSignal? = nil, _ pass: () async throws -> Void
 ) async {
     var backoff = backoff
     while !Task.isShuttingDownGracefully && !Task.isCancelled {
-        var wait = interval
+        let wakesSeen = wakeSignal?.count ?? 0
+        var failureWait: Duration?
         do {
             try await pass()
             if backoff.succeeded() { logger.notice("\(service) works again") }
         } catch is CancellationError {
             return
         } catch {
-            wait = backoff.record(error, service: service, monitor: monitor, logger: logger, "\(service) failed a pass; will retry")
+            failureWait = backoff.record(
+                error, service: service, monitor: monitor, logger: logger, "\(service) failed a pass; will retry")
         }
-        let pause = wait
-        try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+        let wait = failureWait
+        try? await cancelWhenGracefulShutdown {
+            if let wakeSignal, wait == nil {
+                await wakeSignal.pause(for: interval, after: wakesSeen)
+            } else {
+                try await Task.sleep(for: wait ?? interval)
+            }
+        }
     }
 }
