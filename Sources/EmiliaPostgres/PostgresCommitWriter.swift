@@ -15,8 +15,7 @@ import Synchronization
 final class PostgresCommitWriter: Service, CustomStringConvertible {
     /// Rows per INSERT statement when copying a log in (PostgreSQL takes at most 65,535 parameters in one).
     static let rowsPerStatement = 1_000
-    /// Events per commit, all in one statement (17 parameters a row): a backlog commits in steps, each well within
-    /// the call deadline.
+    /// Events per commit, all in one statement: a backlog commits in steps, each well within the call deadline.
     static let eventsPerCommit = 3_000
 
     private let client: PostgresClient
@@ -125,13 +124,14 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                 JSONText.warnings(
                     event.warnings.map { ValidationWarning(code: $0.code, field: $0.field.postgresSafe, message: $0.message.postgresSafe) })
             }
-            let rows = try await connection.query(
-                try PostgresEventRows.insertInCommitOrder(
-                    batch.events.indices.map { index in
-                        LogRecords.Event(batch.events[index], id: ids[index], receivedAt: receivedAt, warnings: warnings[index])
-                    }, lock: PostgresSchema.Lock.positions, channel: PostgresLogListener.channel), logger: logger)
+            let statement = PostgresCommitInsert(
+                lock: PostgresSchema.Lock.positions, channel: PostgresLogListener.channel,
+                rows: batch.events.indices.map { index in
+                    LogRecords.Event(batch.events[index], id: ids[index], receivedAt: receivedAt, warnings: warnings[index])
+                })
+            let rows = try await connection.execute(statement, logger: logger)
             var inserted: Set<String> = []
-            for try await id in rows.decode(String.self) { inserted.insert(id) }
+            for try await id in rows { inserted.insert(id) }
             // The rows arrive before PostgreSQL has committed (an autocommit statement commits when its exchange
             // ends, and a commit that fails sends its error after them): the next statement on this connection is
             // answered only after the commit, so its answer is what confirms it. Reading the duplicates' originals is

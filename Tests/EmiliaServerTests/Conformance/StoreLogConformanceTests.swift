@@ -1,3 +1,4 @@
+import EmiliaIngest
 import EmiliaModel
 import EmiliaPostgres
 import EmiliaSQLite
@@ -47,6 +48,42 @@ struct StoreLogConformanceTests {
             #expect(opened.events.map(\.orderID) == ["F-1"])
             let byOrder = try await store.events(EventQuery(tokenID: token.id, environment: .prod, orderID: "F-1"))
             #expect(byOrder.events.count == 1 && byOrder.events[0].tableNumber == "Mesa 4")
+        }
+    }
+
+    /// Every optional column comes back as it went in, present or absent, also when events with and without it share
+    /// a commit (PostgreSQL sends a commit's rows as one array per column, NULLs included).
+    @Test(arguments: Backend.allCases)
+    func optionalColumnsComeBackPresentOrAbsent(backend: Backend) async throws {
+        try await withFreshStore(backend) { store in
+            let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
+            let ingestor = Ingestor(store: store, limits: .init(maximumBodyBytes: .max))
+            let admission = try ingestor.admit(.init(env: "prod"), token: token)
+            var full = try ingestor.event(
+                from: Data(SampleCheck.events(order: "O-1")[0].utf8), admission: admission,
+                metadata: .init(contentType: "application/json", idempotencyKey: "full", requestID: "req-1"), receivedAt: nil)
+            full.contentEncoding = "gzip"  // as the ingestor marks a body it decompressed
+            let bare = try ingestor.event(
+                from: Data(#"{"event":"heartbeat"}"#.utf8), admission: admission,
+                metadata: .init(contentType: nil, idempotencyKey: "bare"), receivedAt: nil)
+            let receipts = try await withThrowingTaskGroup(of: (String, AppendReceipt).self) { group in
+                for (name, event) in [("full", full), ("bare", bare)] {
+                    group.addTask { (name, try await store.append(event)) }
+                }
+                return try await group.reduce(into: [String: AppendReceipt]()) { $0[$1.0] = $1.1 }
+            }
+            let stored = try await store.events(EventQuery(tokenID: token.id, environment: .prod)).events
+            let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
+            let fullID = try #require(receipts["full"]).eventID
+            let bareID = try #require(receipts["bare"]).eventID
+            let storedFull = try #require(byID[fullID])
+            #expect(storedFull.orderID == "O-1" && storedFull.tableNumber == "Mesa 4")
+            #expect(storedFull.occurredAt == Date(timeIntervalSince1970: 1_764_009_000))
+            #expect(storedFull.requestID == "req-1" && storedFull.contentType == "application/json" && storedFull.contentEncoding == "gzip")
+            let storedBare = try #require(byID[bareID])
+            #expect(storedBare.orderID == nil && storedBare.tableNumber == nil && storedBare.occurredAt == nil)
+            #expect(storedBare.requestID == nil && storedBare.contentType == nil && storedBare.contentEncoding == nil)
+            #expect(storedBare.eventType == "heartbeat" && !storedBare.isTest)
         }
     }
 
