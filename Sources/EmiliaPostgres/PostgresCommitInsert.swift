@@ -15,6 +15,7 @@ import PostgresNIO
 struct PostgresCommitInsert: PostgresPreparedStatement {
     typealias Row = String
 
+    static let name = "emilia_commit_insert"
     static let sql = """
         WITH commit_order AS MATERIALIZED (SELECT pg_advisory_xact_lock($1), pg_notify($2, ''))
         INSERT INTO events (\(PostgresEventRows.columns))

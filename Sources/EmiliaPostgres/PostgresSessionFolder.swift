@@ -103,16 +103,11 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
 
     /// Folds one chunk past the cursor; false when there was nothing left.
     private func foldChunk(_ connection: PostgresConnection) async throws -> Bool {
-        let chunk = try await PostgresFoldChunk.read(connection, events: chunkEvents, bytes: chunkBytes, logger: logger)
+        let chunk = try await PostgresFoldChunk.read(
+            connection, events: chunkEvents, bytes: chunkBytes, handoff: handoff, zones: zones, logger: logger)
         guard chunk.end > chunk.start else { return false }
         var orders: [SessionKey: [SessionFacts]] = [:]
-        for row in chunk.rows {
-            guard
-                let facts = handoff.facts(
-                    eventID: row.eventID, receivedAt: row.receivedAt, body: row.body, timeZone: row.key.timeZone, zones: zones)
-            else { continue }
-            orders[row.key, default: []].append(facts)
-        }
+        for row in chunk.rows { orders[row.key, default: []].append(row.facts) }
         let zones = zones
         let logger = logger
         let failures = try await connection.withTransaction(logger: logger) { connection -> Int in
@@ -160,14 +155,11 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
     }
 }
 
-/// A bounded run of the log past the cursor: its session events, and how far it reaches.
+/// A bounded run of the log past the cursor: the facts of its session events, and how far it reaches.
 struct PostgresFoldChunk {
     struct Row {
-        var position: Int64
-        var eventID: String
-        var receivedAt: Date
         var key: SessionKey
-        var body: Data
+        var facts: SessionFacts
     }
 
     var start: Int64 = 0
@@ -175,7 +167,11 @@ struct PostgresFoldChunk {
     /// The position the cursor moves to once these are folded.
     var end: Int64 = 0
 
-    static func read(_ connection: PostgresConnection, events: Int, bytes: Int, logger: Logger) async throws -> PostgresFoldChunk {
+    /// Reads up to `events` session events past the cursor. Their facts come from `handoff` when this node's writer
+    /// handed them over; the others' bodies are read (about `bytes` of them at most, at least one) and parsed.
+    static func read(
+        _ connection: PostgresConnection, events: Int, bytes: Int, handoff: FoldHandoff, zones: TimeZoneCache, logger: Logger
+    ) async throws -> PostgresFoldChunk {
         var chunk = PostgresFoldChunk()
         // The newest position first: everything up to it is committed (positions follow commit order), so the chunk
         // may end there even when it holds no session event.
@@ -187,40 +183,60 @@ struct PostgresFoldChunk {
             chunk.start = cursor
             chunk.end = max(cursor, newest)
         }
-        // Sizes first, so the bodies read stay within `bytes` (at least one event), however large each is.
-        var last: Int64?
-        var total = 0
-        for try await (position, size) in try await connection.query(
-            """
-            SELECT position, length(body) FROM events
-            WHERE position > \(chunk.start) AND position <= \(chunk.end) AND NOT is_test AND order_id IS NOT NULL
-            ORDER BY position LIMIT \(events)
-            """, logger: logger
-        ).decode((Int64, Int).self) {
-            let isFull = total >= bytes
-            if !isFull {
-                last = position
-                total += size
-            }
+        struct Listed {
+            var position: Int64
+            var eventID: String
+            var receivedAt: Date
+            var key: SessionKey
+            var facts: SessionFacts?
         }
-        guard let last else { return chunk }
-        let rows = try await connection.query(
+        var listed: [Listed] = []
+        var bodyBytes = 0
+        var isFull = false
+        for try await (position, id, receivedAt, tokenID, env, orderID, zone, size) in try await connection.query(
             """
-            SELECT e.position, e.id, e.received_at, e.token_id, e.env, e.order_id, e.body, t.time_zone FROM events e
+            SELECT e.position, e.id, e.received_at, e.token_id, e.env, e.order_id, t.time_zone, length(e.body) FROM events e
             JOIN tokens t ON t.id = e.token_id
-            WHERE e.position > \(chunk.start) AND e.position <= \(last) AND NOT e.is_test AND e.order_id IS NOT NULL
-            ORDER BY e.position
-            """, logger: logger)
-        for try await (position, id, receivedAt, tokenID, env, orderID, body, zone)
-            in rows.decode((Int64, String, Double, String, String, String, Data, String).self)
-        {
-            chunk.rows.append(
-                Row(
-                    position: position, eventID: id, receivedAt: Date(timeIntervalSince1970: receivedAt),
-                    key: SessionKey(tokenID: tokenID, environment: env, orderID: orderID, timeZone: zone), body: body))
+            WHERE e.position > \(chunk.start) AND e.position <= \(chunk.end) AND NOT e.is_test AND e.order_id IS NOT NULL
+            ORDER BY e.position LIMIT \(events)
+            """, logger: logger
+        ).decode((Int64, String, Double, String, String, String, String, Int).self) {
+            guard !isFull else { continue }  // the rest of the answer is read, not used
+            let receivedAt = Date(timeIntervalSince1970: receivedAt)
+            let facts = handoff.take(eventID: id, receivedAt: receivedAt, timeZone: zone)
+            if facts == nil {
+                // A body to read: the chunk ends before the one that would take it past `bytes`.
+                if bodyBytes >= bytes && !listed.isEmpty {
+                    isFull = true
+                    continue
+                }
+                bodyBytes += size
+            }
+            listed.append(
+                Listed(
+                    position: position, eventID: id, receivedAt: receivedAt,
+                    key: SessionKey(tokenID: tokenID, environment: env, orderID: orderID, timeZone: zone), facts: facts))
         }
         // A full chunk ends at its last event; a short one covers the log up to the newest position.
-        if total >= bytes || chunk.rows.count >= events { chunk.end = last }
+        if let last = listed.last, isFull || listed.count >= events { chunk.end = last.position }
+        let unread = listed.filter { $0.facts == nil }.map(\.position)
+        var bodies: [Int64: Data] = [:]
+        if !unread.isEmpty {
+            for try await (position, body) in try await connection.query(
+                "SELECT position, body FROM events WHERE position = ANY(\(unread))", logger: logger
+            ).decode((Int64, Data).self) {
+                bodies[position] = body
+            }
+        }
+        for event in listed {
+            let facts =
+                event.facts
+                ?? bodies[event.position].flatMap {
+                    SessionState.facts(
+                        eventID: event.eventID, receivedAt: event.receivedAt, body: $0, timeZone: zones.zone(named: event.key.timeZone))
+                }
+            if let facts { chunk.rows.append(Row(key: event.key, facts: facts)) }
+        }
         return chunk
     }
 }

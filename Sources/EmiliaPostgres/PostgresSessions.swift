@@ -47,15 +47,9 @@ enum PostgresSessions {
         var stored: [SessionKey: Data] = [:]
         let byIdentity = Dictionary(
             keys.map { ([$0.tokenID, $0.environment, $0.orderID.postgresSafe], $0) }, uniquingKeysWith: { first, _ in first })
-        // LATERAL: one primary-key look-up per key (a join would let the planner scan every session).
-        for try await (tokenID, env, orderID, state) in try await connection.query(
-            """
-            SELECT s.token_id, s.env, s.order_id, s.state
-            FROM unnest(\(keys.map(\.tokenID)), \(keys.map(\.environment)), \(keys.map { $0.orderID.postgresSafe })) AS k(token_id, env, order_id)
-            CROSS JOIN LATERAL (SELECT token_id, env, order_id, state FROM sessions
-                                WHERE token_id = k.token_id AND env = k.env AND order_id = k.order_id) s
-            """, logger: logger
-        ).decode((String, String, String, Data).self) {
+        let lookUp = StoredStates(
+            tokenIDs: keys.map(\.tokenID), environments: keys.map(\.environment), orderIDs: keys.map { $0.orderID.postgresSafe })
+        for try await (tokenID, env, orderID, state) in try await connection.execute(lookUp, logger: logger) {
             if let key = byIdentity[[tokenID, env, orderID]] { stored[key] = state }
         }
         var rows: [(SessionKey, SessionState.Columns)] = []
@@ -80,31 +74,69 @@ enum PostgresSessions {
             for event in orders[key] ?? [] { accumulator.add(event) }
             rows.append((key, SessionState.Columns(accumulator, timeZone: zone)))
         }
-        try await connection.query(try upsertAll(rows), logger: logger)
+        for try await _ in try await connection.execute(Upsert(rows), logger: logger) {}
     }
 
-    private static func upsertAll(_ rows: [(SessionKey, SessionState.Columns)]) throws -> PostgresQuery {
-        var sql = "INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, state) VALUES"
-        var bindings = PostgresBindings(capacity: rows.count * 9)
-        for (offset, (key, row)) in rows.enumerated() {
-            let base = offset * 9
-            sql += (offset == 0 ? " (" : ", (") + (1...9).map { "$\(base + $0)" }.joined(separator: ",") + ")"
-            bindings.append(key.tokenID)
-            bindings.append(key.environment)
-            bindings.append(key.orderID.postgresSafe)
-            bindings.append(row.localDate)
-            bindings.append(row.tableNumber?.postgresSafe)
-            bindings.append(row.status)
-            bindings.append(row.openedAt)
-            bindings.append(row.closedAt)
-            try bindings.append(row.state)
+    /// The stored accumulators of a chunk's orders: one primary-key look-up per key (LATERAL; a join would let the
+    /// planner scan every session). Prepared once per connection, like `Upsert`. Prepared statements are named
+    /// explicitly: PostgreSQL cuts names at 63 bytes, and the default (the type's full Swift name) of two private
+    /// types cut to the same name.
+    private struct StoredStates: PostgresPreparedStatement {
+        typealias Row = (String, String, String, Data)
+        static let name = "emilia_session_states"
+        static let sql = """
+            SELECT s.token_id, s.env, s.order_id, s.state
+            FROM unnest($1::text[], $2::text[], $3::text[]) AS k(token_id, env, order_id)
+            CROSS JOIN LATERAL (SELECT token_id, env, order_id, state FROM sessions
+                                WHERE token_id = k.token_id AND env = k.env AND order_id = k.order_id) s
+            """
+        var tokenIDs: [String]
+        var environments: [String]
+        var orderIDs: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(tokenIDs)
+            bindings.append(environments)
+            bindings.append(orderIDs)
+            return bindings
         }
-        sql += """
-             ON CONFLICT (token_id, env, order_id) DO UPDATE SET local_date = EXCLUDED.local_date,
+
+        func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+    }
+
+    /// A chunk's session rows written at once, one array per column: the statement's text is the same for any
+    /// number of rows, so PostgreSQL parses and plans it once per connection.
+    private struct Upsert: PostgresPreparedStatement {
+        typealias Row = Int
+        static let name = "emilia_session_upsert"
+        static let sql = """
+            INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, state)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[],
+                                 $8::float8[], $9::bytea[])
+            ON CONFLICT (token_id, env, order_id) DO UPDATE SET local_date = EXCLUDED.local_date,
                 table_number = EXCLUDED.table_number, status = EXCLUDED.status, opened_at = EXCLUDED.opened_at,
                 closed_at = EXCLUDED.closed_at, state = EXCLUDED.state
             """
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+        var rows: [(SessionKey, SessionState.Columns)]
+
+        init(_ rows: [(SessionKey, SessionState.Columns)]) { self.rows = rows }
+
+        func makeBindings() throws -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 9)
+            try bindings.append(PostgresArrayColumn(rows.map { $0.0.tokenID }))
+            try bindings.append(PostgresArrayColumn(rows.map { $0.0.environment }))
+            try bindings.append(PostgresArrayColumn(rows.map { $0.0.orderID.postgresSafe }))
+            try bindings.append(PostgresArrayColumn(rows.map { $0.1.localDate }))
+            try bindings.append(PostgresArrayColumn(rows.map { $0.1.tableNumber?.postgresSafe }))
+            try bindings.append(PostgresArrayColumn(rows.map { $0.1.status }))
+            try bindings.append(PostgresArrayColumn(rows.map { $0.1.openedAt }))
+            try bindings.append(PostgresArrayColumn(rows.map { $0.1.closedAt }))
+            try bindings.append(PostgresArrayColumn(rows.map { $0.1.state }, arrayType: .byteaArray))
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
     }
 
     /// Keeps the events of an order that could not be folded, with the reason (shown under data quality on the day

@@ -71,11 +71,17 @@ package final class FoldHandoff: Sendable {
         }
     }
 
+    /// The facts handed over for a stored event and read in the same zone, taken (asked again: nil); nil when there
+    /// are none, and the folder must read them from the event's body.
+    package func take(eventID: String, receivedAt: Date, timeZone: String) -> SessionFacts? {
+        guard let handed = state.withLock({ state in state.remove(eventID) }), handed.timeZone == timeZone else { return nil }
+        return handed.facts.stored(as: eventID, receivedAt: receivedAt)
+    }
+
     /// The facts of a stored event: those handed over for it and read in the same zone, else read from its body.
     /// Nil when the event is not part of a session.
     package func facts(eventID: String, receivedAt: Date, body: Data, timeZone: String, zones: TimeZoneCache) -> SessionFacts? {
-        let handed = state.withLock { state in state.remove(eventID) }
-        if let handed, handed.timeZone == timeZone { return handed.facts.stored(as: eventID, receivedAt: receivedAt) }
-        return SessionState.facts(eventID: eventID, receivedAt: receivedAt, body: body, timeZone: zones.zone(named: timeZone))
+        take(eventID: eventID, receivedAt: receivedAt, timeZone: timeZone)
+            ?? SessionState.facts(eventID: eventID, receivedAt: receivedAt, body: body, timeZone: zones.zone(named: timeZone))
     }
 }
