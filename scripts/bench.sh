@@ -25,6 +25,7 @@ case $mode in
 esac
 duration=${DURATION:-10s}
 rounds=${ROUNDS:-3}
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS must be a positive number" >&2; exit 2; }
 peers=${PEERS_DIR:-$root/../shared/peers}
 work=$(mktemp -d /tmp/emilia-bench.XXXXXX)
 chmod 711 "$work"  # the PostgreSQL server runs as user postgres, in a directory under it
@@ -233,12 +234,14 @@ if [ "$mode" = postgres ]; then
     python3 - "$c" "${result[emilia1-$c]}" "${result[emilia3-$c]}" "${result[peer-$c]}" <<'PY'
 import statistics, sys
 c, one, three, peer = sys.argv[1], [float(x) for x in sys.argv[2].split()], float(sys.argv[3]), [float(x) for x in sys.argv[4].split()]
+if not one or len(one) != len(peer):
+    sys.exit(f"{c} connections: {len(one)} runs of Emilia against {len(peer)} of the peer (a wrk run failed?)")
 ratios = [o / p for o, p in zip(one, peer)]
 median_one, median_peer = statistics.median(one), statistics.median(peer)
 print(f"{c} connections, {len(ratios)} rounds: Emilia on PostgreSQL with 1 node = {statistics.median(ratios):.1f}x the "
       f"FastAPI + PostgreSQL peer (median of the rounds' ratios, {min(ratios):.1f}x to {max(ratios):.1f}x; medians "
       f"{median_one:.0f} and {median_peer:.0f} req/s); 3 nodes {three:.0f} req/s = {three / median_peer:.1f}x the peer "
-      f"({three / median_one:.2f}x one node)")
+      f"({three / median_one:.2f}x one node; measured last, on the largest tables)")
 PY
   done
   exit 0

@@ -71,6 +71,8 @@ struct PostgresArrayColumn<Element: PostgresEncodable>: PostgresThrowingDynamicT
     var psqlFormat: PostgresFormat { .binary }
 
     init(_ elements: [Element?], arrayType: PostgresDataType) {
+        // An array's elements are all in binary; every type bound here (text, numbers, bool, bytea) encodes so.
+        precondition(Element.psqlFormat == .binary, "array elements must encode in binary")
         self.elements = elements
         psqlType = arrayType
     }

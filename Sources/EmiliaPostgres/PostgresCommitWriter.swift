@@ -17,6 +17,8 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
     static let rowsPerStatement = 1_000
     /// Events per commit, all in one statement: a backlog commits in steps, each well within the call deadline.
     static let eventsPerCommit = 3_000
+    /// Body bytes per commit: the bodies travel as one `bytea[]` parameter, which PostgreSQL caps at 1 GB.
+    static let bytesPerCommit = 256 * 1024 * 1024
 
     private let client: PostgresClient
     private let logger: Logger
@@ -68,7 +70,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
 
     private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {
         while true {
-            let items = queue.take(maximumEvents: Self.eventsPerCommit)
+            let items = queue.take(maximumEvents: Self.eventsPerCommit, maximumBytes: Self.bytesPerCommit)
             if items.isEmpty { return }
             let batch = WriteBatch(items)
             if commitRunning.load(ordering: .acquiring),
@@ -90,7 +92,9 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
                 let (receipts, learned) = try await PostgresFailure.withDeadline(callTimeout) { [client, logger] in
                     defer { self.commitRunning.store(false, ordering: .releasing) }
                     return try await client.withConnection { connection in
-                        try await Self.commit(batch, ids: ids, receivedAt: receivedAt, connection: connection, logger: logger)
+                        try await PostgresFailure.closingOnFailure(connection) {
+                            try await Self.commit(batch, ids: ids, receivedAt: receivedAt, connection: connection, logger: logger)
+                        }
                     }
                 }
                 queue.lastCommitFailed = false

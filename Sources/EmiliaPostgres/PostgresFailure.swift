@@ -30,6 +30,18 @@ enum PostgresFailure {
         return StoreError(.unavailable, "PostgreSQL cannot answer now\(state)")
     }
 
+    /// Runs `body` on `connection` and closes the connection when it throws, so the pool opens a fresh one:
+    /// postgres-nio keeps a prepared statement's failed preparation for the connection's whole life (every later
+    /// use would fail the same way), and a connection whose call was cut off mid-flight is in an unknown state.
+    static func closingOnFailure<Result>(_ connection: PostgresConnection, _ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
     /// Runs `body`, giving up after `timeout`: then, and for any driver error, it throws `StoreError(.unavailable)`.
     ///
     /// The caller gets its answer at the deadline even when `body` does not end (a query on a connection that died

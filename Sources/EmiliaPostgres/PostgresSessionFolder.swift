@@ -67,9 +67,13 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
             let newest = try await self.newestPosition()
             guard try await self.cursorPosition() < newest else { return }
             self.wakeSignal.wake()
-            while try await self.cursorPosition() < newest {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            // Polled from 5 ms, doubling to 50 ms: a fold that cannot move (a rebuild holds the lock, the folder
+            // backs off after failures) costs a waiting read ~100 queries over the limit, not ~1,000.
+            var pause = Duration.milliseconds(5)
+            repeat {
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(50))
+            } while try await self.cursorPosition() < newest
         }
     }
 
@@ -91,13 +95,11 @@ final class PostgresSessionFolder: Service, CustomStringConvertible {
                 try await connection.query("SELECT pg_try_advisory_lock(\(PostgresSchema.Lock.folder))", logger: logger)
                 .decode(Bool.self).first { _ in true } ?? false
             guard locked else { return }
-            do {
+            // A failed chunk closes the connection, which also lets go of the lock.
+            try await PostgresFailure.closingOnFailure(connection) {
                 while !Task.isShuttingDownGracefully, try await foldChunk(connection) {}
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
-                throw error
+                try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
             }
-            try await connection.query("SELECT pg_advisory_unlock(\(PostgresSchema.Lock.folder))", logger: logger)
         }
     }
 

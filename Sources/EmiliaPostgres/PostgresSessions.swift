@@ -74,7 +74,7 @@ enum PostgresSessions {
             for event in orders[key] ?? [] { accumulator.add(event) }
             rows.append((key, SessionState.Columns(accumulator, timeZone: zone)))
         }
-        for try await _ in try await connection.execute(Upsert(rows), logger: logger) {}
+        _ = try await connection.execute(Upsert(rows), logger: logger)
     }
 
     /// The stored accumulators of a chunk's orders: one primary-key look-up per key (LATERAL; a join would let the
@@ -108,7 +108,8 @@ enum PostgresSessions {
     /// A chunk's session rows written at once, one array per column: the statement's text is the same for any
     /// number of rows, so PostgreSQL parses and plans it once per connection.
     private struct Upsert: PostgresPreparedStatement {
-        typealias Row = Int
+        /// No rows come back (`execute` answers the command tag).
+        typealias Row = ()
         static let name = "emilia_session_upsert"
         static let sql = """
             INSERT INTO sessions (token_id, env, order_id, local_date, table_number, status, opened_at, closed_at, state)
@@ -136,7 +137,7 @@ enum PostgresSessions {
             return bindings
         }
 
-        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+        func decodeRow(_ row: PostgresRow) throws {}
     }
 
     /// Keeps the events of an order that could not be folded, with the reason (shown under data quality on the day

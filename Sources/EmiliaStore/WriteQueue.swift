@@ -83,16 +83,19 @@ package final class WriteQueue: Sendable {
     /// Refuses new writes from now on.
     private func close() { state.withLock { $0.isClosed = true } }
 
-    /// The oldest writes, in order, up to `maximumEvents` events (rejections ride along); the rest stay queued.
-    package func take(maximumEvents: Int) -> [Item] {
+    /// The oldest writes, in order, up to `maximumEvents` events and about `maximumBytes` of bodies (at least one
+    /// event; rejections ride along); the rest stay queued.
+    package func take(maximumEvents: Int, maximumBytes: Int = .max) -> [Item] {
         state.withLock { state -> [Item] in
             var events = 0
+            var bytes = 0
             var end = 0
             var rejections = 0
             while end < state.pending.count {
-                if case .event = state.pending[end] {
-                    if events == maximumEvents { break }
+                if case .event(let event, _) = state.pending[end] {
+                    if events == maximumEvents || (events > 0 && bytes + event.body.count > maximumBytes) { break }
                     events += 1
+                    bytes += event.body.count
                 } else {
                     rejections += 1
                 }

@@ -59,31 +59,41 @@ struct StoreLogConformanceTests {
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
             let ingestor = Ingestor(store: store, limits: .init(maximumBodyBytes: .max))
             let admission = try ingestor.admit(.init(env: "prod"), token: token)
-            var full = try ingestor.event(
-                from: Data(SampleCheck.events(order: "O-1")[0].utf8), admission: admission,
-                metadata: .init(contentType: "application/json", idempotencyKey: "full", requestID: "req-1"), receivedAt: nil)
-            full.contentEncoding = "gzip"  // as the ingestor marks a body it decompressed
-            let bare = try ingestor.event(
-                from: Data(#"{"event":"heartbeat"}"#.utf8), admission: admission,
-                metadata: .init(contentType: nil, idempotencyKey: "bare"), receivedAt: nil)
-            let receipts = try await withThrowingTaskGroup(of: (String, AppendReceipt).self) { group in
-                for (name, event) in [("full", full), ("bare", bare)] {
-                    group.addTask { (name, try await store.append(event)) }
-                }
-                return try await group.reduce(into: [String: AppendReceipt]()) { $0[$1.0] = $1.1 }
+            // Ten of each at once: the writer takes what is queued, so most commits hold both kinds.
+            var events: [(isFull: Bool, event: IncomingEvent)] = []
+            for index in 0..<10 {
+                var full = try ingestor.event(
+                    from: Data(SampleCheck.events(order: "O-\(index)")[0].utf8), admission: admission,
+                    metadata: .init(contentType: "application/json", idempotencyKey: "full-\(index)", requestID: "req-\(index)"),
+                    receivedAt: nil)
+                full.contentEncoding = "gzip"  // as the ingestor marks a body it decompressed
+                let bare = try ingestor.event(
+                    from: Data(#"{"event":"heartbeat"}"#.utf8), admission: admission,
+                    metadata: .init(contentType: nil, idempotencyKey: "bare-\(index)"), receivedAt: nil)
+                events += [(true, full), (false, bare)]
             }
-            let stored = try await store.events(EventQuery(tokenID: token.id, environment: .prod)).events
+            let receipts = try await withThrowingTaskGroup(of: (Int, AppendReceipt).self) { group in
+                for (index, entry) in events.enumerated() { group.addTask { (index, try await store.append(entry.event)) } }
+                return try await group.reduce(into: [Int: AppendReceipt]()) { $0[$1.0] = $1.1 }
+            }
+            let stored = try await store.events(EventQuery(tokenID: token.id, environment: .prod, limit: 100)).events
+            #expect(stored.count == 20)
             let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.id, $0) })
-            let fullID = try #require(receipts["full"]).eventID
-            let bareID = try #require(receipts["bare"]).eventID
-            let storedFull = try #require(byID[fullID])
-            #expect(storedFull.orderID == "O-1" && storedFull.tableNumber == "Mesa 4")
-            #expect(storedFull.occurredAt == Date(timeIntervalSince1970: 1_764_009_000))
-            #expect(storedFull.requestID == "req-1" && storedFull.contentType == "application/json" && storedFull.contentEncoding == "gzip")
-            let storedBare = try #require(byID[bareID])
-            #expect(storedBare.orderID == nil && storedBare.tableNumber == nil && storedBare.occurredAt == nil)
-            #expect(storedBare.requestID == nil && storedBare.contentType == nil && storedBare.contentEncoding == nil)
-            #expect(storedBare.eventType == "heartbeat" && !storedBare.isTest)
+            for (index, entry) in events.enumerated() {
+                let eventID = try #require(receipts[index]?.eventID)
+                let event = try #require(byID[eventID])
+                if entry.isFull {
+                    let order = entry.event.summary.orderID
+                    #expect(event.orderID == order && order != nil && event.tableNumber == "Mesa 4")
+                    #expect(event.occurredAt == Date(timeIntervalSince1970: 1_764_009_000))
+                    #expect(event.requestID == entry.event.requestID && event.requestID != nil)
+                    #expect(event.contentType == "application/json" && event.contentEncoding == "gzip")
+                } else {
+                    #expect(event.orderID == nil && event.tableNumber == nil && event.occurredAt == nil)
+                    #expect(event.requestID == nil && event.contentType == nil && event.contentEncoding == nil)
+                    #expect(event.eventType == "heartbeat" && !event.isTest)
+                }
+            }
         }
     }
 
