@@ -15,8 +15,9 @@ import ServiceLifecycle
 /// reason; the others fold and the cursor moves on.
 final class PostgresSessionFolder: Service, CustomStringConvertible {
     /// How often a node looks for unfolded events. Under steady writes a longer pause folds more of a check's events
-    /// in one chunk (one read and one write of its session instead of several); a read waits for the fold anyway.
-    static let pollInterval: Duration = .milliseconds(200)
+    /// in one chunk (one read and one write of its session instead of several); a read wakes the folder and waits
+    /// for the fold, so it never waits for this tick (measured: 1 s against 200 ms, +4 % ingest on one node).
+    static let pollInterval: Duration = .seconds(1)
     /// How long a read waits for the fold before it answers from what is folded (a read wakes the folder, so it
     /// waits only for the fold itself; the limit is for a fold that fails or a machine that is swamped).
     static let readWaitLimit: Duration = .seconds(5)
