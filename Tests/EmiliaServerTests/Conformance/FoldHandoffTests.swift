@@ -1,4 +1,3 @@
-import EmiliaIngest
 import EmiliaModel
 import EmiliaStore
 import Foundation
@@ -15,8 +14,6 @@ import Testing
     func foldedSessionsEqualARebuildFromTheStoredBodies(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             let token = try await store.createToken(name: "Boteco", timeZone: "America/Sao_Paulo").record
-            let ingestor = Ingestor(store: store, limits: .init(maximumBodyBytes: .max))
-            let admission = try ingestor.admit(.init(env: "prod"), token: token)
             let standIn = Date(timeIntervalSince1970: 1_000_000_000)  // 2001: long before any receipt in this test
             let bodies = [
                 #"{"event":"session_opened","order_id":"H-1","table_number":"Mesa 2","guests":3}"#,
@@ -25,13 +22,11 @@ import Testing
             ]
             let startedAt = Date()
             for body in bodies {
-                let event = try ingestor.event(
-                    from: Data(body.utf8), admission: admission, metadata: .init(idempotencyKey: UUID().uuidString),
-                    receivedAt: standIn)
+                let event = try incomingEvent(body, token: token, store: store, receivedAt: standIn)
                 #expect(event.sessionFacts != nil)
                 _ = try await store.append(event)
             }
-            // A read waits up to 2 s for the fold; a loaded test run can take longer.
+            // A read waits a few seconds at most for the fold; a loaded test run can take longer.
             try await waitUntil {
                 try await store.session(tokenID: token.id, environment: .prod, orderID: "H-1")?.eventIDs.count == bodies.count
             }

@@ -12,13 +12,17 @@ func withFreshStore<T: Sendable>(_ backend: Backend, _ body: @Sendable (any Even
 }
 
 /// An event as ingest hands it to the store (the `Ingestor`'s own code): validated, with its summary and warnings.
+/// `metadata` stands for the post's headers (a fresh idempotency key unless `key` or `metadata` gives one);
+/// `receivedAt` is the time ingest reads it at (nil: now).
 func incomingEvent(
-    _ body: String, token: TokenRecord, store: any EventStore, environment: DeploymentEnvironment = .prod, key: String? = nil
+    _ body: String, token: TokenRecord, store: any EventStore, environment: DeploymentEnvironment = .prod, key: String? = nil,
+    metadata: Ingestor.PostMetadata? = nil, receivedAt: Date? = nil
 ) throws -> IncomingEvent {
     let ingestor = Ingestor(store: store, limits: .init(maximumBodyBytes: .max))
     let admission = try ingestor.admit(.init(env: environment.rawValue), token: token)
     return try ingestor.event(
-        from: Data(body.utf8), admission: admission, metadata: .init(idempotencyKey: key ?? UUID().uuidString), receivedAt: nil)
+        from: Data(body.utf8), admission: admission, metadata: metadata ?? .init(idempotencyKey: key ?? UUID().uuidString),
+        receivedAt: receivedAt)
 }
 
 /// A small check in UTC on 2025-11-24: opened, two items, closed with totals.

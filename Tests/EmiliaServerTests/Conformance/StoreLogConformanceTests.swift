@@ -57,19 +57,16 @@ struct StoreLogConformanceTests {
     func optionalColumnsComeBackPresentOrAbsent(backend: Backend) async throws {
         try await withFreshStore(backend) { store in
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
-            let ingestor = Ingestor(store: store, limits: .init(maximumBodyBytes: .max))
-            let admission = try ingestor.admit(.init(env: "prod"), token: token)
             // Ten of each at once: the writer takes what is queued, so most commits hold both kinds.
             var events: [(isFull: Bool, event: IncomingEvent)] = []
             for index in 0..<10 {
-                var full = try ingestor.event(
-                    from: Data(SampleCheck.events(order: "O-\(index)")[0].utf8), admission: admission,
-                    metadata: .init(contentType: "application/json", idempotencyKey: "full-\(index)", requestID: "req-\(index)"),
-                    receivedAt: nil)
+                var full = try incomingEvent(
+                    SampleCheck.events(order: "O-\(index)")[0], token: token, store: store,
+                    metadata: .init(contentType: "application/json", idempotencyKey: "full-\(index)", requestID: "req-\(index)"))
                 full.contentEncoding = "gzip"  // as the ingestor marks a body it decompressed
-                let bare = try ingestor.event(
-                    from: Data(#"{"event":"heartbeat"}"#.utf8), admission: admission,
-                    metadata: .init(contentType: nil, idempotencyKey: "bare-\(index)"), receivedAt: nil)
+                let bare = try incomingEvent(
+                    #"{"event":"heartbeat"}"#, token: token, store: store,
+                    metadata: .init(contentType: nil, idempotencyKey: "bare-\(index)"))
                 events += [(true, full), (false, bare)]
             }
             let receipts = try await withThrowingTaskGroup(of: (Int, AppendReceipt).self) { group in
