@@ -23,13 +23,16 @@ final class GroupCommitWriter: Service {
     private let queue: WriteQueue
     /// Where the session facts of new events go for the folder.
     private let handoff: FoldHandoff
+    /// Makes each commit durable before its writes are answered.
+    private let logSyncer: LogSyncer
 
     init(
-        database: DatabasePool, logger: Logger, maximumPending: Int, now: @escaping @Sendable () -> Date,
+        database: DatabasePool, logSyncer: LogSyncer, logger: Logger, maximumPending: Int, now: @escaping @Sendable () -> Date,
         observer: @escaping CommitObserver, handoff: FoldHandoff, onCommitted: @escaping @Sendable (Int64) -> Void,
         onTokenChanged: @escaping @Sendable () -> Void
     ) {
         self.handoff = handoff
+        self.logSyncer = logSyncer
         self.onTokenChanged = onTokenChanged
         self.database = database
         self.logger = logger
@@ -57,6 +60,7 @@ final class GroupCommitWriter: Service {
 
     func run() async throws {
         await queue.serve { identifiers in await commitPending(identifiers: &identifiers) }
+        await logSyncer.drain()
     }
 
     private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {
@@ -74,27 +78,37 @@ final class GroupCommitWriter: Service {
         // Before the commit, so the folder finds them however soon it reads the new rows.
         handoff.handOver(events.lazy.map { ($0.1, $0.0) })
         let started = ContinuousClock.now
-        let outcome: Result<[StoredWrite], StoreError>
+        let stored: [StoredWrite]
         do {
-            let stored = try await database.writeSynced { db in
+            // Without an fsync: the log syncer syncs it, and the next batch commits meanwhile.
+            stored = try await database.writeUnsynced { db in
                 let stored = try events.map { try Self.insert($0.0, id: $0.1, receivedAt: receivedAt, db: db) }
                 for rejection in rejections { try Self.insert(rejection, db: db) }
                 return stored
             }
-            outcome = .success(stored)
-            queue.lastCommitFailed = false
-            observer(batch.items.count, ContinuousClock.now - started)
         } catch {
             logger.error("Commit failed", metadata: ["error": "\(error)", "batch": "\(batch.items.count)"])
-            outcome = .failure(StoreError(.unavailable, "the commit failed"))
-            queue.lastCommitFailed = true
+            fail(batch, StoreError(.unavailable, "the commit failed"))
+            return
         }
-        // Before the answers: a read right after its 200 must wait for this commit's fold, and see a learned style.
-        if case .success(let stored) = outcome {
+        logSyncer.afterNextSync { [self] synced in
+            if case .failure(let error) = synced {
+                logger.error("Sync of the write-ahead log failed", metadata: ["error": "\(error)", "batch": "\(batch.items.count)"])
+                fail(batch, error)
+                return
+            }
+            queue.lastCommitFailed = false
+            observer(batch.items.count, ContinuousClock.now - started)
+            // Before the answers: a read right after its 200 must wait for this commit's fold, and see a learned style.
             if stored.contains(where: \.learnedTableStyle) { onTokenChanged() }
             if let newest = stored.compactMap(\.rowID).max() { onCommitted(newest) }
+            batch.answer(.success(stored.map(\.receipt)))
         }
-        batch.answer(outcome.map { $0.map(\.receipt) })
+    }
+
+    private func fail(_ batch: WriteBatch, _ error: StoreError) {
+        queue.lastCommitFailed = true
+        batch.answer(.failure(error))
     }
 
     /// One event's outcome: its receipt, and its rowid when it was new.

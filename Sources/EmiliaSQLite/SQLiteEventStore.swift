@@ -5,7 +5,7 @@ import GRDB
 public import Logging
 public import ServiceLifecycle
 
-/// The event log in one SQLite file (WAL, `synchronous=FULL`): the default, single-node store.
+/// The event log in one SQLite file (WAL, every commit synced before it is answered): the default, single-node store.
 ///
 /// Writes of events go through one group-commit writer (in `services`, which the server runs);
 /// token administration writes directly, so the CLI can manage tokens while a server runs.
@@ -35,11 +35,24 @@ public final class SQLiteEventStore: EventStore {
     ///   - logRestartFrames: with separate checkpoints, the log length (in 4 KiB frames; 16 MiB by default) past which
     ///     the writer finishes the checkpointer's pass, so the log starts over instead of growing under steady writes.
     ///   - minimumFreeBytes: below this much free space in `directory`, health reports storage unavailable.
-    public init(
+    public convenience init(
         directory: URL, logger: Logger, tokenCacheLifetime: Duration = .seconds(1), busyTimeout: Duration = .seconds(10),
         separateCheckpoints: Bool = true, logRestartFrames: Int = 4096,
         maximumPendingWrites: Int = 50_000, minimumFreeBytes: Int64 = 16 * 1024 * 1024,
         now: @escaping @Sendable () -> Date = { Date() }, monitor: StoreMonitor = StoreMonitor()
+    ) throws {
+        try self.init(
+            directory: directory, logger: logger, tokenCacheLifetime: tokenCacheLifetime, busyTimeout: busyTimeout,
+            separateCheckpoints: separateCheckpoints, logRestartFrames: logRestartFrames,
+            maximumPendingWrites: maximumPendingWrites, minimumFreeBytes: minimumFreeBytes, now: now, monitor: monitor,
+            syncLog: LogSyncer.fileDataSync)
+    }
+
+    /// The same, with the call that syncs the write-ahead log given (tests wrap `fdatasync` to watch it).
+    init(
+        directory: URL, logger: Logger, tokenCacheLifetime: Duration, busyTimeout: Duration, separateCheckpoints: Bool,
+        logRestartFrames: Int, maximumPendingWrites: Int, minimumFreeBytes: Int64, now: @escaping @Sendable () -> Date,
+        monitor: StoreMonitor, syncLog: @escaping LogSyncer.Sync
     ) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
@@ -67,7 +80,8 @@ public final class SQLiteEventStore: EventStore {
         let tokenCache = TokenCache(lifetime: tokenCacheLifetime)
         self.tokenCache = tokenCache
         writer = GroupCommitWriter(
-            database: database, logger: logger, maximumPending: maximumPendingWrites,
+            database: database, logSyncer: LogSyncer(databasePath: path, sync: syncLog), logger: logger,
+            maximumPending: maximumPendingWrites,
             now: now, observer: monitor.commit, handoff: handoff,
             onCommitted: { [appends] in
                 folder.committed(upTo: $0)

@@ -5,6 +5,7 @@ import Foundation
 import GRDB
 import Logging
 import NIOHTTP1
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -15,8 +16,9 @@ import Testing
 /// stored", including when the write queue is full (decisions "Rejection records"; GroupCommitWriter.append).
 @Suite("Promise: durability")
 struct PromiseDurabilityTests {
-    /// `synchronous=FULL` on the connection the group-commit writer commits through. Catches the pragma being
-    /// lowered to NORMAL or OFF in SQLiteEventStore.init (a commit could then be lost by a power cut after its 200).
+    /// `synchronous=FULL` on the writer connection: every write but the group commit's and the fold's (tokens,
+    /// retention) syncs in its own commit. Catches the pragma being lowered to NORMAL or OFF in SQLiteEventStore.init
+    /// (a token change could then be lost by a power cut after its 201).
     @Test(.timeLimit(.minutes(2)))
     func theStoresWriterConnectionSyncsFully() async throws {
         let directory = TemporaryDirectory.make()
@@ -29,33 +31,47 @@ struct PromiseDurabilityTests {
         #expect(journal?.lowercased() == "wal")
     }
 
-    /// The session fold commits without an fsync (it is rebuilt from the log), on the same connection as the events:
-    /// after a fold, the connection must be back at FULL, and an event committed then must sync. Catches
-    /// `writeUnsynced` leaving the connection at NORMAL, or the group commit not setting FULL again.
+    /// The group commit writes its transaction without an fsync and hands its answers to the log syncer: no append
+    /// may return before a sync of the write-ahead log that began after its commit. The sync is held here (a wrapped
+    /// `fdatasync`) while the event is already committed and readable. Catches answering after the commit instead of
+    /// after the sync, and syncing some file other than the store's log.
     @Test(.timeLimit(.minutes(2)))
-    func eventCommitsSyncFullyAfterAFold() async throws {
-        try await withFreshStore(.sqlite) { store in
-            let sqlite = try #require(store as? SQLiteEventStore)
+    func anAppendReturnsOnlyAfterTheLogIsSynced() async throws {
+        let gate = SyncGate()
+        try await withSyncWatchedStore(gate: gate) { store, directory in
             let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
-            for body in SampleCheck.events(order: "F-1") { _ = try await store.append(incomingEvent(body, token: token, store: store)) }
-            // The read waits for the fold, so the unsynced transaction has run on the writer by now.
-            let session = try await store.session(tokenID: token.id, environment: .prod, orderID: "F-1")
-            #expect(session?.eventIDs.count == 3)
-            let synchronous = try await sqlite.database.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
-            #expect(synchronous == 2, "after a fold, PRAGMA synchronous on the writer is \(String(describing: synchronous)), not FULL (2)")
-            // And a write that lowers it (as the fold does) cannot leak into the next event's commit: the last
-            // `PRAGMA synchronous` the writer connection ran before the event's insert set FULL.
-            let statements = Mutex<[String]>([])
-            try await sqlite.database.writeWithoutTransaction { db in
-                db.trace(options: .statement) { event in statements.withLock { $0.append("\(event)") } }
-                try db.execute(sql: "PRAGMA synchronous = OFF")
-            }
-            _ = try await store.append(incomingEvent(SampleCheck.events(order: "F-2")[0], token: token, store: store))
-            try await sqlite.database.writeWithoutTransaction { db in db.trace(options: .statement, nil) }
-            let log = statements.withLock { $0 }
-            let insert = try #require(log.lastIndex { $0.contains("INSERT INTO events") }, "\(log)")
-            let pragma = log[..<insert].last { $0.contains("PRAGMA synchronous") }
-            #expect(pragma?.contains("FULL") == true, "the event's commit ran after \(pragma ?? "no PRAGMA synchronous")")
+            let appended = Mutex(false)
+            async let receipt = {
+                defer { appended.withLock { $0 = true } }
+                return try await store.append(incomingEvent(SampleCheck.events(order: "F-1")[0], token: token, store: store))
+            }()
+            try await waitUntil { gate.waiting > 0 }
+            let committed = try await DatabaseQueue(path: directory.appendingPathComponent(SQLiteEventStore.fileName).path)
+                .read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
+            #expect(committed == 1, "the sync began before the event was committed")
+            #expect(appended.withLock { $0 } == false, "the append returned while the log's sync was still running")
+            gate.open()
+            #expect(try await receipt.isDuplicate == false)
+            let log = try FileManager.default.attributesOfItem(
+                atPath: directory.appendingPathComponent(SQLiteEventStore.fileName + "-wal").path)
+            #expect(gate.syncedFiles.contains(log[.systemFileNumber] as? UInt64 ?? 0), "the syncer synced some other file")
+        }
+    }
+
+    /// A log that cannot be synced must not turn into 200s: the events of that commit are refused as unavailable
+    /// (their sender retries; the retry finds them stored and answers it as a duplicate once a sync works again).
+    /// Catches a failed `fdatasync` being ignored.
+    @Test(.timeLimit(.minutes(2)))
+    func aFailedSyncRefusesTheCommitsItCovered() async throws {
+        let gate = SyncGate(failures: 1)
+        gate.open()
+        try await withSyncWatchedStore(gate: gate) { store, _ in
+            let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
+            let event = try incomingEvent(SampleCheck.events(order: "F-1")[0], token: token, store: store, key: "k-1")
+            await #expect(throws: StoreError.self) { try await store.append(event) }
+            let retried = try await store.append(event)
+            #expect(retried.isDuplicate, "the retry after a failed sync should find the committed event")
+            #expect(gate.calls >= 2)
         }
     }
 
@@ -142,5 +158,80 @@ struct PromiseDurabilityTests {
             let count = try await DatabaseQueue(path: path).read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") }
             #expect(count == stored.count)
         }
+    }
+}
+
+/// Wraps the store's `fdatasync` of its log: holds syncs until opened, can fail the first ones, and records which
+/// files (inode numbers) it synced.
+private final class SyncGate: Sendable {
+    private struct State {
+        var isOpen = false
+        var waiting = 0
+        var calls = 0
+        var failuresLeft: Int
+        var files: Set<UInt64> = []
+    }
+
+    private let state: Mutex<State>
+    private let opened = DispatchSemaphore(value: 0)
+
+    init(failures: Int = 0) { state = Mutex(State(failuresLeft: failures)) }
+
+    var waiting: Int { state.withLock { $0.waiting } }
+    var calls: Int { state.withLock { $0.calls } }
+    var syncedFiles: Set<UInt64> { state.withLock { $0.files } }
+
+    func open() {
+        state.withLock { $0.isOpen = true }
+        opened.signal()
+    }
+
+    /// Runs on the syncer's thread: blocks until `open()`, then fails or calls `fdatasync`.
+    func sync(_ descriptor: Int32) -> Int32 {
+        var file = stat()
+        let mustWait = state.withLock { state in
+            state.calls += 1
+            if fstat(descriptor, &file) == 0 { state.files.insert(UInt64(file.st_ino)) }
+            if !state.isOpen { state.waiting += 1 }
+            return !state.isOpen
+        }
+        if mustWait {
+            opened.wait()
+            opened.signal()
+        }
+        let fails = state.withLock { state in
+            defer { state.failuresLeft = max(0, state.failuresLeft - 1) }
+            return state.failuresLeft > 0
+        }
+        if fails {
+            errno = EIO
+            return -1
+        }
+        return fdatasync(descriptor)
+    }
+}
+
+/// A SQLite store whose log syncs go through `gate`, with its services running for `body`.
+private func withSyncWatchedStore(
+    gate: SyncGate, _ body: @Sendable (SQLiteEventStore, URL) async throws -> Void
+) async throws {
+    let directory = TemporaryDirectory.make()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let store = try SQLiteEventStore(
+        directory: directory, logger: Logger(label: "test"), tokenCacheLifetime: .seconds(1), busyTimeout: .seconds(10),
+        separateCheckpoints: true, logRestartFrames: 4096, maximumPendingWrites: 100, minimumFreeBytes: 0, now: { Date() },
+        monitor: StoreMonitor(), syncLog: { gate.sync($0) })
+    let group = ServiceGroup(services: store.services, logger: Logger(label: "test"))
+    try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            try await body(store, directory)
+        } catch {
+            gate.open()
+            await group.triggerGracefulShutdown()
+            throw error
+        }
+        await group.triggerGracefulShutdown()
+        try await tasks.waitForAll()
     }
 }

@@ -1,0 +1,109 @@
+import Dispatch
+import EmiliaStore
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Makes the group commit's transactions durable off the writer connection.
+///
+/// The writer commits a batch without an fsync (`synchronous=NORMAL`: its frames are in the write-ahead log, in the
+/// OS's cache) and hands its answers here. This syncs the log file (`fdatasync`) on a thread of its own, once for
+/// every commit that finished before the sync began, and only then runs their completions (the 200s). Meanwhile the
+/// writer commits the next batch, so the disk's flush and the next batch's inserts overlap instead of taking turns.
+///
+/// Durability is the same as a commit with `synchronous=FULL`: a completion runs only after a sync that began after
+/// its commit, and the log is synced as a whole. Frames a checkpoint copied into the database file before the sync are
+/// safe too: SQLite syncs the log before such a copy and the database file before the log starts over.
+final class LogSyncer: Sendable {
+    /// The outcome of one sync, handed to every completion it covers.
+    typealias Completion = @Sendable (Result<Void, StoreError>) -> Void
+
+    private struct State {
+        var waiting: [Completion] = []
+        var isSyncing = false
+    }
+
+    private let logPath: String
+    private let state = Mutex(State())
+    /// The open descriptor of the log file, used only on `queue`.
+    private let descriptor = Mutex<Int32>(-1)
+    private let queue = DispatchQueue(label: "emilia.log-sync", qos: .userInitiated)
+    /// Syncs an open file's data: returns 0, or -1 with `errno` set.
+    typealias Sync = @Sendable (_ descriptor: Int32) -> Int32
+
+    /// `fdatasync`: the file's data, and the metadata needed to read it back.
+    static let fileDataSync: Sync = { fdatasync($0) }
+
+    /// Runs the sync itself: `fileDataSync` unless a test wraps it.
+    private let sync: Sync
+
+    /// - Parameter databasePath: the SQLite file; its log is the file beside it with `-wal` appended.
+    init(databasePath: String, sync: @escaping Sync = LogSyncer.fileDataSync) {
+        logPath = databasePath + "-wal"
+        self.sync = sync
+    }
+
+    deinit {
+        let file = descriptor.withLock { $0 }
+        if file >= 0 { close(file) }
+    }
+
+    /// Runs `completion` after a sync of the log that begins after this call.
+    func afterNextSync(_ completion: @escaping Completion) {
+        let startsSyncing = state.withLock { state in
+            state.waiting.append(completion)
+            defer { state.isSyncing = true }
+            return !state.isSyncing
+        }
+        if startsSyncing { queue.async { self.syncWhileWaiting() } }
+    }
+
+    /// Waits until every completion handed over so far has run.
+    func drain() async {
+        await withCheckedContinuation { continuation in afterNextSync { _ in continuation.resume() } }
+    }
+
+    private func syncWhileWaiting() {
+        while true {
+            let covered = state.withLock { state in
+                defer { state.waiting.removeAll(keepingCapacity: true) }
+                if state.waiting.isEmpty { state.isSyncing = false }
+                return state.waiting
+            }
+            if covered.isEmpty { return }
+            let outcome = syncLog()
+            for completion in covered { completion(outcome) }
+        }
+    }
+
+    /// Syncs the log through a descriptor of its own, opened again when the file was replaced (a log deleted by
+    /// the last connection's close and created anew). SQLite holds no POSIX lock on the log (its locks are on the
+    /// `-shm` file), so closing this descriptor drops none of them.
+    private func syncLog() -> Result<Void, StoreError> {
+        descriptor.withLock { file in
+            if file >= 0, !Self.isSameFile(file, logPath) {
+                close(file)
+                file = -1
+            }
+            if file < 0 { file = open(logPath, O_RDONLY | O_CLOEXEC) }
+            guard file >= 0 else {
+                return .failure(StoreError(.unavailable, "the write-ahead log could not be opened (errno \(errno))"))
+            }
+            guard sync(file) == 0 else {
+                return .failure(StoreError(.unavailable, "the write-ahead log could not be synced (errno \(errno))"))
+            }
+            return .success(())
+        }
+    }
+
+    private static func isSameFile(_ descriptor: Int32, _ path: String) -> Bool {
+        var opened = stat()
+        var named = stat()
+        guard fstat(descriptor, &opened) == 0, stat(path, &named) == 0 else { return false }
+        return opened.st_ino == named.st_ino && opened.st_dev == named.st_dev
+    }
+}
