@@ -5,8 +5,9 @@ import GRDB
 import Logging
 import ServiceLifecycle
 
-/// The single writer of the event log: it commits everything pending as one transaction (group commit,
-/// `synchronous=FULL`, set again before each commit), then answers every waiting request. This is what makes "200 means on disk" fast.
+/// The single writer of the event log: it commits everything pending as one transaction (group commit, without an
+/// fsync), and `LogSyncer` answers every waiting request once the log is synced, while the next batch commits. This
+/// is what makes "200 means on disk" fast.
 ///
 /// Run it as a `Service`; on graceful shutdown it commits what is queued, then refuses new writes. The queue in front
 /// of it (`WriteQueue`) is the one every backend shares.
@@ -49,6 +50,9 @@ final class GroupCommitWriter: Service {
     /// True when the most recent commit failed (health reports storage down until one succeeds).
     var lastCommitFailed: Bool { queue.lastCommitFailed }
 
+    /// True once a sync of the log failed: writes are refused until a restart (`LogSyncer.hasFailed`).
+    var logSyncFailed: Bool { logSyncer.hasFailed }
+
     /// Clears `lastCommitFailed` after a successful write probe.
     func markHealthy() { queue.lastCommitFailed = false }
 
@@ -65,6 +69,8 @@ final class GroupCommitWriter: Service {
 
     private func commitPending(identifiers: inout TimeOrderedIdentifierGenerator) async {
         while true {
+            // A stalled disk stalls the writer here, so the queue fills and refuses instead of growing.
+            await logSyncer.waitForRoom()
             let items = queue.takeAll()
             if items.isEmpty { return }
             await commit(WriteBatch(items), identifiers: &identifiers)
@@ -91,13 +97,13 @@ final class GroupCommitWriter: Service {
             fail(batch, StoreError(.unavailable, "the commit failed"))
             return
         }
+        queue.lastCommitFailed = false
         logSyncer.afterNextSync { [self] synced in
             if case .failure(let error) = synced {
                 logger.error("Sync of the write-ahead log failed", metadata: ["error": "\(error)", "batch": "\(batch.items.count)"])
                 fail(batch, error)
                 return
             }
-            queue.lastCommitFailed = false
             observer(batch.items.count, ContinuousClock.now - started)
             // Before the answers: a read right after its 200 must wait for this commit's fold, and see a learned style.
             if stored.contains(where: \.learnedTableStyle) { onTokenChanged() }

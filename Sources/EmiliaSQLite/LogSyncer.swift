@@ -25,7 +25,17 @@ final class LogSyncer: Sendable {
     private struct State {
         var waiting: [Completion] = []
         var isSyncing = false
+        /// Completions handed over and not yet run.
+        var unanswered = 0
+        /// Writers waiting for `unanswered` to fall (`waitForRoom`).
+        var roomWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Set by the first failed sync, for good (see `hasFailed`).
+        var failure: StoreError?
     }
+
+    /// How many handed-over commits may wait for their sync before `waitForRoom` holds the writer: the one being
+    /// synced and the one after it. A stalled disk then stalls the writer, so its queue fills and refuses.
+    static let maximumUnanswered = 2
 
     private let logPath: String
     private let state = Mutex(State())
@@ -36,7 +46,13 @@ final class LogSyncer: Sendable {
     typealias Sync = @Sendable (_ descriptor: Int32) -> Int32
 
     /// `fdatasync`: the file's data, and the metadata needed to read it back.
-    static let fileDataSync: Sync = { fdatasync($0) }
+    static let fileDataSync: Sync = {
+        #if os(Linux)
+            fdatasync($0)
+        #else
+            fsync($0)
+        #endif
+    }
 
     /// Runs the sync itself: `fileDataSync` unless a test wraps it.
     private let sync: Sync
@@ -55,11 +71,30 @@ final class LogSyncer: Sendable {
     /// Runs `completion` after a sync of the log that begins after this call.
     func afterNextSync(_ completion: @escaping Completion) {
         let startsSyncing = state.withLock { state in
+            state.unanswered += 1
             state.waiting.append(completion)
             defer { state.isSyncing = true }
             return !state.isSyncing
         }
         if startsSyncing { queue.async { self.syncWhileWaiting() } }
+    }
+
+    /// True once a sync has failed. Linux marks the pages of a failed `fdatasync` clean, so a later sync that works
+    /// proves nothing about them, and one lost frame voids every later commit in the log (their checksums chain).
+    /// So a failure is for good: every later completion fails too, until the server restarts and SQLite recovers
+    /// the log. No 200 can then follow data that may not be on disk.
+    var hasFailed: Bool { state.withLock { $0.failure != nil } }
+
+    /// Returns once fewer than `maximumUnanswered` commits wait for their sync.
+    func waitForRoom() async {
+        await withCheckedContinuation { continuation in
+            let hasRoom = state.withLock { state in
+                if state.unanswered < Self.maximumUnanswered { return true }
+                state.roomWaiters.append(continuation)
+                return false
+            }
+            if hasRoom { continuation.resume() }
+        }
     }
 
     /// Waits until every completion handed over so far has run.
@@ -75,9 +110,24 @@ final class LogSyncer: Sendable {
                 return state.waiting
             }
             if covered.isEmpty { return }
-            let outcome = syncLog()
+            let outcome = syncOrStayFailed()
             for completion in covered { completion(outcome) }
+            let writers = state.withLock { state in
+                state.unanswered -= covered.count
+                defer { state.roomWaiters.removeAll() }
+                return state.roomWaiters
+            }
+            for writer in writers { writer.resume() }
         }
+    }
+
+    private func syncOrStayFailed() -> Result<Void, StoreError> {
+        if let failure = state.withLock({ $0.failure }) { return .failure(failure) }
+        let outcome = syncLog()
+        if case .failure(let error) = outcome {
+            state.withLock { $0.failure = StoreError(.unavailable, "\(error.message); writes stay refused until a restart") }
+        }
+        return outcome
     }
 
     /// Syncs the log through a descriptor of its own, opened again when the file was replaced (a log deleted by

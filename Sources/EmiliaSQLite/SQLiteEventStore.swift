@@ -65,8 +65,9 @@ public final class SQLiteEventStore: EventStore {
         }
         let path = directory.appendingPathComponent(Self.fileName).path
         database = try DatabasePool(path: path, configuration: configuration)
-        // GRDB sets `synchronous = NORMAL` on the writer once it turns WAL on, after `prepareDatabase`: every commit
-        // must reach the disk before its 200, so the writer syncs fully (a test reads it back off the live connection).
+        // GRDB sets `synchronous = NORMAL` on the writer once it turns WAL on, after `prepareDatabase`: token and
+        // retention writes sync in their own commit, so the writer syncs fully by default (a test reads it back off
+        // the live connection); the group commit and the fold lower it for their transaction only.
         try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         // The CLI and a server opening the same new data dir at once: whoever loses the race to a migration finds
         // it applied on its second attempt.
@@ -232,6 +233,9 @@ public final class SQLiteEventStore: EventStore {
         _ = try await storage { try await read { db in try Int.fetchOne(db, sql: "SELECT 1") } }
         if let free = FreeSpace.available(at: directory), free < minimumFreeBytes {
             throw StoreError(.unavailable, "the disk holding the data directory is full (\(free) bytes free)")
+        }
+        if writer.logSyncFailed {
+            throw StoreError(.unavailable, "a sync of the write-ahead log failed: restart the server")
         }
         if writer.lastCommitFailed {
             // Probe with a real write, so storage reads healthy again once it recovers, even with no traffic.
