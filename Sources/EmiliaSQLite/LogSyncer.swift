@@ -123,8 +123,10 @@ final class LogSyncer: Sendable {
 
     private func syncOrStayFailed() -> Result<Void, StoreError> {
         if let failure = state.withLock({ $0.failure }) { return .failure(failure) }
-        let outcome = syncLog()
-        if case .failure(let error) = outcome {
+        let (outcome, syncRan) = syncLog()
+        // Only a sync that ran and failed can have lost pages; a log that could not be opened (say, out of
+        // descriptors under a flood of connections) refuses this batch and is tried again for the next.
+        if case .failure(let error) = outcome, syncRan {
             state.withLock { $0.failure = StoreError(.unavailable, "\(error.message); writes stay refused until a restart") }
         }
         return outcome
@@ -133,7 +135,7 @@ final class LogSyncer: Sendable {
     /// Syncs the log through a descriptor of its own, opened again when the file was replaced (a log deleted by
     /// the last connection's close and created anew). SQLite holds no POSIX lock on the log (its locks are on the
     /// `-shm` file), so closing this descriptor drops none of them.
-    private func syncLog() -> Result<Void, StoreError> {
+    private func syncLog() -> (outcome: Result<Void, StoreError>, syncRan: Bool) {
         descriptor.withLock { file in
             if file >= 0, !Self.isSameFile(file, logPath) {
                 close(file)
@@ -141,12 +143,12 @@ final class LogSyncer: Sendable {
             }
             if file < 0 { file = open(logPath, O_RDONLY | O_CLOEXEC) }
             guard file >= 0 else {
-                return .failure(StoreError(.unavailable, "the write-ahead log could not be opened (errno \(errno))"))
+                return (.failure(StoreError(.unavailable, "the write-ahead log could not be opened (errno \(errno))")), false)
             }
             guard sync(file) == 0 else {
-                return .failure(StoreError(.unavailable, "the write-ahead log could not be synced (errno \(errno))"))
+                return (.failure(StoreError(.unavailable, "the write-ahead log could not be synced (errno \(errno))")), true)
             }
-            return .success(())
+            return (.success(()), true)
         }
     }
 
