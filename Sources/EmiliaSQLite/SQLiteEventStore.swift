@@ -64,14 +64,14 @@ public final class SQLiteEventStore: EventStore {
             if separateCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(16 * logRestartFrames)") }
         }
         let path = directory.appendingPathComponent(Self.fileName).path
+        let openLock = try OpenLock(path: path + ".open-lock")
         database = try DatabasePool(path: path, configuration: configuration)
         // GRDB sets `synchronous = NORMAL` on the writer once it turns WAL on, after `prepareDatabase`: token and
         // retention writes sync in their own commit, so the writer syncs fully by default (a test reads it back off
         // the live connection); the group commit and the fold lower it for their transaction only.
         try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        // The CLI and a server opening the same new data dir at once: whoever loses the race to a migration finds
-        // it applied on its second attempt.
-        do { try SQLiteSchema.migrator.migrate(database) } catch { try SQLiteSchema.migrator.migrate(database) }
+        try SQLiteSchema.migrator.migrate(database)
+        _ = consume openLock
         self.now = now
         self.directory = directory
         self.minimumFreeBytes = minimumFreeBytes
