@@ -53,6 +53,9 @@ final class GroupCommitWriter: Service {
     /// True once a sync of the log failed: writes are refused until a restart (`LogSyncer.hasFailed`).
     var logSyncFailed: Bool { logSyncer.hasFailed }
 
+    /// True while the writer waits for the log's sync to catch up before its next commit.
+    var isHeldBySync: Bool { logSyncer.isHoldingWriter }
+
     /// Clears `lastCommitFailed` after a successful write probe.
     func markHealthy() { queue.lastCommitFailed = false }
 

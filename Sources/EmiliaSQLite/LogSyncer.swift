@@ -85,6 +85,9 @@ final class LogSyncer: Sendable {
     /// the log. No 200 can then follow data that may not be on disk.
     var hasFailed: Bool { state.withLock { $0.failure != nil } }
 
+    /// True while a writer waits in `waitForRoom` (a sync is slow to finish).
+    var isHoldingWriter: Bool { state.withLock { !$0.roomWaiters.isEmpty } }
+
     /// Returns once fewer than `maximumUnanswered` commits wait for their sync.
     func waitForRoom() async {
         await withCheckedContinuation { continuation in

@@ -84,6 +84,60 @@ struct PromiseDurabilityTests {
         }
     }
 
+    /// A stalled disk must not let the writer run on: while one sync hangs, it commits at most the batch after the
+    /// one being synced, so its queue fills and refuses (503) instead of growing committed-but-unanswered work
+    /// without bound. Catches the writer committing batches without waiting for room (`LogSyncer.waitForRoom`).
+    @Test(.timeLimit(.minutes(2)))
+    func aStalledSyncHoldsTheWriterSoItsQueueFillsAndRefuses() async throws {
+        let gate = SyncGate()
+        try await withSyncWatchedStore(gate: gate) { store, directory in
+            let token = try await store.createToken(name: "Cantina", timeZone: "UTC").record
+            let log = try DatabaseQueue(path: directory.appendingPathComponent(SQLiteEventStore.fileName).path)
+            let committed = { try await log.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0 } }
+            let queueRoom = 100  // `maximumPendingWrites` in withSyncWatchedStore
+            let events = try (0..<(2 + queueRoom + 50)).map {
+                try incomingEvent(SampleCheck.events(order: "F-\($0)")[0], token: token, store: store)
+            }
+            let outcomes = Outcomes()
+            let append: @Sendable (IncomingEvent) async -> Void = { outcomes.add((try? await store.append($0)) != nil) }
+            try await withThrowingTaskGroup(of: Void.self) { posts in
+                defer { gate.open() }  // before the group awaits its appends, should a check below throw
+                // The first batch's sync hangs; the second batch commits behind it; then the writer must stop.
+                posts.addTask { await append(events[0]) }
+                try await waitUntil { gate.waiting > 0 }
+                posts.addTask { await append(events[1]) }
+                try await waitUntil { store.writer.isHeldBySync }
+                #expect(try await committed() == 2)
+                for event in events[2...] { posts.addTask { await append(event) } }
+                try await waitUntil { outcomes.all.count == 50 }
+                #expect(outcomes.all.allSatisfy { !$0 }, "an append returned while the log's sync hung")
+                #expect(try await committed() == 2, "the writer committed on while the log's sync hung")
+                gate.open()
+                try await posts.waitForAll()
+            }
+            let stored = outcomes.all.filter { $0 }.count
+            #expect(stored == 2 + queueRoom)
+            #expect(try await committed() == stored, "every 200 is stored, nothing refused is")
+        }
+    }
+
+    /// A log that could not be opened was never synced, so nothing was lost: that batch is refused and the next one
+    /// tries again. Latching it like a failed sync would let a flood that runs the process out of descriptors stop
+    /// writes until a restart. Catches an open failure being kept as the syncer's failure.
+    @Test(.timeLimit(.minutes(2)))
+    func aLogThatCouldNotBeOpenedRefusesOnlyItsBatch() async throws {
+        let directory = TemporaryDirectory.make()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("absent.sqlite3").path
+        let syncer = LogSyncer(databasePath: database)
+        let first = await withCheckedContinuation { done in syncer.afterNextSync { done.resume(returning: $0) } }
+        #expect(throws: StoreError.self, "a log that does not exist was reported synced") { try first.get() }
+        #expect(!syncer.hasFailed, "a log that could not be opened refused writes for good")
+        #expect(FileManager.default.createFile(atPath: database + "-wal", contents: Data("frames".utf8)))
+        let second = await withCheckedContinuation { done in syncer.afterNextSync { done.resume(returning: $0) } }
+        #expect(throws: Never.self) { try second.get() }
+    }
+
     /// The client's outbox: `enqueue` returns once the message is on disk. Catches the outbox's
     /// `PRAGMA synchronous = FULL` (Outbox.init) being lowered.
     @Test(.timeLimit(.minutes(2)))
@@ -218,6 +272,13 @@ private final class SyncGate: Sendable {
         }
         return fdatasync(descriptor)
     }
+}
+
+/// Whether each of a test's appends was stored, in the order they returned.
+private final class Outcomes: Sendable {
+    private let list = Mutex<[Bool]>([])
+    var all: [Bool] { list.withLock { $0 } }
+    func add(_ stored: Bool) { list.withLock { $0.append(stored) } }
 }
 
 /// A SQLite store whose log syncs go through `gate`, with its services running for `body`.
