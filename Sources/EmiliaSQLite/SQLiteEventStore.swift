@@ -64,14 +64,14 @@ public final class SQLiteEventStore: EventStore {
             if separateCheckpoints { try db.execute(sql: "PRAGMA wal_autocheckpoint = \(16 * logRestartFrames)") }
         }
         let path = directory.appendingPathComponent(Self.fileName).path
-        let openLock = try OpenLock(path: path + ".open-lock")
+        let openLock = try OpenLock(path: path + ".open-lock", timeout: busyTimeout)
         database = try DatabasePool(path: path, configuration: configuration)
         // GRDB sets `synchronous = NORMAL` on the writer once it turns WAL on, after `prepareDatabase`: token and
         // retention writes sync in their own commit, so the writer syncs fully by default (a test reads it back off
         // the live connection); the group commit and the fold lower it for their transaction only.
         try database.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
         try SQLiteSchema.migrator.migrate(database)
-        _ = consume openLock
+        _ = consume openLock  // releases the lock here; without this line it could go right after it was taken
         self.now = now
         self.directory = directory
         self.minimumFreeBytes = minimumFreeBytes
