@@ -84,7 +84,7 @@ final class PostgresCommitWriter: Service, CustomStringConvertible {
             commitRunning.store(true, ordering: .releasing)
             commitStarted.withLock { $0 = ContinuousClock.now }
             let receivedAt = now()
-            let ids = batch.events.map { _ in identifiers.next(now: receivedAt).uuidString.lowercased() }
+            let ids = batch.events.map { _ in identifiers.next(now: receivedAt).lowercaseText }
             // Before the commit, so this node's folder finds them however soon it reads the new rows.
             handoff.handOver(zip(ids, batch.events))
             let started = ContinuousClock.now

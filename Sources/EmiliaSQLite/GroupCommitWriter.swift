@@ -82,7 +82,7 @@ final class GroupCommitWriter: Service {
 
     private func commit(_ batch: WriteBatch, identifiers: inout TimeOrderedIdentifierGenerator) async {
         let receivedAt = now()
-        let events = batch.events.map { ($0, identifiers.next(now: receivedAt).uuidString.lowercased()) }
+        let events = batch.events.map { ($0, identifiers.next(now: receivedAt).lowercaseText) }
         let rejections = batch.rejections
         // Before the commit, so the folder finds them however soon it reads the new rows.
         handoff.handOver(events.lazy.map { ($0.1, $0.0) })

@@ -119,4 +119,40 @@ struct ValueTests {
         #expect(TokenFormat.problem(with: "3f6c1b9e-8a3") == "the token must be the full 36-character UUID; got 12 characters")
         #expect(TokenFormat.problem(with: "zzzzzzzz-8a3d-4c2b-9f1e-2d7a5b8c0e41") != nil)
     }
+
+    /// The token check accepts exactly 8-4-4-4-12 hexadecimal digits of either case separated by dashes: valid ids,
+    /// each mutated in up to three places (hex digits of both cases, dashes, non-hex letters, braces, spaces, a
+    /// multi-byte character), against a reference written another way. Foundation's `UUID(uuidString:)`, used
+    /// before, is looser on Linux: it took spaces and dashes inside the groups. Catches a dash position or a digit
+    /// range off by one.
+    @Test func tokenFormatAcceptsExactlyTheUUIDShape() {
+        func reference(_ text: String) -> Bool {
+            text.utf8.count == 36
+                && text.split(separator: "-", omittingEmptySubsequences: false).map(\.count) == [8, 4, 4, 4, 12]
+                && text.allSatisfy { $0 == "-" || ($0.isASCII && $0.isHexDigit) }
+        }
+        var random = FuzzGenerator(seed: Array("token-format".utf8))
+        let alphabet = Array("0123456789abcdefABCDEF-gGzZ{} é")
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let valid = UUID().uuidString
+            var characters = Array(Bool.random(using: &random) ? valid : valid.lowercased())
+            for _ in 0..<Int.random(in: 0...3, using: &random) {
+                characters[Int.random(in: 0..<characters.count, using: &random)] = alphabet.randomElement(using: &random)!
+            }
+            let text = String(characters)
+            #expect((TokenFormat.problem(with: text) == nil) == reference(text), "\(text)")
+            if reference(text) { accepted += 1 }
+        }
+        #expect(accepted > 2_000 && accepted < 18_000, "the mutations tried too few valid or invalid tokens")
+    }
+
+    /// The writers' event ids: the canonical lowercase text of each UUID.
+    @Test func lowercaseTextIsTheCanonicalLowercaseUUID() {
+        var generator = TimeOrderedIdentifierGenerator()
+        for _ in 0..<1_000 {
+            let id = Bool.random() ? UUID() : generator.next(now: Date())
+            #expect(id.lowercaseText == id.uuidString.lowercased())
+        }
+    }
 }
