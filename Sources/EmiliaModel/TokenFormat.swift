@@ -14,8 +14,8 @@ public enum TokenFormat {
         return nil
     }
 
-    /// 8-4-4-4-12 hexadecimal digits, any case, separated by dashes: what `UUID(uuidString:)` accepts, without its
-    /// `sscanf` on every request.
+    /// 8-4-4-4-12 hexadecimal digits, any case, separated by dashes. Checked by hand: `UUID(uuidString:)` runs
+    /// `sscanf` on every request, and on Linux it also takes spaces and dashes inside the groups.
     static func isUUID(_ text: String) -> Bool {
         var index = 0
         for byte in text.utf8 {
