@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Instructions per request, repeatable on a shared machine: the release server runs under QEMU user mode with a
 # counting plugin (scripts/bench/insn_counter.c; callgrind crashes on Swift's lib_FoundationICU.so here). A fixed
-# number of posts to the durable route, then to the no-op route, each counted between two snapshots taken when the
-# server is idle again. Prints instructions per request for both, by module, and the top functions.
+# number of posts to the durable route, then to the no-op route, then to the unstored route (all but the store), each
+# counted between two snapshots taken when the server is idle again. Prints instructions per request for the three,
+# by module, and the top functions.
 #   scripts/bench-instructions.sh [sqlite]     (default) SQLite in a temp data dir
 #   scripts/bench-instructions.sh postgres     a throwaway PostgreSQL cluster; PostgreSQL's own instructions are
 #                                              not counted (another process), only Emilia's
-# POSTS (default 2000) per route; EMILIA_BIN a release binary built earlier; TOP how many functions to list.
+# POSTS (default 2000) per route; EMILIA_BIN a release binary built earlier; TOP how many functions to list; DUMP a
+# file to write every function's instructions per request to, by route (JSON, for diffs between builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)

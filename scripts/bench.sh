@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Ingest benchmark, everything on 127.0.0.1, each run wrk for DURATION (default 10 s).
-#   scripts/bench.sh [sqlite]   (default) Emilia's durable ingest against two baselines measured in the same
+#   scripts/bench.sh [sqlite]   (default) Emilia's durable ingest against three baselines measured in the same
 #                               run — Emilia's own no-op route (the framework's ceiling: same server, no
-#                               validation, no storage) and the FastAPI + SQLite peer in ../shared/peers (what
-#                               a team would deploy otherwise); at 16 and 64 connections.
+#                               validation, no storage), its unstored route (all the durable route does but
+#                               store: the request path's ceiling) and the FastAPI + SQLite peer in ../shared/peers
+#                               (what a team would deploy otherwise); at 16 and 64 connections.
 #   scripts/bench.sh postgres   a throwaway PostgreSQL cluster (scripts/postgres-cluster.sh): the FastAPI +
 #                               PostgreSQL peer and Emilia on PostgreSQL with one node, taking turns for ROUNDS
 #                               (default 3) rounds, then Emilia with three nodes sharing the database; at 64
@@ -251,7 +252,7 @@ fi
 port=$(free_port)
 admin_key="bench-admin-key-$(date +%s)-0123456789"
 EMILIA_ADMIN_KEY=$admin_key EMILIA_RATE_LIMIT=1000000 EMILIA_RATE_BURST=1000000 EMILIA_LOG_LEVEL=warning \
-  "$emilia" serve --port "$port" --data-dir "$work/emilia-data" --bench-noop-route >"$work/emilia.log" 2>&1 &
+  "$emilia" serve --port "$port" --data-dir "$work/emilia-data" --bench-routes >"$work/emilia.log" 2>&1 &
 emilia_pid=$!; pids+=("$emilia_pid")
 wait_http "http://127.0.0.1:$port/health"
 create_tokens "$port" 50 >"$work/emilia-tokens"
@@ -267,16 +268,17 @@ declare -A result
 sent=0  # durable requests answered 2xx: each a new event (its key unique in the run)
 printf '\n%-22s %6s %10s %9s %9s %8s %7s\n' target conns "req/s" "p50" "p99" "non-2xx" "RSS MB"
 for c in $connections; do
-  for target in emilia noop fastapi; do
+  for target in emilia unstored noop fastapi; do
     case $target in
       emilia)  r=$(run_wrk "http://127.0.0.1:$port" "$c" "$work/emilia-tokens" /webhooks/v1/pos/); pid=$emilia_pid ;;
+      unstored) r=$(run_wrk "http://127.0.0.1:$port" "$c" "$work/emilia-tokens" /unstored/webhooks/v1/pos/); pid=$emilia_pid ;;
       noop)    r=$(run_wrk "http://127.0.0.1:$port" "$c" "$work/emilia-tokens" /noop/webhooks/v1/pos/); pid=$emilia_pid ;;
       fastapi) r=$(run_wrk "http://127.0.0.1:$peer_port" "$c" "$work/peer-tokens" /webhooks/v1/pos/); pid=$(pgrep -f "uvicorn app:app --host 127.0.0.1 --port $peer_port" | head -1) ;;
     esac
     read -r rps p50 p99 bad total <<<"$r"
     result[$target-$c]=$rps
     [ "$target" = emilia ] && sent=$((sent + total - bad))
-    label=$target; [ "$target" = emilia ] && label="emilia (durable)"; [ "$target" = noop ] && label="emilia no-op route"; [ "$target" = fastapi ] && label="fastapi + sqlite peer"
+    label=$target; [ "$target" = emilia ] && label="emilia (durable)"; [ "$target" = noop ] && label="emilia no-op route"; [ "$target" = unstored ] && label="emilia unstored route"; [ "$target" = fastapi ] && label="fastapi + sqlite peer"
     printf '%-22s %6s %10s %9s %9s %8s %7s\n' "$label" "$c" "$rps" "$p50" "$p99" "$bad" "$(rss_mb "$pid")"
   done
 done
@@ -285,9 +287,10 @@ stored=$(sqlite3 "$work/emilia-data/emilia.sqlite3" 'SELECT count(*) FROM events
 echo
 echo "Events stored by Emilia in this run: $stored, of $sent durable requests answered (each a new event: no duplicates)"
 for c in $connections; do
-  python3 - "$c" "${result[emilia-$c]}" "${result[noop-$c]}" "${result[fastapi-$c]}" <<'PY'
+  python3 - "$c" "${result[emilia-$c]}" "${result[noop-$c]}" "${result[fastapi-$c]}" "${result[unstored-$c]}" <<'PY'
 import sys
-c, durable, noop, peer = sys.argv[1], *map(float, sys.argv[2:])
-print(f"{c} connections: durable ingest = {durable / noop:.0%} of the no-op route, {durable / peer:.1f}x the FastAPI peer")
+c, durable, noop, peer, unstored = sys.argv[1], *map(float, sys.argv[2:])
+print(f"{c} connections: durable ingest = {durable / noop:.0%} of the no-op route, {durable / peer:.1f}x the FastAPI peer; "
+      f"the unstored route (all but the store) = {unstored / noop:.0%} of the no-op route")
 PY
 done

@@ -154,6 +154,17 @@ public struct Ingestor: Sendable {
         }
     }
 
+    /// Everything `ingest` does but the store, for the benchmark's baseline (`--bench-routes`), never for real posts:
+    /// what the request path costs before the first byte is written.
+    public func checkWithoutStoring(_ body: Data, admission: Admission, metadata: PostMetadata) throws(IngestRefusal) -> AppendReceipt {
+        let event = try event(from: body, admission: admission, metadata: metadata, receivedAt: Date())
+        return AppendReceipt(
+            eventID: Self.unstoredEventID, receivedAt: Date(), isDuplicate: false, warningsJSON: JSONText.warnings(event.warnings))
+    }
+
+    /// The event id the benchmark routes answer with: no event has it.
+    public static let unstoredEventID = "00000000-0000-7000-8000-000000000000"
+
     /// The event the store keeps for this body: its summary, warnings, dedup key, and the table style to learn.
     public func event(
         from body: Data, admission: Admission, metadata: PostMetadata, receivedAt: Date?

@@ -14,7 +14,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var storage: StorageOptions
     @Option(help: "Sustained requests per second per token; 0 for no limit (EMILIA_RATE_LIMIT).") var rateLimit: Double?
     @Option(help: "Burst of requests per token (EMILIA_RATE_BURST).") var rateBurst: Double?
-    @Flag(help: .hidden) var benchNoopRoute = false
+    @Flag(help: .hidden) var benchRoutes = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error (EMILIA_LOG_LEVEL).") var logLevel: String?
     @Flag(help: "Behind a reverse proxy: honour X-Forwarded-For and X-Forwarded-Proto (EMILIA_TRUST_PROXY=1).") var trustProxy = false
     @Option(help: "Serve HTTPS with this PEM certificate chain; needs --tls-key (EMILIA_TLS_CERT).") var tlsCert: String?
@@ -64,7 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.databaseURL = storage.databaseURL
         configuration.rateLimitPerSecond = try rateLimit ?? settings.number("EMILIA_RATE_LIMIT") ?? configuration.rateLimitPerSecond
         configuration.rateLimitBurst = try rateBurst ?? settings.number("EMILIA_RATE_BURST") ?? configuration.rateLimitBurst
-        configuration.enableNoOpRoute = benchNoopRoute
+        configuration.enableBenchmarkRoutes = benchRoutes
         if let days = try settings.integer("EMILIA_RETENTION_DAYS") {
             guard days >= 0, days <= 36_500 else {
                 throw ValidationError("EMILIA_RETENTION_DAYS must be 0 (keep forever) or a number of days up to 36500")

@@ -5,9 +5,9 @@ scripts/bench-instructions.sh, which builds both and calls this).
     instructions.py PLUGIN EMILIA_BINARY WORKDIR [POSTS] [DATABASE_URL]
 
 Starts `emilia serve` under qemu-x86_64 with the counting plugin, warms it up, then posts POSTS events (default
-2,000) to the durable route and POSTS to the no-op route, each phase between two snapshots taken once the server is
-idle again (so the folding and checkpoints a post causes count too). Prints instructions per request for both
-routes, then where the durable route's instructions go: by module (Swift module, or library for C code) and the top
+2,000) to the durable route, POSTS to the no-op route and POSTS to the unstored route (all but the store), each phase
+between two snapshots taken once the server is idle again (so the folding and checkpoints a post causes count too).
+Prints instructions per request for the three routes, then where the durable route's instructions go: by module (Swift module, or library for C code) and the top
 functions by their own instructions (QEMU sees blocks, not calls: there is no inclusive cost).
 """
 import bisect
@@ -243,7 +243,7 @@ def main():
     global SERVER
     server = SERVER = subprocess.Popen(
         ["qemu-x86_64", "-plugin", f"{PLUGIN},control={counter.fifo},output={counter.prefix}", BINARY, "serve",
-         "--port", str(port), "--data-dir", os.path.join(WORK, "data"), "--bench-noop-route"],
+         "--port", str(port), "--data-dir", os.path.join(WORK, "data"), "--bench-routes"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
         def up():
@@ -264,10 +264,13 @@ def main():
         warm_up = max(POSTS // 4, 200)
         post_all(port, "/webhooks/v1/pos/", tokens, run + "w", warm_up)
         post_all(port, "/noop/webhooks/v1/pos/", tokens, run + "w", warm_up)
+        post_all(port, "/unstored/webhooks/v1/pos/", tokens, run + "w", warm_up)
         phases = []
         wait_idle(server.pid)
         before, _ = counter.snapshot()
-        for name, prefix in (("durable", "/webhooks/v1/pos/"), ("no-op", "/noop/webhooks/v1/pos/")):
+        routes = (("durable", "/webhooks/v1/pos/"), ("no-op", "/noop/webhooks/v1/pos/"),
+                  ("unstored", "/unstored/webhooks/v1/pos/"))
+        for name, prefix in routes:
             started = time.monotonic()
             post_all(port, prefix, tokens, run + name, POSTS)
             seconds = time.monotonic() - started
@@ -286,9 +289,11 @@ def main():
     totals = {name: sum(delta.values()) / POSTS for name, delta, _, _ in phases}
     for name, delta, _, seconds in phases:
         print(f"  {name:8} {totals[name]:>12,.0f} instructions per request   ({POSTS / seconds:.0f} req/s under emulation)")
-    print(f"  durable / no-op: {totals['durable'] / totals['no-op']:.2f}x")
+    print(f"  durable / no-op: {totals['durable'] / totals['no-op']:.2f}x; unstored (all but the store) / no-op: "
+          f"{totals['unstored'] / totals['no-op']:.2f}x; the store's share of a durable request: "
+          f"{1 - totals['unstored'] / totals['durable']:.0%}")
 
-    symbolize = Symbolizer(phases[0][2] + phases[1][2])
+    symbolize = Symbolizer("".join(maps for _, _, maps, _ in phases))
     names = {}
     by_module = {}
     by_function = {}
@@ -304,12 +309,17 @@ def main():
         unresolved = functions["?"] / max(sum(delta.values()), 1)
         if unresolved > 0.05:  # guest addresses no longer match the host's map (a guest base, -B)
             sys.exit(f"{unresolved:.0%} of the {name} route's instructions are outside every mapped file")
-    names = demangle(list(by_function["durable"]))
+    names = demangle(list(set().union(*by_function.values())))
+    if os.environ.get("DUMP"):  # every function's instructions per request on both routes, for diffs between builds
+        with open(os.environ["DUMP"], "w") as dump:
+            json.dump({route: {names.get(f, f): n / POSTS for f, n in functions.items()}
+                       for route, functions in by_function.items()}, dump)
     print("\nBy module, instructions per request (a function's own instructions; C code under its library):")
-    print(f"  {'durable':>10} {'no-op':>10} {'extra':>10}  module")
+    print(f"  {'durable':>10} {'unstored':>10} {'no-op':>10} {'extra':>10}  module (extra: durable - no-op)")
     for module, instructions in by_module["durable"].most_common(18):
-        noop = by_module["no-op"][module]
-        print(f"  {instructions / POSTS:>10,.0f} {noop / POSTS:>10,.0f} {(instructions - noop) / POSTS:>10,.0f}  {module}")
+        noop, unstored = by_module["no-op"][module], by_module["unstored"][module]
+        print(f"  {instructions / POSTS:>10,.0f} {unstored / POSTS:>10,.0f} {noop / POSTS:>10,.0f} "
+              f"{(instructions - noop) / POSTS:>10,.0f}  {module}")
     print("\nDurable route, top functions by their own instructions per request (~: a stripped library's nearest")
     print("exported symbol, which may stand for static functions after it):")
     total = sum(by_function["durable"].values())

@@ -70,22 +70,22 @@ func buildRouter(
         maximumBodyBytes: configuration.maximumBodyBytes, ratePerSecond: configuration.rateLimitPerSecond,
         rateBurst: configuration.rateLimitBurst, unknownTokensPerSecond: configuration.unknownTokenRatePerSecond,
         unknownTokenBurst: configuration.unknownTokenBurst)
-    IngestController(
+    let ingest = IngestController(
         // Every node holds its share of a token's limit, so the cluster holds the limit (docs/decisions.md).
         ingestor: Ingestor(store: store, limits: limits, share: { 1 / Double(max(1, store.nodeCount)) }),
         budget: ByteBudget(
             capacity: configuration.ingestMemoryBudget,
             shareLimit: max(configuration.ingestMemoryBudget / 4, ByteBudget.copiesPerByte * configuration.maximumBodyBytes)),
-        rejections: rejections, metrics: metrics, bodyTimeout: configuration.bodyTimeout
-    ).addRoutes(to: router)
+        rejections: rejections, metrics: metrics, bodyTimeout: configuration.bodyTimeout)
+    ingest.addRoutes(to: router)
     OperationsController(store: store, metrics: metrics).addRoutes(to: router)
     OpenAPIDocument.addRoute(to: router)
-    if configuration.enableNoOpRoute {
+    if configuration.enableBenchmarkRoutes {
+        ingest.addUnstoredRoute(to: router)
         router.post("/noop/webhooks/v1/pos/:token") { request, _ -> Response in
             _ = try await request.body.collect(upTo: configuration.maximumBodyBytes)
             let answer = IngestAnswer.json(
-                eventID: "00000000-0000-7000-8000-000000000000", receivedAt: Date(), env: "prod", isDuplicate: false,
-                warningsJSON: "[]")
+                eventID: Ingestor.unstoredEventID, receivedAt: Date(), env: "prod", isDuplicate: false, warningsJSON: "[]")
             return Response(
                 status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
         }

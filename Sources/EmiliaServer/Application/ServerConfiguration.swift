@@ -63,9 +63,10 @@ public struct ServerConfiguration: Sendable {
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
 
-    /// Benchmarks only: adds `POST /noop/webhooks/v1/pos/{token}`, which reads the body and answers a fixed
-    /// 200 without validating or storing (the framework's ceiling on this machine). Off by default.
-    public var enableNoOpRoute = false
+    /// Benchmarks only, off by default: adds two baselines for `scripts/bench.sh`. `POST /noop/webhooks/v1/pos/{token}`
+    /// reads the body and answers a fixed 200 without validating or storing (the framework's ceiling on this machine);
+    /// `POST /unstored/webhooks/v1/pos/{token}` does all the real route does but store (the request path's ceiling).
+    public var enableBenchmarkRoutes = false
 
     public init(adminKey: String) {
         self.adminKey = adminKey

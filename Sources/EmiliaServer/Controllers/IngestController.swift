@@ -39,7 +39,19 @@ struct IngestController: Sendable {
         throw IngestRefusal(.invalidToken, IngestRefusal.invalidTokenDetail, hint: hint)
     }
 
+    /// Benchmarks only: `POST /unstored/webhooks/v1/pos/{token}` does all the real route does but store (token,
+    /// limits, body, parsing, validation) and answers the same way: the request path's own ceiling.
+    func addUnstoredRoute(to router: some RouterMethods<EmiliaRequestContext>) {
+        router.post("/unstored\(Self.path)/:token") { request, context in
+            try await receive(request, context: context, storing: false)
+        }
+    }
+
     @Sendable func receive(_ request: Request, context: EmiliaRequestContext) async throws -> Response {
+        try await receive(request, context: context, storing: true)
+    }
+
+    private func receive(_ request: Request, context: EmiliaRequestContext, storing: Bool) async throws -> Response {
         let metadata = Ingestor.PostMetadata(
             env: request.uri.queryParameters.get("env").map { String($0) },
             declaredBytes: request.headers[.contentLength].flatMap(Int.init),
@@ -56,7 +68,10 @@ struct IngestController: Sendable {
             defer { reservation.release() }
             let body = try await readBody(
                 request, declaredBytes: metadata.declaredBytes ?? 0, admission: admission, reservation: reservation, context: context)
-            let receipt = try await ingestor.ingest(body, admission: admission, metadata: metadata, logger: context.logger)
+            let receipt =
+                storing
+                ? try await ingestor.ingest(body, admission: admission, metadata: metadata, logger: context.logger)
+                : try ingestor.checkWithoutStoring(body, admission: admission, metadata: metadata)
             let answer = IngestAnswer.json(
                 eventID: receipt.eventID, receivedAt: receipt.receivedAt, env: admission.environment.rawValue,
                 isDuplicate: receipt.isDuplicate, warningsJSON: receipt.warningsJSON)
