@@ -1,4 +1,5 @@
 import Crypto
+import EmiliaModel
 public import Foundation
 
 /// How clear tokens become what is stored: SHA-256 of the lowercased UUID, and its first 8 characters.
@@ -16,15 +17,6 @@ public enum TokenSecrets {
 
     /// The hex SHA-256 of some bytes.
     public static func hexDigest(_ data: some DataProtocol) -> String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        return SHA256.hash(data: data).withUnsafeBytes { bytes in
-            String(unsafeUninitializedCapacity: bytes.count * 2) { output in
-                for (index, byte) in bytes.enumerated() {
-                    output[index * 2] = digits[Int(byte >> 4)]
-                    output[index * 2 + 1] = digits[Int(byte & 0x0F)]
-                }
-                return bytes.count * 2
-            }
-        }
+        SHA256.hash(data: data).withUnsafeBytes { LowercaseHex.text(of: $0) }
     }
 }
