@@ -157,9 +157,10 @@ public struct Ingestor: Sendable {
     /// Everything `ingest` does but the store, for the benchmark's baseline (`--bench-routes`), never for real posts:
     /// what the request path costs before the first byte is written.
     public func checkWithoutStoring(_ body: Data, admission: Admission, metadata: PostMetadata) throws(IngestRefusal) -> AppendReceipt {
-        let event = try event(from: body, admission: admission, metadata: metadata, receivedAt: Date())
+        let receivedAt = Date()
+        let event = try event(from: body, admission: admission, metadata: metadata, receivedAt: receivedAt)
         return AppendReceipt(
-            eventID: Self.unstoredEventID, receivedAt: Date(), isDuplicate: false, warningsJSON: JSONText.warnings(event.warnings))
+            eventID: Self.unstoredEventID, receivedAt: receivedAt, isDuplicate: false, warningsJSON: JSONText.warnings(event.warnings))
     }
 
     /// The event id the benchmark routes answer with: no event has it.
